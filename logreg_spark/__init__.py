@@ -1,0 +1,3 @@
+"""Distributed full-batch logistic regression on Apache Spark."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,134 @@
+"""The binomial log-likelihood on one block of rows: the math of one pass.
+
+For rows ``xᵢ`` with labels ``yᵢ ∈ {0, 1}``, weights ``wᵢ ≥ 0``, coefficients
+``β`` and intercept ``b``::
+
+    zᵢ = xᵢᵀβ + b                      (margin)
+    hᵢ = sigmoid(zᵢ) = 1 / (1 + e^(−zᵢ))
+    ℓᵢ = log(1 + e^(zᵢ)) − yᵢ zᵢ       (log loss of row i)
+
+A block contributes these sums, which add up across blocks and partitions::
+
+    Σ wᵢ ℓᵢ                            (loss)
+    Σ wᵢ (hᵢ − yᵢ) xᵢ                  (gradient in β)
+    Σ wᵢ (hᵢ − yᵢ)                     (gradient in b)
+    Σ wᵢ hᵢ (1 − hᵢ) x̃ᵢ x̃ᵢᵀ, x̃ᵢ = (xᵢ, 1)   (Hessian, only when asked)
+
+Dividing by ``W = Σ wᵢ`` gives the mean loss and its gradient
+``+(1/W) Σ wᵢ (hᵢ − yᵢ) xᵢ``: the sign is plus, since ∂ℓᵢ/∂zᵢ = hᵢ − yᵢ.
+
+With ``s = 1 − 2y`` (+1 for y = 0, −1 for y = 1) and ``m = s·z`` both
+quantities come from one exponential and stay exact for any margin::
+
+    ℓ = log(1 + e^m) = max(m, 0) + log1p(e^(−|m|))
+    h − y = s · sigmoid(m)
+
+so ``|z| = 1000`` gives no overflow, no NaN and no warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def softplus_and_sigmoid(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(log(1 + e^m), 1 / (1 + e^(−m)))`` computed stably."""
+    e = np.exp(-np.abs(m))
+    softplus = np.maximum(m, 0.0) + np.log1p(e)
+    sigmoid = np.where(m >= 0.0, 1.0, e) / (1.0 + e)
+    return softplus, sigmoid
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function, without overflow for large ``|z|``."""
+    return softplus_and_sigmoid(z)[1]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Positions of the sums in the flat vector one block returns.
+
+    A flat float64 vector is cheap to pickle and to add, which is all the
+    distributed reduction does with it::
+
+        [Σ w ℓ, Σ w, rows, Σ w (h − y) x (d values), Σ w (h − y),
+         Hessian of (x, 1) ((d + 1)² values, only when ``hessian``)]
+    """
+
+    n_features: int
+    hessian: bool = False
+
+    @property
+    def size(self) -> int:
+        d1 = self.n_features + 1
+        return 3 + d1 + (d1 * d1 if self.hessian else 0)
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros(self.size)
+
+    def unpack(self, flat: np.ndarray) -> "Sums":
+        d1 = self.n_features + 1
+        hess = flat[3 + d1:].reshape(d1, d1) if self.hessian else None
+        return Sums(
+            loss=float(flat[0]),
+            weight=float(flat[1]),
+            rows=int(round(flat[2])),
+            gradient=flat[3:3 + d1],
+            hessian=hess,
+        )
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Sums over all rows; ``gradient`` and ``hessian`` have the intercept last."""
+
+    loss: float
+    weight: float
+    rows: int
+    gradient: np.ndarray
+    hessian: np.ndarray | None
+
+
+def block_sums(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    coef: np.ndarray,
+    intercept: float,
+    layout: Layout,
+) -> np.ndarray:
+    """The flat sums (see :class:`Layout`) of one block of rows.
+
+    ``X`` is ``(n, d)``; ``y`` holds 0/1 labels and ``w`` non-negative weights,
+    both of length ``n``. ``coef``/``intercept`` are on the scale of ``X``.
+    """
+    out = layout.zeros()
+    if X.shape[0] == 0:
+        return out
+    d = layout.n_features
+    z = X @ coef
+    z += intercept
+    sign = 1.0 - 2.0 * y
+    loss, sig = softplus_and_sigmoid(sign * z)
+    residual = w * sign * sig  # wᵢ (hᵢ − yᵢ)
+    out[0] = w @ loss
+    out[1] = w.sum()
+    out[2] = X.shape[0]
+    out[3:3 + d] = residual @ X
+    out[3 + d] = residual.sum()
+    if layout.hessian:
+        out[4 + d:] = _weighted_gram(X, w * sig * (1.0 - sig)).ravel()
+    return out
+
+
+def _weighted_gram(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``X̃ᵀ diag(v) X̃`` for ``X̃ = [X, 1]``: the Hessian of the block's loss."""
+    d = X.shape[1]
+    gram = np.empty((d + 1, d + 1))
+    vx = X.T * v
+    gram[:d, :d] = vx @ X
+    gram[:d, d] = gram[d, :d] = vx.sum(axis=1)
+    gram[d, d] = v.sum()
+    return gram

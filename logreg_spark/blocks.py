@@ -1,0 +1,206 @@
+"""Arrow record batches → NumPy blocks of rows, and the statistics of those blocks.
+
+Pure NumPy/pyarrow, run inside the executors' Python workers; no Spark here.
+The input frame has been reduced by :mod:`logreg_spark.dataset` to float64
+columns: the features (one column each, an ``array<double>`` column, or a Spark
+ML Vector's struct), then ``label`` and ``weight``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+LABEL = "__label"
+WEIGHT = "__weight"
+
+
+class Block(NamedTuple):
+    """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``."""
+
+    X: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+
+
+@dataclass
+class Problems:
+    """Counts of rows failing validation, keyed by (column, problem), with one example value."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    examples: dict[tuple[str, str], float] = field(default_factory=dict)
+    rows_dropped: int = 0
+
+    def add(self, column: str, problem: str, bad: np.ndarray, values: np.ndarray | None = None) -> None:
+        n = int(bad.sum())
+        if n:
+            key = (column, problem)
+            self.counts[key] = self.counts.get(key, 0) + n
+            if values is not None:
+                self.examples.setdefault(key, float(values[bad][0]))
+
+    def describe(self) -> list[str]:
+        """One phrase per problem, e.g. ``column 'label': 3 rows is not 0 or 1 (e.g. 2.0)``."""
+        return [
+            f"column {column!r}: {n} row{'s' if n > 1 else ''} {problem}"
+            + (f" (e.g. {self.examples[(column, problem)]!r})" if (column, problem) in self.examples else "")
+            for (column, problem), n in sorted(self.counts.items())
+        ]
+
+    def merge(self, other: "Problems") -> "Problems":
+        self.rows_dropped += other.rows_dropped
+        for key, n in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
+            if key in other.examples:
+                self.examples.setdefault(key, other.examples[key])
+        return self
+
+
+def _float_column(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A numeric Arrow column as float64, nulls as NaN."""
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _features_from_columns(table: pa.Table, names: list[str]) -> np.ndarray:
+    X = np.empty((table.num_rows, len(names)))
+    for j, name in enumerate(names):
+        X[:, j] = _float_column(table.column(name))
+    return X
+
+
+def _features_from_list(column: pa.ListArray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """``array<double>`` rows as an (n × d) matrix; rows of another length (or null) are flagged."""
+    lengths = column.value_lengths().fill_null(-1).to_numpy(zero_copy_only=False)
+    fits = lengths == d
+    X = np.full((len(column), d), np.nan)
+    values = _float_column(column.flatten())
+    value_rows = np.repeat(np.arange(len(column)), np.maximum(lengths, 0))
+    X[fits] = values[fits[value_rows]].reshape(-1, d)
+    return X, ~fits
+
+
+def _features_from_vector(column: pa.StructArray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spark ML Vectors (struct of type, size, indices, values) as a dense (n × d) matrix.
+
+    Null vectors and vectors of another size are flagged.
+    """
+    n = len(column)
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    dense = column.field("type").fill_null(1).to_numpy(zero_copy_only=False) == 1
+    values = column.field("values")
+    value_lengths = values.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    sizes = np.where(dense, value_lengths, column.field("size").fill_null(-1).to_numpy(zero_copy_only=False))
+    fits = valid & (sizes == d)
+    X = np.full((n, d), np.nan)
+    X[fits & ~dense] = 0.0
+    flat_values = _float_column(values.flatten())
+    value_rows = np.repeat(np.arange(n), value_lengths)
+    take = fits[value_rows]
+    dense_values = take & dense[value_rows]
+    X[fits & dense] = flat_values[dense_values].reshape(-1, d)
+    sparse_values = take & ~dense[value_rows]
+    index_lengths = column.field("indices").value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    indices = column.field("indices").flatten().to_numpy(zero_copy_only=False)
+    index_rows = np.repeat(np.arange(n), index_lengths)
+    X[index_rows[fits[index_rows]], indices[fits[index_rows]]] = flat_values[sparse_values]
+    return X, ~fits
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Where the features are: named numeric columns, or one array/Vector column of ``d`` values."""
+
+    columns: tuple[str, ...] = ()
+    vector_col: str = ""
+    d: int = 0
+
+    @property
+    def names(self) -> list[str]:
+        if self.columns:
+            return list(self.columns)
+        return [f"{self.vector_col}[{j}]" for j in range(self.d)]
+
+
+def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str,
+                     weight_col: str) -> tuple[Block, Problems]:
+    """Build a block from the rows that can be trained on, and count the others."""
+    table = table.combine_chunks()
+    problems = Problems()
+    if spec.vector_col:
+        column = table.column(spec.vector_col).combine_chunks()
+        convert = _features_from_vector if pa.types.is_struct(column.type) else _features_from_list
+        X, misfit = convert(column, spec.d)
+        problems.add(spec.vector_col, f"is null or not of length {spec.d}", misfit)
+        names = [spec.vector_col] * spec.d
+    else:
+        X = _features_from_columns(table, list(spec.columns))
+        misfit = np.zeros(table.num_rows, dtype=bool)
+        names = list(spec.columns)
+    y = _float_column(table.column(LABEL))
+    w = _float_column(table.column(WEIGHT))
+    bad_label = (y != 0.0) & (y != 1.0)
+    bad_weight = ~(np.isfinite(w) & (w >= 0))
+    problems.add(label_col, "is not 0 or 1 (or is null/NaN)", bad_label, y)
+    problems.add(weight_col or WEIGHT, "is negative, NaN, infinite or null", bad_weight, w)
+    finite = np.isfinite(X)
+    bad_row = bad_label | bad_weight | misfit
+    if not finite.all():
+        for j in np.flatnonzero(~finite[~misfit].all(axis=0)):
+            bad = ~finite[:, j] & ~misfit
+            problems.add(names[j], "is NaN, infinite or null", bad, X[:, j])
+            bad_row |= bad
+    keep = ~bad_row
+    problems.rows_dropped = int(bad_row.sum())
+    return Block(np.ascontiguousarray(X[keep]), y[keep], w[keep]), problems
+
+
+@dataclass
+class Summary:
+    """Weighted statistics of all rows (merged across blocks with Chan's formulas).
+
+    ``std`` uses the unbiased weighted variance, as MLlib's summarizer does:
+    ``Σ w (x − μ)² / (W − Σw²/W)``.
+    """
+
+    rows: int
+    weight: float
+    weight_sq: float
+    positive_weight: float  # Σ w·y
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of_block(cls, block: Block) -> "Summary":
+        X, y, w = block
+        total = float(w.sum())
+        mean = (w @ X) / total if total > 0 else np.zeros(X.shape[1])
+        m2 = w @ np.square(X - mean) if X.shape[0] else np.zeros(X.shape[1])
+        return cls(X.shape[0], total, float(w @ w), float(w @ y), mean, m2)
+
+    def merge(self, other: "Summary") -> "Summary":
+        total = self.weight + other.weight
+        if self.mean.shape != other.mean.shape:
+            raise ValueError(f"blocks disagree on the number of features: "
+                             f"{self.mean.size} and {other.mean.size}")
+        if total > 0:
+            delta = other.mean - self.mean
+            mean = self.mean + delta * (other.weight / total)
+            m2 = self.m2 + other.m2 + delta * delta * (self.weight * other.weight / total)
+        else:
+            mean, m2 = self.mean, self.m2 + other.m2
+        return Summary(self.rows + other.rows, total, self.weight_sq + other.weight_sq,
+                       self.positive_weight + other.positive_weight, mean, m2)
+
+    @property
+    def n_features(self) -> int:
+        return self.mean.size
+
+    @property
+    def std(self) -> np.ndarray:
+        denominator = self.weight - self.weight_sq / self.weight if self.weight > 0 else 0.0
+        if denominator <= 0:
+            return np.zeros_like(self.m2)
+        return np.sqrt(np.maximum(self.m2, 0.0) / denominator)

@@ -1,0 +1,205 @@
+"""Job configuration: TOML files merged in order, then ``--set`` overrides.
+
+Each TOML section is a frozen dataclass below; its fields are the public keys,
+with their types, defaults and checks. Everything is validated before Spark
+starts, and every error is one line naming the key and where it was set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased as one line for the user."""
+
+
+Check = Callable[[Any], "str | None"]
+
+
+def _at_least(low: float) -> dict[str, Check]:
+    return {"check": lambda v: None if v >= low else f"must be >= {low}"}
+
+
+def _greater_than(low: float) -> dict[str, Check]:
+    return {"check": lambda v: None if v > low else f"must be > {low}"}
+
+
+def _between(low: float, high: float) -> dict[str, Check]:
+    return {"check": lambda v: None if low <= v <= high else f"must be in [{low}, {high}]"}
+
+
+def _one_of(*choices: str) -> dict[str, Check]:
+    return {"check": lambda v: None if v in choices else f"must be one of {', '.join(map(repr, choices))}"}
+
+
+@dataclass(frozen=True)
+class InputConf:
+    path: str | list[str] = ""
+    label_col: str = "label"
+    features: list[str] = field(default_factory=list)
+    features_col: str = ""
+    weight_col: str = ""
+    invalid: str = field(default="error", metadata=_one_of("error", "skip"))
+
+
+@dataclass(frozen=True)
+class ModelConf:
+    fit_intercept: bool = True
+    reg_param: float = field(default=0.0, metadata=_at_least(0.0))
+    elastic_net_param: float = field(default=0.0, metadata=_between(0.0, 1.0))
+    standardization: bool = True
+
+
+@dataclass(frozen=True)
+class SolverConf:
+    name: str = field(default="gd", metadata=_one_of("gd"))
+    max_iter: int = field(default=100, metadata=_at_least(0))
+    tol: float = field(default=1e-6, metadata=_at_least(0.0))
+    learning_rate: float = field(default=1.0, metadata=_greater_than(0.0))
+    aggregation_depth: int = field(default=2, metadata=_at_least(1))
+
+
+@dataclass(frozen=True)
+class OutputConf:
+    model_path: str = ""
+    mode: str = field(default="error", metadata=_one_of("error", "overwrite"))
+
+
+@dataclass(frozen=True)
+class Conf:
+    input: InputConf = field(default_factory=InputConf)
+    model: ModelConf = field(default_factory=ModelConf)
+    solver: SolverConf = field(default_factory=SolverConf)
+    output: OutputConf = field(default_factory=OutputConf)
+    spark: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_SECTIONS: dict[str, type] = {
+    name: hint for name, hint in typing.get_type_hints(Conf).items() if name != "spark"
+}
+
+
+def load_conf(files: list[str | Path], overrides: list[str] = ()) -> Conf:
+    """Merge ``files`` in order, apply ``--set section.key=value`` overrides, validate."""
+    values: dict[str, dict[str, Any]] = {}
+    origin: dict[str, str] = {}
+    for path in files:
+        for section, key, value in _read_toml(Path(path)):
+            _check_key(section, key, str(path))
+            values.setdefault(section, {})[key] = value
+            origin[f"{section}.{key}"] = str(path)
+    for item in overrides:
+        section, key, value = _parse_override(item)
+        _check_key(section, key, "--set")
+        values.setdefault(section, {})[key] = value
+        origin[f"{section}.{key}"] = "--set"
+    return _build(values, origin)
+
+
+def _read_toml(path: Path) -> list[tuple[str, str, Any]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: conf file not found") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    items = []
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section}: expected a [section] table, got a value")
+        items += [(section, key, value) for key, value in table.items()]
+    return items
+
+
+def _parse_override(item: str) -> tuple[str, str, Any]:
+    name, sep, text = item.partition("=")
+    section, dot, key = name.strip().partition(".")
+    if not sep or not dot or not key:
+        raise ConfigError(f"--set {item}: expected section.key=value")
+    if section == "spark":  # spark keys contain dots and are always strings
+        return section, key, text
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text  # a bare word: take it as a string (paths, names)
+    return section, key, value
+
+
+def _check_key(section: str, key: str, where: str) -> None:
+    if section == "spark":
+        return
+    if section not in _SECTIONS:
+        raise ConfigError(f"{where}: unknown section [{section}]{_suggest(section, [*_SECTIONS, 'spark'])}")
+    known = [f.name for f in dataclasses.fields(_SECTIONS[section])]
+    if key not in known:
+        raise ConfigError(f"{where}: unknown key {section}.{key}{_suggest(key, known)}")
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _build(values: dict[str, dict[str, Any]], origin: dict[str, str]) -> Conf:
+    sections = {}
+    for section, cls in _SECTIONS.items():
+        given = values.get(section, {})
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name not in given:
+                continue
+            name = f"{section}.{f.name}"
+            problem = _type_problem(given[f.name], hints[f.name])
+            if problem is None and "check" in f.metadata:
+                problem = f.metadata["check"](given[f.name])
+            if problem:
+                raise ConfigError(f"{origin[name]}: {name} {problem} (got {given[f.name]!r})")
+            if hints[f.name] is float:
+                given[f.name] = float(given[f.name])
+        sections[section] = cls(**given)
+    spark = {key: str(value) for key, value in values.get("spark", {}).items()}
+    conf = Conf(**sections, spark=spark)
+    _check_required(conf, origin)
+    return conf
+
+
+def _type_problem(value: Any, hint: Any) -> str | None:
+    accepted = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+        list[str]: isinstance(value, list) and all(isinstance(v, str) for v in value),
+        str | list[str]: isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+    }
+    if accepted[hint]:
+        return None
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+             list[str]: "a list of strings", str | list[str]: "a string or a list of strings"}
+    return f"must be {names[hint]}"
+
+
+def _check_required(conf: Conf, origin: dict[str, str]) -> None:
+    def where(key: str) -> str:
+        return origin.get(key, "conf")
+
+    if not conf.input.path:
+        raise ConfigError(f"{where('input.path')}: input.path is required (a Parquet path, glob or list)")
+    if bool(conf.input.features) == bool(conf.input.features_col):
+        raise ConfigError(
+            f"{where('input.features')}: set exactly one of input.features (a list of columns) "
+            "or input.features_col (an array or Vector column)"
+        )
+    if not conf.output.model_path:
+        raise ConfigError(f"{where('output.model_path')}: output.model_path is required")

@@ -1,0 +1,199 @@
+"""Spark plumbing: Parquet in, NumPy blocks cached once, and full-batch passes over them.
+
+Preparation reads the input with ``spark.read.parquet``, reduces it to the
+training columns, and turns each partition's Arrow batches into NumPy blocks
+with ``mapInArrow`` (never ``Row`` objects). The blocks stay cached across
+passes. A pass broadcasts the point, lets every partition add up its blocks'
+sums (:func:`~logreg_spark.binomial.block_sums`), and combines the partition
+partials on the driver with ``RDD.treeAggregate``.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+from pyspark import RDD, StorageLevel
+from pyspark.errors import AnalysisException
+from pyspark.ml.functions import vector_to_array
+from pyspark.ml.linalg import VectorUDT
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from .binomial import Layout, block_sums
+from .blocks import LABEL, WEIGHT, Block, FeatureSpec, Problems, Summary, block_from_table
+from .config import InputConf
+from .objective import DataPass
+
+log = logging.getLogger(__name__)
+
+#: Target size of one block's feature matrix: large enough that NumPy runs at
+#: full speed, small enough to pass through Arrow and pickle comfortably.
+BLOCK_BYTES = 64 << 20
+
+
+class InputError(ValueError):
+    """The input cannot be trained on; the message says which column and why."""
+
+
+def _col(name: str) -> F.Column:
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def read_input(spark: SparkSession, conf: InputConf) -> DataFrame:
+    paths = [conf.path] if isinstance(conf.path, str) else list(conf.path)
+    try:
+        return spark.read.parquet(*paths)
+    except AnalysisException as err:
+        raise InputError(f"input.path {', '.join(paths)}: {str(err).splitlines()[0]}") from None
+
+
+def _field(df: DataFrame, name: str, key: str) -> T.StructField:
+    if name not in df.columns:
+        raise InputError(f"{key}: column {name!r} is not in the input (columns: {', '.join(df.columns)})")
+    return df.schema[name]
+
+
+def feature_spec(df: DataFrame, conf: InputConf) -> FeatureSpec:
+    """Check the feature columns' types; find ``d`` for an array or Vector column."""
+    numeric = (T.NumericType, T.BooleanType)
+    if conf.features:
+        for name in conf.features:
+            dtype = _field(df, name, "input.features").dataType
+            if not isinstance(dtype, numeric):
+                raise InputError(f"input.features: column {name!r} is {dtype.simpleString()}, not numeric")
+        return FeatureSpec(columns=tuple(conf.features))
+    name = conf.features_col
+    dtype = _field(df, name, "input.features_col").dataType
+    if isinstance(dtype, VectorUDT):
+        sizes = vector_to_array(_col(name))
+    elif isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, numeric):
+        sizes = _col(name)
+    else:
+        raise InputError(f"input.features_col: column {name!r} is {dtype.simpleString()}, "
+                         "not an array of numbers or a Spark ML Vector")
+    first = df.where(_col(name).isNotNull()).select(F.size(sizes)).first()
+    if first is None:
+        raise InputError(f"input.features_col: column {name!r} has no non-null rows")
+    return FeatureSpec(vector_col=name, d=int(first[0]))
+
+
+def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataFrame:
+    """The input reduced to float64 features, ``LABEL`` and ``WEIGHT``."""
+    label_type = _field(df, conf.label_col, "input.label_col").dataType
+    if not isinstance(label_type, (T.NumericType, T.BooleanType)):
+        raise InputError(f"input.label_col: column {conf.label_col!r} is {label_type.simpleString()}; "
+                         "labels must be 0/1 as integer, boolean or double")
+    if conf.weight_col:
+        weight_type = _field(df, conf.weight_col, "input.weight_col").dataType
+        if not isinstance(weight_type, T.NumericType):
+            raise InputError(f"input.weight_col: column {conf.weight_col!r} is "
+                             f"{weight_type.simpleString()}, not numeric")
+        weight = _col(conf.weight_col).cast("double")
+    else:
+        weight = F.lit(1.0)
+    if spec.columns:
+        features = [_col(c).cast("double").alias(c) for c in spec.columns]
+    elif isinstance(df.schema[spec.vector_col].dataType, VectorUDT):
+        features = [_col(spec.vector_col)]
+    else:
+        features = [_col(spec.vector_col).cast("array<double>").alias(spec.vector_col)]
+    return df.select(*features, _col(conf.label_col).cast("double").alias(LABEL), weight.alias(WEIGHT))
+
+
+def _blockify(spec: FeatureSpec, label_col: str, weight_col: str):
+    """The ``mapInArrow`` function: a partition's Arrow batches → pickled (Block, Problems)."""
+    block_rows = max(1, BLOCK_BYTES // (8 * max(spec.d or len(spec.columns), 1)))
+
+    def emit(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+        built = block_from_table(pa.Table.from_batches(batches), spec, label_col, weight_col)
+        return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())],
+                                          names=["block"])
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        pending, rows = [], 0
+        for batch in batches:
+            if batch.num_rows:
+                pending.append(batch)
+                rows += batch.num_rows
+            if rows >= block_rows:
+                yield emit(pending)
+                pending, rows = [], 0
+        if pending:
+            yield emit(pending)
+
+    return run
+
+
+def _merge_summaries(a: tuple[Summary, Problems] | None, b: tuple[Summary, Problems] | None):
+    if a is None or b is None:
+        return a if b is None else b
+    return a[0].merge(b[0]), a[1].merge(b[1])
+
+
+@dataclass
+class TrainingData:
+    """The training rows as cached NumPy blocks, with their statistics."""
+
+    blocks: RDD  # of (Block, Problems) pairs, persisted
+    spec: FeatureSpec
+    summary: Summary
+    problems: Problems
+    prepare_seconds: float
+
+    @classmethod
+    def prepare(cls, spark: SparkSession, conf: InputConf, aggregation_depth: int) -> "TrainingData":
+        """Read, convert and cache the input once; compute its statistics in one pass."""
+        started = time.perf_counter()
+        df = read_input(spark, conf)
+        spec = feature_spec(df, conf)
+        columns = training_columns(df, spec, conf)
+        blocks = (
+            columns.mapInArrow(_blockify(spec, conf.label_col, conf.weight_col), "block binary")
+            .rdd.map(lambda row: pickle.loads(row[0]))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        merged = blocks.treeAggregate(
+            None,
+            lambda acc, item: _merge_summaries(acc, (Summary.of_block(item[0]), item[1])),
+            _merge_summaries,
+            aggregation_depth,
+        )
+        if merged is None:
+            blocks.unpersist()
+            raise InputError(f"input.path {conf.path}: no rows")
+        summary, problems = merged
+        seconds = time.perf_counter() - started
+        log.info("prepared %d rows x %d features in %d partitions in %.2f s",
+                 summary.rows, summary.n_features, blocks.getNumPartitions(), seconds)
+        return cls(blocks, spec, summary, problems, seconds)
+
+    def data_pass(self, aggregation_depth: int) -> DataPass:
+        """A function running one pass over the cached blocks at a given point."""
+        blocks, d = self.blocks, self.summary.n_features
+        sc = blocks.context
+
+        def run(coef: np.ndarray, intercept: float, hessian: bool):
+            layout = Layout(d, hessian)
+            point = sc.broadcast((coef, intercept))
+
+            def add_block(acc: np.ndarray, item: tuple[Block, Problems]) -> np.ndarray:
+                X, y, w = item[0]
+                return acc + block_sums(X, y, w, *point.value, layout)
+
+            try:
+                flat = blocks.treeAggregate(layout.zeros(), add_block, np.add, aggregation_depth)
+            finally:
+                point.destroy()
+            return layout.unpack(flat)
+
+        return run
+
+    def release(self) -> None:
+        self.blocks.unpersist()

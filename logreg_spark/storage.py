@@ -1,0 +1,95 @@
+"""Files on any Hadoop-supported filesystem (local, HDFS, S3A...), through Spark's JVM.
+
+Outputs are written to a hidden staging directory beside the target and moved
+into place only when complete, so a failed run never leaves a partial output.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+from pyspark.sql import SparkSession
+
+
+class OutputError(RuntimeError):
+    """The output cannot be written where the conf asks."""
+
+
+class HadoopPath:
+    """A path and its filesystem, with the few operations this project needs."""
+
+    def __init__(self, spark: SparkSession, path: str) -> None:
+        jvm = spark.sparkContext._jvm
+        self._spark = spark
+        self._jpath = jvm.org.apache.hadoop.fs.Path(path)
+        self._fs = self._jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        self.uri = str(self._fs.makeQualified(self._jpath).toString())
+
+    def child(self, name: str) -> "HadoopPath":
+        return HadoopPath(self._spark, f"{self.uri.rstrip('/')}/{name}")
+
+    def sibling(self, name: str) -> "HadoopPath":
+        return HadoopPath(self._spark, f"{self._jpath.getParent().toString()}/{name}")
+
+    @property
+    def name(self) -> str:
+        return str(self._jpath.getName())
+
+    def exists(self) -> bool:
+        return bool(self._fs.exists(self._jpath))
+
+    def delete(self) -> None:
+        self._fs.delete(self._jpath, True)
+
+    def rename_to(self, target: "HadoopPath") -> None:
+        if not self._fs.rename(self._jpath, target._jpath):
+            raise OutputError(f"could not move {self.uri} to {target.uri}")
+
+    def write_text(self, text: str) -> None:
+        stream = self._fs.create(self._jpath, True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+
+    def read_text(self) -> str:
+        return self._spark.read.text(self.uri, wholetext=True).first()[0]
+
+
+def check_writable(target: HadoopPath, mode: str, key: str) -> None:
+    """Fail early when ``mode = "error"`` and ``target`` exists."""
+    if mode == "error" and target.exists():
+        raise OutputError(f"{key} {target.uri} already exists; "
+                          'set output.mode = "overwrite" to replace it')
+
+
+@contextmanager
+def staged_directory(target: HadoopPath, mode: str, key: str) -> Iterator[HadoopPath]:
+    """Yield a staging directory; on success move it to ``target``, else delete it.
+
+    With ``mode = "overwrite"`` an existing ``target`` is replaced, and it is
+    restored if the final move fails.
+    """
+    check_writable(target, mode, key)
+    token = uuid.uuid4().hex[:12]
+    staging = target.sibling(f".{target.name}._staging-{token}")
+    try:
+        yield staging
+        previous = target.sibling(f".{target.name}._previous-{token}")
+        had_previous = target.exists()
+        if had_previous:
+            check_writable(target, mode, key)
+            target.rename_to(previous)
+        try:
+            staging.rename_to(target)
+        except Exception:
+            if had_previous:
+                previous.rename_to(target)
+            raise
+        if had_previous:
+            previous.delete()
+    finally:
+        if staging.exists():
+            staging.delete()
