@@ -111,22 +111,24 @@ def _blockify(spec: FeatureSpec, label_col: str, weight_col: str):
     """The ``mapInArrow`` function: a partition's Arrow batches → pickled (Block, Problems)."""
     block_rows = max(1, BLOCK_BYTES // (8 * max(spec.d or len(spec.columns), 1)))
 
-    def emit(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-        built = block_from_table(pa.Table.from_batches(batches), spec, label_col, weight_col)
+    def emit(table: pa.Table) -> pa.RecordBatch:
+        built = block_from_table(table, spec, label_col, weight_col)
         return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())],
                                           names=["block"])
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        pending, rows = [], 0
+        pending: list[pa.RecordBatch] = []
+        rows = 0
         for batch in batches:
-            if batch.num_rows:
-                pending.append(batch)
-                rows += batch.num_rows
-            if rows >= block_rows:
-                yield emit(pending)
-                pending, rows = [], 0
-        if pending:
-            yield emit(pending)
+            pending.append(batch)
+            rows += batch.num_rows
+            while rows >= block_rows:
+                table = pa.Table.from_batches(pending)
+                yield emit(table.slice(0, block_rows))
+                rest = table.slice(block_rows)
+                pending, rows = rest.to_batches(), rest.num_rows
+        if rows:
+            yield emit(pa.Table.from_batches(pending))
 
     return run
 
@@ -148,10 +150,9 @@ class TrainingData:
     prepare_seconds: float
 
     @classmethod
-    def prepare(cls, spark: SparkSession, conf: InputConf, aggregation_depth: int) -> "TrainingData":
-        """Read, convert and cache the input once; compute its statistics in one pass."""
+    def prepare(cls, df: DataFrame, conf: InputConf, aggregation_depth: int) -> "TrainingData":
+        """Convert and cache ``df`` once; compute its statistics in one pass."""
         started = time.perf_counter()
-        df = read_input(spark, conf)
         spec = feature_spec(df, conf)
         columns = training_columns(df, spec, conf)
         blocks = (

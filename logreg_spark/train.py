@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyspark
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from . import __version__
 from .config import ConfigError, Conf, load_conf
-from .dataset import InputError, TrainingData
+from .dataset import InputError, TrainingData, read_input
 from .model_io import TrainedModel, write_model
 from .objective import Objective
 from .penalty import ElasticNet
@@ -58,11 +58,11 @@ class Fit:
     result: SolverResult
 
 
-def fit(spark: SparkSession, conf: Conf) -> Fit:
-    """Train on ``conf.input`` and return the model (not yet written)."""
+def fit(df: DataFrame, conf: Conf) -> Fit:
+    """Train on ``df`` (read from ``conf.input``) and return the model, not yet written."""
     started = time.perf_counter()
     depth = conf.solver.aggregation_depth
-    data = TrainingData.prepare(spark, conf.input, depth)
+    data = TrainingData.prepare(df, conf.input, depth)
     try:
         _check_rows(data, conf)
         summary, model_conf = data.summary, conf.model
@@ -105,7 +105,7 @@ def fit(spark: SparkSession, conf: Conf) -> Fit:
 def run(spark: SparkSession, conf: Conf) -> str:
     """Train and write the model; return where it went."""
     check_writable(HadoopPath(spark, conf.output.model_path), conf.output.mode, "output.model_path")
-    trained = fit(spark, conf)
+    trained = fit(read_input(spark, conf.input), conf)
     return write_model(spark, trained.model, conf.output.model_path, conf.output.mode)
 
 

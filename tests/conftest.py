@@ -1,0 +1,22 @@
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from logreg_spark.session import spark_session
+
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    session = spark_session(
+        {"spark.master": "local[2]", "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+         "spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"},
+        "logreg_spark tests",
+    )
+    yield session
+    session.stop()

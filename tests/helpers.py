@@ -1,0 +1,33 @@
+"""Shared test helpers: single-process references and small data sets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from logreg_spark.binomial import Layout, block_sums
+from logreg_spark.objective import DataPass
+
+
+def numpy_data_pass(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> DataPass:
+    """The sums of one pass, computed in this process over all rows at once."""
+
+    def run(coef: np.ndarray, intercept: float, hessian: bool):
+        layout = Layout(X.shape[1], hessian)
+        return layout.unpack(block_sums(X, y, w, coef, intercept, layout))
+
+    return run
+
+
+def reference_loss(X, y, w, coef, intercept) -> float:
+    """The mean log loss written the textbook way (fine for moderate margins)."""
+    h = 1.0 / (1.0 + np.exp(-(X @ coef + intercept)))
+    return float(np.sum(w * -(y * np.log(h) + (1 - y) * np.log(1 - h))) / w.sum())
+
+
+def small_problem(rows: int = 200, features: int = 4, seed: int = 1, weighted: bool = True):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, features)) * np.array([1.0, 10.0, 0.1, 3.0][:features] + [1.0] * (features - 4))
+    X[:, 0] += 5.0  # a non-centred column
+    y = (rng.random(rows) < 0.4).astype(float)
+    w = rng.uniform(0.2, 3.0, rows) if weighted else np.ones(rows)
+    return X, y, w

@@ -1,0 +1,87 @@
+"""Configuration: merge order, overrides, and one-line errors naming key and file."""
+
+import pytest
+
+from logreg_spark.config import ConfigError, load_conf
+
+BASE = """
+[input]
+path = "in"
+features = ["a", "b"]
+[output]
+model_path = "out"
+[solver]
+max_iter = 10
+tol = 1e-4
+"""
+
+
+@pytest.fixture
+def base(tmp_path):
+    path = tmp_path / "base.toml"
+    path.write_text(BASE)
+    return path
+
+
+def test_defaults_and_types(base):
+    conf = load_conf([base])
+    assert conf.solver.max_iter == 10 and conf.solver.aggregation_depth == 2
+    assert conf.model.standardization is True and conf.model.reg_param == 0.0
+    assert conf.output.mode == "error" and conf.input.label_col == "label"
+
+
+def test_later_files_then_set_override_earlier(base, tmp_path):
+    more = tmp_path / "more.toml"
+    more.write_text('[solver]\nmax_iter = 20\nlearning_rate = 0.5\n[spark]\n"spark.master" = "local[1]"\n')
+    conf = load_conf([base, more], ["solver.max_iter=30", "input.path=s3a://bucket/events/dt=2026-11-23",
+                                    "spark.spark.executor.memory=4g", 'input.features=["c"]'])
+    assert conf.solver.max_iter == 30
+    assert conf.solver.learning_rate == 0.5
+    assert conf.input.path == "s3a://bucket/events/dt=2026-11-23"
+    assert conf.input.features == ["c"]
+    assert conf.spark == {"spark.master": "local[1]", "spark.executor.memory": "4g"}
+    assert isinstance(load_conf([base], ["solver.tol=1"]).solver.tol, float)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("solver.max_itr=5", "unknown key solver.max_itr (did you mean 'max_iter'?)"),
+    ("solver.max_iter=-1", "solver.max_iter must be >= 0"),
+    ("solver.max_iter=1.5", "solver.max_iter must be an integer"),
+    ("model.elastic_net_param=1.5", "model.elastic_net_param must be in [0.0, 1.0]"),
+    ("model.reg_param=-0.1", "model.reg_param must be >= 0"),
+    ("model.fit_intercept=yes", "model.fit_intercept must be true or false"),
+    ("solver.name=sgd", "solver.name must be one of"),
+    ("output.mode=append", "output.mode must be one of 'error', 'overwrite'"),
+    ("modle.reg_param=1", "unknown section [modle] (did you mean 'model'?)"),
+    ("solver.max_iter", "expected section.key=value"),
+])
+def test_bad_overrides_name_the_key(base, override, message):
+    with pytest.raises(ConfigError) as err:
+        load_conf([base], [override])
+    assert message in str(err.value)
+    assert str(err.value).startswith("--set") and "\n" not in str(err.value)
+
+
+def test_errors_in_files_name_the_file(base, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[solver]\nmax_iter = -3\n")
+    with pytest.raises(ConfigError, match=r"bad\.toml: solver\.max_iter must be >= 0 \(got -3\)"):
+        load_conf([base, bad])
+    bad.write_text("[solver\nmax_iter = 3\n")
+    with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
+        load_conf([bad])
+    with pytest.raises(ConfigError, match=r"missing\.toml: conf file not found"):
+        load_conf([tmp_path / "missing.toml"])
+
+
+def test_required_keys(tmp_path):
+    conf = tmp_path / "c.toml"
+    conf.write_text('[input]\nfeatures = ["a"]\n[output]\nmodel_path = "m"\n')
+    with pytest.raises(ConfigError, match="input.path is required"):
+        load_conf([conf])
+    conf.write_text('[input]\npath = "p"\nfeatures = ["a"]\nfeatures_col = "v"\n[output]\nmodel_path = "m"\n')
+    with pytest.raises(ConfigError, match="exactly one of input.features"):
+        load_conf([conf])
+    conf.write_text('[input]\npath = "p"\nfeatures = ["a"]\n')
+    with pytest.raises(ConfigError, match="output.model_path is required"):
+        load_conf([conf])

@@ -1,0 +1,75 @@
+"""The distributed pass equals a single-process NumPy pass, however the rows are split."""
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from pyspark.ml.linalg import Vectors
+
+from helpers import numpy_data_pass, small_problem
+from logreg_spark import dataset
+from logreg_spark.config import InputConf
+from logreg_spark.dataset import TrainingData
+
+FEATURES = ["x0", "x1", "x2", "x3"]
+
+
+def _frame(spark, X, y, w):
+    table = pa.table({**{n: X[:, j] for j, n in enumerate(FEATURES)}, "label": y.astype(np.int64), "wt": w})
+    return spark.createDataFrame(table)
+
+
+def _assert_same_pass(data: TrainingData, X, y, w, depth: int):
+    rng = np.random.default_rng(3)
+    coef, intercept = rng.normal(size=X.shape[1]) * 0.2, 0.3
+    expected = numpy_data_pass(X, y, w)(coef, intercept, True)
+    got = data.data_pass(depth)(coef, intercept, True)
+    assert got.rows == expected.rows
+    assert got.weight == pytest.approx(expected.weight, rel=1e-12)
+    assert got.loss == pytest.approx(expected.loss, rel=1e-12)
+    np.testing.assert_allclose(got.gradient, expected.gradient, rtol=1e-12)
+    np.testing.assert_allclose(got.hessian, expected.hessian, rtol=1e-12)
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 8])
+@pytest.mark.parametrize("depth", [2, 3])
+def test_pass_equals_numpy_for_any_partitioning(spark, partitions, depth):
+    X, y, w = small_problem(rows=1000)
+    df = _frame(spark, X, y, w).repartition(partitions)
+    data = TrainingData.prepare(df, InputConf(path="-", features=FEATURES, weight_col="wt"), depth)
+    try:
+        assert data.blocks.getNumPartitions() == partitions
+        _assert_same_pass(data, X, y, w, depth)
+        np.testing.assert_allclose(data.summary.mean, np.average(X, axis=0, weights=w), rtol=1e-12)
+    finally:
+        data.release()
+
+
+def test_many_blocks_per_partition(spark, monkeypatch):
+    monkeypatch.setattr(dataset, "BLOCK_BYTES", 8 * 4 * 50)  # 50 rows a block
+    X, y, w = small_problem(rows=1000)
+    data = TrainingData.prepare(_frame(spark, X, y, w).repartition(2),
+                                InputConf(path="-", features=FEATURES, weight_col="wt"), 2)
+    try:
+        assert data.blocks.count() >= 20
+        _assert_same_pass(data, X, y, w, 2)
+    finally:
+        data.release()
+
+
+def test_array_and_vector_feature_columns_give_the_same_pass(spark):
+    X, y, w = small_problem(rows=300)
+    X[::3, 1] = 0.0  # some sparse-looking rows
+    rows = [
+        (X[i].tolist(),
+         Vectors.sparse(4, {j: float(v) for j, v in enumerate(X[i]) if v != 0}) if i % 3 == 0 else Vectors.dense(X[i]),
+         int(y[i]), float(w[i]))
+        for i in range(len(y))
+    ]
+    df = spark.createDataFrame(rows, ["arr", "vec", "label", "wt"]).repartition(3)
+    for column in ("arr", "vec"):
+        data = TrainingData.prepare(df, InputConf(path="-", features_col=column, weight_col="wt"), 2)
+        try:
+            assert data.spec.names == [f"{column}[{j}]" for j in range(4)]
+            _assert_same_pass(data, X, y, w, 2)
+        finally:
+            data.release()
