@@ -1,0 +1,45 @@
+"""``jobs/train.py`` as users run it: exit codes, one-line errors, the shipped sample conf."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from conftest import ROOT
+
+
+def _train(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
+    return subprocess.run([sys.executable, str(ROOT / "jobs" / "train.py"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_sample_conf_trains_and_says_where_the_model_went(tmp_path):
+    model = tmp_path / "sample_model"
+    result = _train("--conf", "conf/local.toml", "--set", f"output.model_path={model}",
+                    "--set", "spark.spark.master=local[2]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == f"model written to file:{model}"
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["converged"] and meta["rows"] == 5000
+    assert "iteration 1: loss" in result.stderr
+
+
+def test_config_error_is_one_line_and_starts_no_spark(tmp_path):
+    started = time.perf_counter()
+    result = _train("--conf", "conf/local.toml", "--set", "solver.max_iter=-5",
+                    "--set", f"output.model_path={tmp_path / 'm'}")
+    assert result.returncode == 2
+    assert result.stderr == "logreg_spark: error: --set: solver.max_iter must be >= 0 (got -5)\n"
+    assert time.perf_counter() - started < 10  # no JVM was started
+    assert not (tmp_path / "m").exists()
+
+
+def test_bad_input_fails_with_one_line_and_no_output(tmp_path):
+    result = _train("--conf", "conf/local.toml", "--set", "input.label_col=churned",
+                    "--set", f"output.model_path={tmp_path / 'm'}")
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("logreg_spark: error: input.label_col: column 'churned' is not in the input")
+    assert not (tmp_path / "m").exists()
