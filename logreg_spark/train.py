@@ -8,7 +8,6 @@ import math
 import platform
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,8 +123,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    # PySpark 4 warns when pandas >= 3 is installed; this job does not use pandas.
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     spark = None
     try:
         conf = load_conf(args.conf, args.set)

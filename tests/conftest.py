@@ -1,5 +1,4 @@
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def spark():
     from logreg_spark.session import spark_session
 
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     session = spark_session(
         {"spark.master": "local[2]", "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
          "spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"},
