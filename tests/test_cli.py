@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -43,3 +44,17 @@ def test_bad_input_fails_with_one_line_and_no_output(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("logreg_spark: error: input.label_col: column 'churned' is not in the input")
     assert not (tmp_path / "m").exists()
+
+
+def test_spark_submit_runs_the_same_job(tmp_path):
+    venv_bin = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
+    env["PATH"] = f"{venv_bin}{os.pathsep}{env['PATH']}"  # as an activated virtual environment has it
+    result = subprocess.run(
+        [str(venv_bin / "spark-submit"), "--master", "local[1]", str(ROOT / "jobs" / "train.py"), "--conf", "conf/local.toml",
+         "--set", f"output.model_path={tmp_path / 'm'}", "--set", "solver.max_iter=3"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["iterations"] == 3 and meta["rows"] == 5000

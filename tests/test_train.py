@@ -1,6 +1,7 @@
 """Training end to end in this process: answers, outputs, and refusals."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -147,3 +148,21 @@ def test_one_class_is_refused(spark, tmp_path):
                    rows / "part-0.parquet")
     with pytest.raises(InputError, match="every row has label 1"):
         run(spark, _conf(tmp_path, rows))
+
+
+def test_paths_as_glob_or_list_and_boolean_labels_with_float_arrays(spark, tmp_path, data_dir):
+    path, X, y = data_dir
+    files = sorted(str(p) for p in path.glob("*.parquet"))
+    for given in (f"{path}/part-*.parquet", files):
+        conf = _conf(tmp_path, path, "solver.max_iter=1", "output.mode=overwrite")
+        run(spark, replace(conf, input=replace(conf.input, path=given)))
+        assert json.loads((tmp_path / "model" / "model.json").read_text())["rows"] == 800
+    arrays = tmp_path / "arrays"
+    arrays.mkdir()
+    pq.write_table(pa.table({"v": pa.array(X.astype(np.float32).tolist(), pa.list_(pa.float32())),
+                             "label": pa.array(y.astype(bool))}), arrays / "part-0.parquet")
+    conf = _conf(tmp_path, arrays, "input.features=[]", "input.features_col=v", "model.reg_param=0.01",
+                 "model.standardization=false", "output.mode=overwrite")
+    got = _coefficients(run(spark, conf).removeprefix("file:"))
+    sk = LogisticRegression(C=1.0 / (len(y) * 0.01), tol=1e-12, max_iter=10_000).fit(X.astype(np.float32).astype(np.float64), y)
+    np.testing.assert_allclose([got[f"v[{j}]"] for j in range(5)], sk.coef_[0], rtol=1e-5, atol=1e-5)
