@@ -12,6 +12,7 @@ A block contributes these sums, which add up across blocks and partitions::
     Σ wᵢ ℓᵢ                            (loss)
     Σ wᵢ (hᵢ − yᵢ) xᵢ                  (gradient in β)
     Σ wᵢ (hᵢ − yᵢ)                     (gradient in b)
+    Σ wᵢ [row i on the wrong side: (2yᵢ − 1) zᵢ ≤ 0]   (misclassified weight)
     Σ wᵢ hᵢ (1 − hᵢ) x̃ᵢ x̃ᵢᵀ, x̃ᵢ = (xᵢ, 1)   (Hessian, only when asked)
 
 Dividing by ``W = Σ wᵢ`` gives the mean loss and its gradient
@@ -46,6 +47,9 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return softplus_and_sigmoid(z)[1]
 
 
+_HEAD = 4  # scalars before the gradient
+
+
 @dataclass(frozen=True)
 class Layout:
     """Positions of the sums in the flat vector one block returns.
@@ -53,8 +57,8 @@ class Layout:
     A flat float64 vector is cheap to pickle and to add, which is all the
     distributed reduction does with it::
 
-        [Σ w ℓ, Σ w, rows, Σ w (h − y) x (d values), Σ w (h − y),
-         Hessian of (x, 1) ((d + 1)² values, only when ``hessian``)]
+        [Σ w ℓ, Σ w, rows, misclassified weight, Σ w (h − y) x (d values),
+         Σ w (h − y), Hessian of (x, 1) ((d + 1)² values, only when ``hessian``)]
     """
 
     n_features: int
@@ -63,19 +67,20 @@ class Layout:
     @property
     def size(self) -> int:
         d1 = self.n_features + 1
-        return 3 + d1 + (d1 * d1 if self.hessian else 0)
+        return _HEAD + d1 + (d1 * d1 if self.hessian else 0)
 
     def zeros(self) -> np.ndarray:
         return np.zeros(self.size)
 
     def unpack(self, flat: np.ndarray) -> "Sums":
         d1 = self.n_features + 1
-        hess = flat[3 + d1:].reshape(d1, d1) if self.hessian else None
+        hess = flat[_HEAD + d1:].reshape(d1, d1) if self.hessian else None
         return Sums(
             loss=float(flat[0]),
             weight=float(flat[1]),
             rows=int(round(flat[2])),
-            gradient=flat[3:3 + d1],
+            misclassified=float(flat[3]),
+            gradient=flat[_HEAD:_HEAD + d1],
             hessian=hess,
         )
 
@@ -87,6 +92,7 @@ class Sums:
     loss: float
     weight: float
     rows: int
+    misclassified: float  # weight of rows with (2y − 1)·z ≤ 0
     gradient: np.ndarray
     hessian: np.ndarray | None
 
@@ -116,10 +122,11 @@ def block_sums(
     out[0] = w @ loss
     out[1] = w.sum()
     out[2] = X.shape[0]
-    out[3:3 + d] = residual @ X
-    out[3 + d] = residual.sum()
+    out[3] = w @ (sign * z >= 0.0)
+    out[_HEAD:_HEAD + d] = residual @ X
+    out[_HEAD + d] = residual.sum()
     if layout.hessian:
-        out[4 + d:] = _weighted_gram(X, w * sig * (1.0 - sig)).ravel()
+        out[_HEAD + d + 1:] = _weighted_gram(X, w * sig * (1.0 - sig)).ravel()
     return out
 
 

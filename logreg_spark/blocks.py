@@ -157,6 +157,16 @@ def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str,
     return Block(np.ascontiguousarray(X[keep]), y[keep], w[keep]), problems
 
 
+ClassWeights = tuple[float, float]  # factors for label 0 and label 1
+
+
+def effective_weights(block: Block, class_weights: ClassWeights | None) -> np.ndarray:
+    """Row weights times their class's factor (``class_weight = "balanced"``)."""
+    if class_weights is None:
+        return block.w
+    return block.w * np.where(block.y > 0.5, class_weights[1], class_weights[0])
+
+
 @dataclass
 class Summary:
     """Weighted statistics of all rows (merged across blocks with Chan's formulas).
@@ -169,16 +179,18 @@ class Summary:
     weight: float
     weight_sq: float
     positive_weight: float  # Σ w·y
+    positive_rows: int
     mean: np.ndarray
     m2: np.ndarray
 
     @classmethod
-    def of_block(cls, block: Block) -> "Summary":
-        X, y, w = block
+    def of_block(cls, block: Block, class_weights: ClassWeights | None = None) -> "Summary":
+        X, y = block.X, block.y
+        w = effective_weights(block, class_weights)
         total = float(w.sum())
         mean = (w @ X) / total if total > 0 else np.zeros(X.shape[1])
         m2 = w @ np.square(X - mean) if X.shape[0] else np.zeros(X.shape[1])
-        return cls(X.shape[0], total, float(w @ w), float(w @ y), mean, m2)
+        return cls(X.shape[0], total, float(w @ w), float(w @ y), int(y.sum()), mean, m2)
 
     def merge(self, other: "Summary") -> "Summary":
         total = self.weight + other.weight
@@ -192,11 +204,17 @@ class Summary:
         else:
             mean, m2 = self.mean, self.m2 + other.m2
         return Summary(self.rows + other.rows, total, self.weight_sq + other.weight_sq,
-                       self.positive_weight + other.positive_weight, mean, m2)
+                       self.positive_weight + other.positive_weight,
+                       self.positive_rows + other.positive_rows, mean, m2)
 
     @property
     def n_features(self) -> int:
         return self.mean.size
+
+    def balanced_class_weights(self) -> ClassWeights:
+        """sklearn's "balanced": ``n / (2 · n_class)`` for each class, from row counts."""
+        negatives = self.rows - self.positive_rows
+        return self.rows / (2.0 * negatives), self.rows / (2.0 * self.positive_rows)
 
     @property
     def std(self) -> np.ndarray:

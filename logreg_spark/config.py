@@ -55,14 +55,19 @@ class ModelConf:
     reg_param: float = field(default=0.0, metadata=_at_least(0.0))
     elastic_net_param: float = field(default=0.0, metadata=_between(0.0, 1.0))
     standardization: bool = True
+    threshold: float = field(default=0.5, metadata=_between(0.0, 1.0))
+    class_weight: str = field(default="", metadata=_one_of("", "balanced"))
+    init_model: str = ""
 
 
 @dataclass(frozen=True)
 class SolverConf:
-    name: str = field(default="gd", metadata=_one_of("gd"))
+    name: str = field(default="auto", metadata=_one_of("auto", "gd", "lbfgs", "newton"))
     max_iter: int = field(default=100, metadata=_at_least(0))
     tol: float = field(default=1e-6, metadata=_at_least(0.0))
     learning_rate: float = field(default=1.0, metadata=_greater_than(0.0))
+    line_search: bool = False
+    memory: int = field(default=10, metadata=_at_least(1))
     aggregation_depth: int = field(default=2, metadata=_at_least(1))
 
 
@@ -203,3 +208,6 @@ def _check_required(conf: Conf, origin: dict[str, str]) -> None:
         )
     if not conf.output.model_path:
         raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
+    if conf.solver.name == "newton" and conf.model.reg_param > 0 and conf.model.elastic_net_param > 0:
+        raise ConfigError(f"{where('solver.name')}: solver.name = \"newton\" handles L2 only; "
+                          "use \"lbfgs\" (or \"auto\") when model.elastic_net_param > 0")

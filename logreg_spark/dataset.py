@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
@@ -27,7 +27,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from .binomial import Layout, block_sums
-from .blocks import LABEL, WEIGHT, Block, FeatureSpec, Problems, Summary, block_from_table
+from .blocks import (LABEL, WEIGHT, Block, ClassWeights, FeatureSpec, Problems, Summary, block_from_table,
+                     effective_weights)
 from .config import InputConf
 from .objective import DataPass
 
@@ -139,6 +140,16 @@ def _merge_summaries(a: tuple[Summary, Problems] | None, b: tuple[Summary, Probl
     return a[0].merge(b[0]), a[1].merge(b[1])
 
 
+def _summarize(blocks: RDD, depth: int, class_weights: ClassWeights | None) -> tuple[Summary, Problems] | None:
+    """One pass computing the rows' statistics and the validation counts."""
+    return blocks.treeAggregate(
+        None,
+        lambda acc, item: _merge_summaries(acc, (Summary.of_block(item[0], class_weights), item[1])),
+        _merge_summaries,
+        depth,
+    )
+
+
 @dataclass
 class TrainingData:
     """The training rows as cached NumPy blocks, with their statistics."""
@@ -148,6 +159,7 @@ class TrainingData:
     summary: Summary
     problems: Problems
     prepare_seconds: float
+    class_weights: ClassWeights | None = None
 
     @classmethod
     def prepare(cls, df: DataFrame, conf: InputConf, aggregation_depth: int) -> "TrainingData":
@@ -160,12 +172,7 @@ class TrainingData:
             .rdd.map(lambda row: pickle.loads(row[0]))
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        merged = blocks.treeAggregate(
-            None,
-            lambda acc, item: _merge_summaries(acc, (Summary.of_block(item[0]), item[1])),
-            _merge_summaries,
-            aggregation_depth,
-        )
+        merged = _summarize(blocks, aggregation_depth, None)
         if merged is None:
             blocks.unpersist()
             raise InputError(f"input.path {conf.path}: no rows")
@@ -175,9 +182,14 @@ class TrainingData:
                  summary.rows, summary.n_features, blocks.getNumPartitions(), seconds)
         return cls(blocks, spec, summary, problems, seconds)
 
+    def with_class_weights(self, class_weights: ClassWeights, aggregation_depth: int) -> "TrainingData":
+        """The same cached blocks, each row's weight multiplied by its class's factor."""
+        summary, _ = _summarize(self.blocks, aggregation_depth, class_weights)
+        return replace(self, summary=summary, class_weights=class_weights)
+
     def data_pass(self, aggregation_depth: int) -> DataPass:
         """A function running one pass over the cached blocks at a given point."""
-        blocks, d = self.blocks, self.summary.n_features
+        blocks, d, class_weights = self.blocks, self.summary.n_features, self.class_weights
         sc = blocks.context
 
         def run(coef: np.ndarray, intercept: float, hessian: bool):
@@ -185,8 +197,9 @@ class TrainingData:
             point = sc.broadcast((coef, intercept))
 
             def add_block(acc: np.ndarray, item: tuple[Block, Problems]) -> np.ndarray:
-                X, y, w = item[0]
-                return acc + block_sums(X, y, w, *point.value, layout)
+                block = item[0]
+                w = effective_weights(block, class_weights)
+                return acc + block_sums(block.X, block.y, w, *point.value, layout)
 
             try:
                 flat = blocks.treeAggregate(layout.zeros(), add_block, np.add, aggregation_depth)

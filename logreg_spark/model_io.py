@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ class TrainedModel:
     intercept: float
     history: list[IterationRecord]
     metadata: dict[str, Any]  # everything else that goes into model.json
+    statistics: dict[str, np.ndarray] = field(default_factory=dict)  # columns, intercept last
 
 
 def _write_parquet(spark: SparkSession, table: pa.Table, path: HadoopPath) -> None:
@@ -37,6 +38,7 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
         coefficients = pa.table({
             "feature": pa.array([*model.features, INTERCEPT], pa.string()),
             "coefficient": pa.array([*model.coefficients.tolist(), model.intercept], pa.float64()),
+            **{name: pa.array(values, pa.float64()) for name, values in model.statistics.items()},
         })
         _write_parquet(spark, coefficients, staging.child("coefficients"))
         history = pa.Table.from_pylist(
@@ -49,3 +51,9 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
         document = {"format_version": FORMAT_VERSION, "features": model.features, **model.metadata}
         staging.child("model.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return target.uri
+
+
+def read_coefficients(spark: SparkSession, path: str) -> dict[str, float]:
+    """The coefficients of the model at ``path`` by feature name, the intercept as ``(intercept)``."""
+    rows = spark.read.parquet(HadoopPath(spark, path).child("coefficients").uri).select("feature", "coefficient")
+    return {row.feature: row.coefficient for row in rows.collect()}

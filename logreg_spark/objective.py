@@ -32,6 +32,7 @@ class Evaluation:
     gradient: np.ndarray
     hessian: np.ndarray | None
     total: float  # value + the L1 part: the full objective
+    misclassified: float  # weight of rows on the wrong side of the decision boundary
 
 
 class Objective:
@@ -57,7 +58,8 @@ class Objective:
         hess = None
         if hessian:
             hess = self.scaling.hessian_to_solver(sums.hessian * scale) + np.diag(self.penalty.l2)
-        return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta))
+        return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta),
+                          sums.misclassified)
 
     def optimality(self, ev: Evaluation) -> float:
         """‖minimum-norm subgradient‖₂ of the full objective at ``ev.theta``."""

@@ -46,6 +46,10 @@ class ElasticNet:
     def has_l1(self) -> bool:
         return bool(np.any(self.l1 > 0))
 
+    @property
+    def is_zero(self) -> bool:
+        return not (self.has_l1 or np.any(self.l2 > 0))
+
     def smooth_value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """The L2 part ½ Σ l2ⱼ θⱼ² and its gradient."""
         return 0.5 * float(self.l2 @ (theta * theta)), self.l2 * theta

@@ -57,10 +57,11 @@ class FeatureScaling:
 
     def hessian_to_solver(self, hess: np.ndarray) -> np.ndarray:
         """``Aᵀ H A`` for a data-scale Hessian over ``(β, b)``."""
-        A = self._matrix()
+        A = self.matrix()
         return A.T @ hess @ A
 
-    def _matrix(self) -> np.ndarray:
+    def matrix(self) -> np.ndarray:
+        """``A``, (d + 1) × n_params: solver coordinates → (β, b)."""
         d = self.inv_std.size
         A = np.zeros((d + 1, self.n_params))
         A[np.arange(d), np.arange(d)] = self.inv_std

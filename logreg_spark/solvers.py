@@ -8,7 +8,8 @@ Hessian) at a point; it knows nothing of Spark. Each records one
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -30,7 +31,8 @@ class SolverResult:
     theta: np.ndarray
     converged: bool
     reason: str
-    history: list[IterationRecord] = field(default_factory=list)
+    history: list[IterationRecord]
+    final: Evaluation  # the objective at ``theta``
 
 
 OnIteration = Callable[[IterationRecord], None]
@@ -69,6 +71,63 @@ def _stop_reason(previous: Evaluation, current: Evaluation, grad_norm: float, to
     return None
 
 
+#: Armijo constant: accept a step that achieves this fraction of the predicted decrease.
+ARMIJO = 1e-4
+#: Halvings of the step before a line search gives up.
+MAX_HALVINGS = 40
+#: ``auto`` picks Newton up to this many features: each row then costs d² for the
+#: Hessian instead of 2d, and partitions ship (d + 1)² sums instead of d + 1.
+NEWTON_MAX_FEATURES = 100
+
+
+def _backtrack(
+    objective: Objective,
+    trial: Callable[[float], np.ndarray],
+    sufficient: Callable[[float, Evaluation], bool],
+    step: float,
+    hessian: bool = False,
+) -> tuple[Evaluation, float] | None:
+    """Halve ``step`` until the point ``trial(step)`` decreases enough; None if it never does.
+
+    The accepted evaluation is returned, to become the solver's next iterate:
+    no pass is spent twice.
+    """
+    for _ in range(MAX_HALVINGS):
+        new = objective.evaluate(trial(step), hessian=hessian)
+        if np.isfinite(new.total) and sufficient(step, new):
+            return new, step
+        step *= 0.5
+    return None
+
+
+#: Stop reason when an unpenalized fit finds every row on its correct side.
+SEPARABLE = "separable data: the unpenalized maximum-likelihood estimate does not exist"
+
+#: One iteration: from the current evaluation to (accepted evaluation, step), or None.
+Step = Callable[[Evaluation], "tuple[Evaluation, float] | None"]
+
+
+def _iterate(objective: Objective, theta0: np.ndarray, step: Step, *, max_iter: int, tol: float,
+             hessian: bool, on_iteration: OnIteration | None) -> SolverResult:
+    """The loop every solver shares: evaluate, step, record, test for convergence."""
+    recorder = _Recorder(objective, on_iteration)
+    ev = objective.evaluate(theta0, hessian=hessian)
+    if recorder.record(ev, 0.0) <= tol:
+        return SolverResult(ev.theta, True, "gradient norm below tol", recorder.history, ev)
+    for _ in range(max_iter):
+        accepted = step(ev)
+        if accepted is None:
+            return SolverResult(ev.theta, False, "line search failed", recorder.history, ev)
+        new, size = accepted
+        reason = _stop_reason(ev, new, recorder.record(new, size), tol)
+        ev = new
+        if objective.penalty.is_zero and ev.misclassified == 0:
+            return SolverResult(ev.theta, False, SEPARABLE, recorder.history, ev)
+        if reason:
+            return SolverResult(ev.theta, reason != "diverged", reason, recorder.history, ev)
+    return SolverResult(ev.theta, False, "max_iter reached", recorder.history, ev)
+
+
 def gradient_descent(
     objective: Objective,
     theta0: np.ndarray,
@@ -76,22 +135,155 @@ def gradient_descent(
     learning_rate: float,
     max_iter: int,
     tol: float,
+    line_search: bool = False,
     on_iteration: OnIteration | None = None,
 ) -> SolverResult:
-    """Full-batch (proximal) gradient descent with a fixed step.
+    """Full-batch (proximal) gradient descent.
 
     ``θ ← prox(θ − η ∇f(θ), η)``, where ``f`` is the smooth part and the
-    proximal operator handles the L1 part (plain gradient descent without L1).
+    proximal operator handles the L1 part. With ``line_search`` the step
+    ``η`` (starting at ``learning_rate``) is halved until
+    ``f(θ⁺) ≤ f(θ) + ∇f(θ)ᵀΔ + ‖Δ‖²/(2η)``, so no step size can diverge.
     """
-    recorder = _Recorder(objective, on_iteration)
-    ev = objective.evaluate(theta0)
-    if recorder.record(ev, 0.0) <= tol:
-        return SolverResult(ev.theta, True, "gradient norm below tol", recorder.history)
-    for _ in range(max_iter):
-        theta = objective.penalty.prox(ev.theta - learning_rate * ev.gradient, learning_rate)
-        new = objective.evaluate(theta)
-        reason = _stop_reason(ev, new, recorder.record(new, learning_rate), tol)
-        ev = new
-        if reason:
-            return SolverResult(ev.theta, reason != "diverged", reason, recorder.history)
-    return SolverResult(ev.theta, False, "max_iter reached", recorder.history)
+    last_step = learning_rate
+
+    def step(current: Evaluation) -> tuple[Evaluation, float] | None:
+        nonlocal last_step
+
+        def trial(eta: float) -> np.ndarray:
+            return objective.penalty.prox(current.theta - eta * current.gradient, eta)
+
+        def sufficient(eta: float, new: Evaluation) -> bool:
+            delta = new.theta - current.theta
+            bound = current.value + current.gradient @ delta + delta @ delta / (2 * eta)
+            return not line_search or new.value <= bound
+
+        accepted = _backtrack(objective, trial, sufficient, last_step)
+        if accepted:
+            last_step = accepted[1]
+        return accepted
+
+    return _iterate(objective, theta0, step, max_iter=max_iter, tol=tol, hessian=False,
+                    on_iteration=on_iteration)
+
+
+def _two_loop(vector: np.ndarray, pairs: deque[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The L-BFGS inverse-Hessian approximation applied to ``vector``."""
+    q = vector.copy()
+    alphas = []
+    for s, y in reversed(pairs):
+        alpha = (s @ q) / (s @ y)
+        q -= alpha * y
+        alphas.append(alpha)
+    if pairs:
+        s, y = pairs[-1]
+        q *= (s @ y) / (y @ y)
+    for (s, y), alpha in zip(pairs, reversed(alphas)):
+        q += (alpha - (y @ q) / (s @ y)) * s
+    return q
+
+
+def lbfgs(
+    objective: Objective,
+    theta0: np.ndarray,
+    *,
+    memory: int,
+    max_iter: int,
+    tol: float,
+    on_iteration: OnIteration | None = None,
+) -> SolverResult:
+    """Limited-memory BFGS with a backtracking Armijo line search; OWL-QN under L1.
+
+    With an L1 part (Andrew & Gao, 2007) the quasi-Newton direction is built
+    from the pseudo-gradient, kept in its orthant, and every trial point is
+    projected back onto the orthant of the current point; the curvature pairs
+    use the smooth part's gradient only. Without L1 the projections do nothing
+    and this is plain L-BFGS.
+    """
+    penalty = objective.penalty
+    l1 = penalty.l1 > 0
+    pairs: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=memory)
+
+    def step(current: Evaluation) -> tuple[Evaluation, float] | None:
+        pseudo = penalty.pseudo_gradient(current.theta, current.gradient)
+        direction = -_two_loop(pseudo, pairs)
+        direction[l1 & (np.sign(direction) != np.sign(-pseudo))] = 0.0
+        if direction @ pseudo >= 0:  # not a descent direction: restart from steepest descent
+            pairs.clear()
+            direction = -pseudo
+        orthant = np.where(current.theta != 0, np.sign(current.theta), np.sign(-pseudo))
+
+        def trial(alpha: float) -> np.ndarray:
+            point = current.theta + alpha * direction
+            point[l1 & (np.sign(point) != orthant)] = 0.0
+            return point
+
+        def sufficient(alpha: float, new: Evaluation) -> bool:
+            return new.total <= current.total + ARMIJO * pseudo @ (new.theta - current.theta)
+
+        first_step = 1.0 if pairs else min(1.0, 1.0 / np.linalg.norm(pseudo))
+        accepted = _backtrack(objective, trial, sufficient, first_step)
+        if accepted:
+            s, y = accepted[0].theta - current.theta, accepted[0].gradient - current.gradient
+            if s @ y > 1e-12 * np.sqrt((s @ s) * (y @ y)):
+                pairs.append((s, y))
+        return accepted
+
+    return _iterate(objective, theta0, step, max_iter=max_iter, tol=tol, hessian=False,
+                    on_iteration=on_iteration)
+
+
+def newton_direction(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """Solve ``H d = −g`` by Cholesky; damp ``H`` when it is singular or indefinite.
+
+    Duplicated or constant columns make ``H`` singular: ``H + μI`` with ``μ``
+    growing from ``1e-10·max(diag H)`` is tried until it factors; if none
+    does, the steepest-descent direction ``−g`` is returned.
+    """
+    scale = max(float(np.max(np.abs(np.diag(hessian)))), np.finfo(float).tiny)
+    for damping in [0.0, *(scale * 10.0 ** k for k in range(-10, 3))]:
+        try:
+            factor = np.linalg.cholesky(hessian + damping * np.eye(len(gradient)))
+        except np.linalg.LinAlgError:
+            continue
+        direction = -np.linalg.solve(factor.T, np.linalg.solve(factor, gradient))
+        if np.all(np.isfinite(direction)):
+            return direction
+    return -gradient
+
+
+def newton(
+    objective: Objective,
+    theta0: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
+    on_iteration: OnIteration | None = None,
+) -> SolverResult:
+    """Newton's method (IRLS) with a backtracking Armijo line search; L2 penalties only.
+
+    Every pass returns the Hessian with the gradient, so the accepted trial
+    point comes with everything the next Newton step needs.
+    """
+    if objective.penalty.has_l1:
+        raise ValueError("newton handles L2 penalties only; use lbfgs for L1 or elastic net")
+
+    def step(current: Evaluation) -> tuple[Evaluation, float] | None:
+        direction = newton_direction(current.hessian, current.gradient)
+        slope = current.gradient @ direction
+
+        def sufficient(alpha: float, new: Evaluation) -> bool:
+            return new.value <= current.value + ARMIJO * alpha * slope
+
+        return _backtrack(objective, lambda alpha: current.theta + alpha * direction, sufficient, 1.0,
+                          hessian=True)
+
+    return _iterate(objective, theta0, step, max_iter=max_iter, tol=tol, hessian=True,
+                    on_iteration=on_iteration)
+
+
+def resolve_solver(name: str, has_l1: bool, n_features: int) -> str:
+    """``auto`` → ``newton`` without L1 and with at most NEWTON_MAX_FEATURES features, else ``lbfgs``."""
+    if name != "auto":
+        return name
+    return "newton" if not has_l1 and n_features <= NEWTON_MAX_FEATURES else "lbfgs"

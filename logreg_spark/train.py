@@ -15,14 +15,17 @@ import pyspark
 from pyspark.sql import DataFrame, SparkSession
 
 from . import __version__
-from .config import ConfigError, Conf, load_conf
+from .blocks import Summary
+from .config import ConfigError, Conf, SolverConf, load_conf
 from .dataset import InputError, TrainingData, read_input
-from .model_io import TrainedModel, write_model
+from .inference import SingularHessian, coefficient_statistics
+from .model_io import INTERCEPT, TrainedModel, read_coefficients, write_model
 from .objective import Objective
 from .penalty import ElasticNet
 from .scaling import FeatureScaling
 from .session import spark_session
-from .solvers import IterationRecord, SolverResult, gradient_descent
+from .solvers import (SEPARABLE, IterationRecord, SolverResult, gradient_descent, lbfgs, newton,
+                      resolve_solver)
 from .storage import HadoopPath, OutputError, check_writable
 
 log = logging.getLogger("logreg_spark")
@@ -55,50 +58,107 @@ def _check_rows(data: TrainingData, conf: Conf) -> None:
 class Fit:
     model: TrainedModel
     result: SolverResult
+    passes: int
 
 
-def fit(df: DataFrame, conf: Conf) -> Fit:
-    """Train on ``df`` (read from ``conf.input``) and return the model, not yet written."""
+def _solve(name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf) -> SolverResult:
+    common = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": _log_iteration}
+    if name == "gd":
+        return gradient_descent(objective, theta0, learning_rate=conf.learning_rate,
+                                line_search=conf.line_search, **common)
+    if name == "lbfgs":
+        return lbfgs(objective, theta0, memory=conf.memory, **common)
+    return newton(objective, theta0, **common)
+
+
+def _initial_point(spark: SparkSession, conf: Conf, features: list[str], scaling: FeatureScaling,
+                   summary: Summary) -> np.ndarray:
+    """Zero coefficients with the log-odds intercept, or the coefficients of ``model.init_model``."""
+    if not conf.model.init_model:
+        log_odds = math.log(summary.positive_weight / (summary.weight - summary.positive_weight))
+        return scaling.from_data(np.zeros(len(features)), log_odds if conf.model.fit_intercept else 0.0)
+    previous = read_coefficients(spark, conf.model.init_model)
+    intercept = previous.pop(INTERCEPT, 0.0)
+    missing, unexpected = set(features) - set(previous), set(previous) - set(features)
+    if missing or unexpected:
+        raise InputError(f"model.init_model {conf.model.init_model}: features do not match the input "
+                         f"(missing from the model: {sorted(missing)[:5]}, not in the input: {sorted(unexpected)[:5]})")
+    coef = np.array([previous[name] for name in features])
+    return scaling.from_data(coef, intercept if conf.model.fit_intercept else 0.0)
+
+
+def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[str, np.ndarray]:
+    """Standard errors etc. for a converged, unpenalized fit with an intercept; else none."""
+    if conf.model.reg_param > 0 or not conf.model.fit_intercept or not result.converged:
+        return {}
+    final = result.final
+    if final.hessian is None:  # one extra pass, only for solvers that do not compute it
+        final = objective.evaluate(final.theta, hessian=True)
+    coef, intercept = objective.scaling.to_data(final.theta)
+    try:
+        return coefficient_statistics(final.hessian, objective.total_weight, objective.scaling, coef, intercept)
+    except SingularHessian as err:
+        log.warning("%s (collinear or duplicated features?): standard errors are not written", err)
+        return {}
+
+
+def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession) -> Fit:
+    """Train on already prepared (cached) data; the data stays cached."""
     started = time.perf_counter()
     depth = conf.solver.aggregation_depth
-    data = TrainingData.prepare(df, conf.input, depth)
-    try:
-        _check_rows(data, conf)
-        summary, model_conf = data.summary, conf.model
-        scaling = FeatureScaling.build(summary.mean, summary.std, model_conf.fit_intercept)
-        penalty = ElasticNet.build(model_conf.reg_param, model_conf.elastic_net_param, summary.std,
-                                   model_conf.standardization, model_conf.fit_intercept)
-        objective = Objective(data.data_pass(depth), scaling, penalty, summary.weight)
-        log_odds = math.log(summary.positive_weight / (summary.weight - summary.positive_weight))
-        theta0 = scaling.from_data(np.zeros(summary.n_features), log_odds)
-        result = gradient_descent(objective, theta0, learning_rate=conf.solver.learning_rate,
-                                  max_iter=conf.solver.max_iter, tol=conf.solver.tol,
-                                  on_iteration=_log_iteration)
-    finally:
-        data.release()
-    if not result.converged:
-        log.warning("solver stopped without converging (%s); raise solver.max_iter or "
-                    "check solver.learning_rate", result.reason)
+    _check_rows(data, conf)
+    if conf.model.class_weight == "balanced":
+        data = data.with_class_weights(data.summary.balanced_class_weights(), depth)
+    summary, model_conf = data.summary, conf.model
+    scaling = FeatureScaling.build(summary.mean, summary.std, model_conf.fit_intercept)
+    penalty = ElasticNet.build(model_conf.reg_param, model_conf.elastic_net_param, summary.std,
+                               model_conf.standardization, model_conf.fit_intercept)
+    objective = Objective(data.data_pass(depth), scaling, penalty, summary.weight)
+    features = data.spec.names
+    theta0 = _initial_point(spark, conf, features, scaling, summary)
+    solver = resolve_solver(conf.solver.name, penalty.has_l1, summary.n_features)
+    log.info("solver %s on %d rows x %d features", solver, summary.rows, summary.n_features)
+    result = _solve(solver, objective, theta0, conf.solver)
+    if result.reason == SEPARABLE:
+        log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model",
+                    SEPARABLE)
+    elif result.reason == "max_iter reached":
+        log.warning("%s stopped at solver.max_iter = %d before converging; raise solver.max_iter",
+                    solver, conf.solver.max_iter)
+    elif not result.converged:
+        log.warning("%s stopped without converging: %s", solver, result.reason)
+    statistics = _statistics(objective, result, conf)
     coef, intercept = scaling.to_data(result.theta)
     metadata = {
         "label_col": conf.input.label_col,
         "conf": conf.to_dict(),
-        "solver": conf.solver.name,
+        "solver": solver,
+        "threshold": model_conf.threshold,
         "iterations": len(result.history) - 1,
         "passes": objective.passes,
         "converged": result.converged,
         "stop_reason": result.reason,
-        "final_loss": result.history[-1].loss,
+        "final_loss": result.final.total,
         "rows": summary.rows,
         "rows_skipped": data.problems.rows_dropped,
         "weight_sum": summary.weight,
+        "class_weights": list(data.class_weights) if data.class_weights else None,
         "prepare_seconds": data.prepare_seconds,
         "train_seconds": time.perf_counter() - started,
         "versions": {"logreg_spark": __version__, "spark": pyspark.__version__,
                      "python": platform.python_version(), "numpy": np.__version__},
     }
-    model = TrainedModel(data.spec.names, coef, intercept, result.history, metadata)
-    return Fit(model, result)
+    model = TrainedModel(features, coef, intercept, result.history, metadata, statistics)
+    return Fit(model, result, objective.passes)
+
+
+def fit(df: DataFrame, conf: Conf) -> Fit:
+    """Prepare ``df`` (read from ``conf.input``), train, and release the cache."""
+    data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth)
+    try:
+        return fit_prepared(data, conf, df.sparkSession)
+    finally:
+        data.release()
 
 
 def run(spark: SparkSession, conf: Conf) -> str:

@@ -52,7 +52,7 @@ def test_l2_model_matches_scikit_learn(spark, tmp_path, data_dir):
     assert got["(intercept)"] == pytest.approx(sk.intercept_[0], rel=1e-5, abs=1e-5)
 
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
-    assert meta["converged"] is True and meta["rows"] == 800 and meta["solver"] == "gd"
+    assert meta["converged"] is True and meta["rows"] == 800 and meta["solver"] == "newton"
     assert meta["features"] == [f"x{j}" for j in range(5)]
     assert meta["conf"]["model"]["reg_param"] == reg_param
     assert {"spark", "logreg_spark"} <= set(meta["versions"])

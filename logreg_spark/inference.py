@@ -1,0 +1,49 @@
+"""Standard errors, z values and p values of an unpenalized fit (what MLlib does not give).
+
+At the maximum-likelihood estimate the covariance of the coefficients is the
+inverse of the Hessian of the summed (weighted) log loss::
+
+    Cov(β, b) = (Σᵢ wᵢ hᵢ (1 − hᵢ) x̃ᵢ x̃ᵢᵀ)⁻¹,   x̃ᵢ = (xᵢ, 1)
+
+so that ``std_error = √diag(Cov)``, ``z = coefficient / std_error`` and the
+two-sided ``p = erfc(|z| / √2)``. The Hessian comes in the solver's
+coordinates (``H_s = Aᵀ H A / W``); with ``(β, b) = A θ``, ``Cov = A (W·H_s)⁻¹ Aᵀ``.
+Constant features, whose coefficient is fixed at 0 and not estimated, get NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .scaling import FeatureScaling
+
+
+class SingularHessian(ValueError):
+    """The Hessian at the optimum cannot be inverted (collinear or duplicated features)."""
+
+
+def coefficient_statistics(
+    solver_hessian: np.ndarray,
+    total_weight: float,
+    scaling: FeatureScaling,
+    coef: np.ndarray,
+    intercept: float,
+) -> dict[str, np.ndarray]:
+    """``std_error``, ``z_value``, ``p_value`` per coefficient, the intercept last."""
+    estimated = np.append(scaling.inv_std > 0, True)[: scaling.n_params]
+    A = scaling.matrix()[:, estimated]
+    H = total_weight * solver_hessian[np.ix_(estimated, estimated)]
+    try:
+        factor = np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        raise SingularHessian("the Hessian at the optimum is singular") from None
+    inverse_factor = np.linalg.solve(factor, A.T)  # L⁻¹ Aᵀ, so Cov = (L⁻¹Aᵀ)ᵀ(L⁻¹Aᵀ)
+    variance = np.sum(inverse_factor * inverse_factor, axis=0)
+    fixed = np.append(scaling.inv_std == 0, not scaling.fit_intercept)
+    std_error = np.where(fixed, np.nan, np.sqrt(variance))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z_value = np.append(coef, intercept) / std_error
+    p_value = np.array([math.erfc(abs(z) / math.sqrt(2.0)) if np.isfinite(z) else np.nan for z in z_value])
+    return {"std_error": std_error, "z_value": z_value, "p_value": p_value}
