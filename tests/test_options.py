@@ -1,0 +1,101 @@
+"""Issue-3 options end to end: class weights, warm start, statistics, separation, stop reasons."""
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from logreg_spark.config import load_conf
+from logreg_spark.dataset import InputError
+from logreg_spark.synthetic import make_classification, write_parquet
+from logreg_spark.train import run
+
+FEATURES = ["x0", "x1", "x2"]
+
+
+@pytest.fixture(scope="module")
+def imbalanced(tmp_path_factory):
+    path = tmp_path_factory.mktemp("imbalanced")
+    X, y, _ = make_classification(1500, 3, seed=4, condition=10.0, positive_rate=0.1, noise=1.5)
+    write_parquet(path, X, y, files=2)
+    return path, X, y
+
+
+def _run(spark, tmp_path, data, *overrides):
+    conf = tmp_path / "job.toml"
+    conf.write_text(f'[input]\npath = "{data}"\nfeatures = {json.dumps(FEATURES)}\n'
+                    f'[output]\nmodel_path = "{tmp_path / "model"}"\nmode = "overwrite"\n'
+                    "[solver]\ntol = 1e-12\nmax_iter = 200\n")
+    run(spark, load_conf([conf], list(overrides)))
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    return pq.read_table(tmp_path / "model" / "coefficients"), meta
+
+
+def test_balanced_class_weights_match_scikit_learn(spark, tmp_path, imbalanced):
+    path, X, y = imbalanced
+    table, meta = _run(spark, tmp_path, path, "model.class_weight=balanced", "model.reg_param=0.01",
+                       "model.standardization=false")
+    n, n1 = len(y), y.sum()
+    assert meta["class_weights"] == pytest.approx([n / (2 * (n - n1)), n / (2 * n1)])
+    # balanced weights sum to n, so scikit-learn's C = 1 / (n λ) still holds
+    sk = LogisticRegression(C=1 / (n * 0.01), class_weight="balanced", tol=1e-12, max_iter=10_000).fit(X, y)
+    got = table.column("coefficient").to_numpy()
+    np.testing.assert_allclose(got[:3], sk.coef_[0], rtol=1e-5, atol=1e-6)
+    assert got[3] == pytest.approx(sk.intercept_[0], rel=1e-5)
+
+
+def test_statistics_only_for_unpenalized_fits(spark, tmp_path, imbalanced):
+    path, _, _ = imbalanced
+    table, meta = _run(spark, tmp_path, path)
+    assert table.column_names == ["feature", "coefficient", "std_error", "z_value", "p_value"]
+    assert np.all(np.isfinite(table.column("std_error").to_numpy()))
+    table, _ = _run(spark, tmp_path, path, "model.reg_param=0.1")
+    assert table.column_names == ["feature", "coefficient"]
+
+
+def test_warm_start_from_an_earlier_model(spark, tmp_path, imbalanced):
+    path, _, _ = imbalanced
+    _, first = _run(spark, tmp_path, path, "solver.name=lbfgs")
+    earlier = tmp_path / "earlier"
+    (tmp_path / "model").rename(earlier)
+    table, warm = _run(spark, tmp_path, path, "solver.name=lbfgs", f"model.init_model={earlier}")
+    assert warm["iterations"] <= 2 < first["iterations"]
+    assert warm["final_loss"] == pytest.approx(first["final_loss"], rel=1e-12)
+    other = tmp_path / "other"
+    other.mkdir()
+    pq.write_table(pa.table({"x0": [0.0, 1.0], "x1": [1.0, 0.0], "z": [1.0, 2.0], "label": [0, 1]}),
+                   other / "part-0.parquet")
+    with pytest.raises(InputError, match=r"features do not match .*missing from the model: \['z'\]"):
+        _run(spark, tmp_path, other, 'input.features=["x0", "x1", "z"]', f"model.init_model={earlier}")
+
+
+def test_separable_data_stops_with_a_warning_and_no_statistics(spark, tmp_path, caplog):
+    data = tmp_path / "separable"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(float)
+    pq.write_table(pa.table({**{n: X[:, j] for j, n in enumerate(FEATURES)}, "label": y}), data / "p.parquet")
+    with caplog.at_level(logging.WARNING, logger="logreg_spark"):
+        table, meta = _run(spark, tmp_path, data)
+    assert meta["converged"] is False and meta["stop_reason"].startswith("separable data")
+    assert "maximum-likelihood estimate does not exist" in caplog.text
+    assert table.column_names == ["feature", "coefficient"]
+    assert np.all(np.isfinite(table.column("coefficient").to_numpy()))
+    for solver in ("newton", "lbfgs", "gd"):
+        _, meta = _run(spark, tmp_path, data, "model.reg_param=0.01", f"solver.name={solver}",
+                       "solver.max_iter=5000")
+        assert meta["converged"], (solver, meta["stop_reason"])
+
+
+def test_max_iter_warning_names_the_setting(spark, tmp_path, imbalanced, caplog):
+    path, _, _ = imbalanced
+    with caplog.at_level(logging.WARNING, logger="logreg_spark"):
+        _, meta = _run(spark, tmp_path, path, "solver.name=gd", "solver.max_iter=2")
+    assert meta["stop_reason"] == "max_iter reached" and not meta["converged"]
+    assert "raise solver.max_iter" in caplog.text

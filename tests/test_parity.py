@@ -1,0 +1,144 @@
+"""The same answers as Spark MLlib, scikit-learn and statsmodels, fitted side by side."""
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import statsmodels.api as sm
+from pyspark.ml.classification import LogisticRegression as MLlibLogisticRegression
+from pyspark.ml.feature import VectorAssembler
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+
+from helpers import numpy_data_pass
+from logreg_spark.blocks import Block, Summary
+from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
+from logreg_spark.dataset import TrainingData
+from logreg_spark.objective import Objective
+from logreg_spark.penalty import ElasticNet
+from logreg_spark.scaling import FeatureScaling
+from logreg_spark.train import fit_prepared
+
+
+def _conf(features, **model) -> Conf:
+    return Conf(input=InputConf(path="-", features=features, weight_col="w"),
+                model=ModelConf(**model), solver=SolverConf(max_iter=1000, tol=1e-11),
+                output=OutputConf(model_path="-"))
+
+
+def _objective_value(X, y, w, coef, intercept, model: ModelConf) -> float:
+    """Our objective at data-scale (coef, intercept), computed in this process."""
+    summary = Summary.of_block(Block(X, y, w))
+    scaling = FeatureScaling.build(summary.mean, summary.std, model.fit_intercept)
+    penalty = ElasticNet.build(model.reg_param, model.elastic_net_param, summary.std, model.standardization,
+                               model.fit_intercept)
+    objective = Objective(numpy_data_pass(X, y, w), scaling, penalty, summary.weight)
+    return objective.evaluate(scaling.from_data(coef, intercept)).total
+
+
+class Prepared:
+    """A data set both as a cached TrainingData and as arrays, for several fits."""
+
+    def __init__(self, spark, X, y, w, names):
+        self.X, self.y, self.w, self.names = X, y, w, names
+        table = pa.table({**{n: X[:, j] for j, n in enumerate(names)}, "label": y, "w": w})
+        self.df = spark.createDataFrame(table).repartition(3).cache()
+        self.data = TrainingData.prepare(self.df, _conf(names).input, 2)
+
+    def fit(self, spark, **model):
+        fitted = fit_prepared(self.data, _conf(self.names, **model), spark).model
+        return fitted.coefficients, fitted.intercept, fitted
+
+    def release(self):
+        self.data.release()
+        self.df.unpersist()
+
+
+@pytest.fixture(scope="module", params=["unweighted", "weighted"])
+def synthetic(spark, request):
+    rng = np.random.default_rng(2024)
+    n, scales = 1200, np.array([0.01, 1.0, 100.0, 5.0, 0.3])
+    X = rng.normal(size=(n, 5)) * scales + np.array([0.0, 3.0, -50.0, 0.0, 1.0])
+    margin = (X - X.mean(0)) / scales @ np.array([1.0, -0.7, 0.4, 0.0, 0.8]) - 0.3
+    y = (rng.random(n) < 1 / (1 + np.exp(-margin))).astype(float)
+    w = rng.uniform(0.3, 3.0, n) if request.param == "weighted" else np.ones(n)
+    prepared = Prepared(spark, X, y, w, [f"x{j}" for j in range(5)])
+    prepared.mllib_df = VectorAssembler(inputCols=prepared.names, outputCol="features").transform(prepared.df)
+    yield prepared
+    prepared.release()
+
+
+GRID = [(lam, alpha) for lam in (0.0, 0.01, 0.1) for alpha in ((0.0,) if lam == 0 else (0.0, 0.5, 1.0))]
+
+
+@pytest.mark.parametrize("reg_param, alpha", GRID)
+@pytest.mark.parametrize("standardization, fit_intercept", list(itertools.product([True, False], repeat=2)))
+def test_matches_mllib(spark, synthetic, reg_param, alpha, standardization, fit_intercept):
+    model = dict(reg_param=reg_param, elastic_net_param=alpha, standardization=standardization,
+                 fit_intercept=fit_intercept)
+    coef, intercept, _ = synthetic.fit(spark, **model)
+    mllib = MLlibLogisticRegression(regParam=reg_param, elasticNetParam=alpha, standardization=standardization,
+                                    fitIntercept=fit_intercept, weightCol="w", maxIter=1000, tol=1e-12,
+                                    family="binomial").fit(synthetic.mllib_df)
+    theirs_coef, theirs_intercept = mllib.coefficients.toArray(), mllib.intercept
+    X, y, w = synthetic.X, synthetic.y, synthetic.w
+    ours_value = _objective_value(X, y, w, coef, intercept, ModelConf(**model))
+    theirs_value = _objective_value(X, y, w, theirs_coef, theirs_intercept, ModelConf(**model))
+    assert ours_value <= theirs_value * (1 + 1e-6)
+    if mllib.summary.totalIterations < 1000:  # MLlib converged: the answers agree
+        assert ours_value == pytest.approx(theirs_value, rel=1e-6)
+        ours, theirs = np.append(coef, intercept), np.append(theirs_coef, theirs_intercept)
+        np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def breast_cancer(spark):
+    X, y = load_breast_cancer(return_X_y=True)  # raw features on scales from 1e-3 to 1e3
+    prepared = Prepared(spark, X, y.astype(float), np.ones(len(y)), [f"f{j}" for j in range(X.shape[1])])
+    yield prepared
+    prepared.release()
+
+
+@pytest.mark.parametrize("reg_param, alpha", [(0.01, 0.0), (0.005, 0.5), (0.01, 1.0)])
+def test_matches_scikit_learn_penalized_on_raw_features(spark, breast_cancer, reg_param, alpha):
+    """With standardization the penalty is on the coefficients of standardized features:
+    scikit-learn fitted on (X − μ)/σ gives those; we compare in those coordinates."""
+    coef, intercept, _ = breast_cancer.fit(spark, reg_param=reg_param, elastic_net_param=alpha)
+    X, y = breast_cancer.X, breast_cancer.y
+    mean, std = X.mean(axis=0), X.std(axis=0, ddof=1)
+    sk = LogisticRegression(C=1 / (len(y) * reg_param), l1_ratio=alpha, solver="saga", tol=1e-10,
+                            max_iter=100_000).fit((X - mean) / std, y)
+    np.testing.assert_allclose(coef * std, sk.coef_[0], atol=1e-4)
+    assert intercept + coef @ mean == pytest.approx(sk.intercept_[0], abs=1e-4)
+    if alpha == 1.0:
+        assert np.array_equal(coef == 0, sk.coef_[0] == 0)
+
+
+@pytest.fixture(scope="module")
+def affairs(spark):
+    data = sm.datasets.fair.load_pandas().data
+    names = ["rate_marriage", "age", "yrs_married", "children", "religious", "educ", "occupation",
+             "occupation_husb"]
+    X = data[names].to_numpy(dtype=float)
+    y = (data["affairs"] > 0).to_numpy(dtype=float)
+    prepared = Prepared(spark, X, y, np.ones(len(y)), names)
+    yield prepared
+    prepared.release()
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+def test_matches_statsmodels_logit_with_standard_errors(spark, affairs, solver):
+    conf = _conf(affairs.names)
+    conf = replace(conf, solver=replace(conf.solver, name=solver, tol=1e-15))
+    fitted = fit_prepared(affairs.data, conf, spark).model
+    logit = sm.Logit(affairs.y, sm.add_constant(affairs.X, prepend=False)).fit(method="newton", tol=1e-12,
+                                                                               disp=False)
+    ours = np.append(fitted.coefficients, fitted.intercept)
+    np.testing.assert_allclose(ours, logit.params, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fitted.statistics["std_error"], logit.bse, rtol=1e-5)
+    np.testing.assert_allclose(fitted.statistics["z_value"], logit.tvalues, rtol=1e-5)
+    np.testing.assert_allclose(fitted.statistics["p_value"], logit.pvalues, rtol=1e-5, atol=1e-12)
+    sk = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(affairs.X, affairs.y)
+    np.testing.assert_allclose(fitted.coefficients, sk.coef_[0], rtol=1e-5, atol=1e-7)
