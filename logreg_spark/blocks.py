@@ -25,6 +25,10 @@ class Block(NamedTuple):
     y: np.ndarray
     w: np.ndarray
 
+    def load(self) -> "Block":
+        """A block is its own handle (see :mod:`logreg_spark.block_store`)."""
+        return self
+
 
 @dataclass
 class Problems:

@@ -47,6 +47,7 @@ class InputConf:
     features_col: str = ""
     weight_col: str = ""
     invalid: str = field(default="error", metadata=_one_of("error", "skip"))
+    cache: str = field(default="spark", metadata=_one_of("spark", "local"))
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,17 @@ partials on the driver with ``RDD.treeAggregate``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import pickle
 import time
+import uuid
 from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
-from pyspark import RDD, StorageLevel
+from pyspark import RDD, StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.linalg import VectorUDT
@@ -29,8 +31,11 @@ from pyspark.sql import types as T
 from .binomial import Layout, block_sums
 from .blocks import (LABEL, WEIGHT, Block, ClassWeights, FeatureSpec, Problems, Summary, block_from_table,
                      effective_weights)
+from .block_store import BlockFile, BlockLost
 from .config import InputConf
 from .objective import DataPass
+
+BlockHandle = Block | BlockFile  # what the cached RDD holds: see block_store
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +113,19 @@ def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataF
     return df.select(*features, _col(conf.label_col).cast("double").alias(LABEL), weight.alias(WEIGHT))
 
 
-def _blockify(spec: FeatureSpec, label_col: str, weight_col: str):
-    """The ``mapInArrow`` function: a partition's Arrow batches → pickled (Block, Problems)."""
+def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str):
+    """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Summary, Problems)."""
     block_rows = max(1, BLOCK_BYTES // (8 * max(spec.d or len(spec.columns), 1)))
+    cache_id = uuid.uuid4().hex
+    count = itertools.count()
 
     def emit(table: pa.Table) -> pa.RecordBatch:
-        built = block_from_table(table, spec, label_col, weight_col)
+        block, problems = block_from_table(table, spec, label_col, weight_col)
+        handle = block
+        if store == "local":
+            name = f"{cache_id}-{TaskContext.get().partitionId()}-{next(count)}"
+            handle = BlockFile.write(block, name)
+        built = (handle, Summary.of_block(block), problems)
         return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())],
                                           names=["block"])
 
@@ -141,20 +153,24 @@ def _merge_summaries(a: tuple[Summary, Problems] | None, b: tuple[Summary, Probl
 
 
 def _summarize(blocks: RDD, depth: int, class_weights: ClassWeights | None) -> tuple[Summary, Problems] | None:
-    """One pass computing the rows' statistics and the validation counts."""
-    return blocks.treeAggregate(
-        None,
-        lambda acc, item: _merge_summaries(acc, (Summary.of_block(item[0], class_weights), item[1])),
-        _merge_summaries,
-        depth,
-    )
+    """The rows' statistics and validation counts: merged from preparation, or recomputed
+    from the blocks under class weights."""
+
+    def summary(item: tuple[BlockHandle, Summary, Problems]) -> tuple[Summary, Problems]:
+        if class_weights is None:
+            return item[1], item[2]
+        return Summary.of_block(item[0].load(), class_weights), item[2]
+
+    return blocks.treeAggregate(None, lambda acc, item: _merge_summaries(acc, summary(item)),
+                                _merge_summaries, depth)
 
 
 @dataclass
 class TrainingData:
     """The training rows as cached NumPy blocks, with their statistics."""
 
-    blocks: RDD  # of (Block, Problems) pairs, persisted
+    blocks: RDD  # of (BlockHandle, Summary, Problems), persisted
+    store: str
     spec: FeatureSpec
     summary: Summary
     problems: Problems
@@ -163,12 +179,12 @@ class TrainingData:
 
     @classmethod
     def prepare(cls, df: DataFrame, conf: InputConf, aggregation_depth: int) -> "TrainingData":
-        """Convert and cache ``df`` once; compute its statistics in one pass."""
+        """Convert and cache ``df`` once, computing its statistics on the way."""
         started = time.perf_counter()
         spec = feature_spec(df, conf)
         columns = training_columns(df, spec, conf)
         blocks = (
-            columns.mapInArrow(_blockify(spec, conf.label_col, conf.weight_col), "block binary")
+            columns.mapInArrow(_blockify(spec, conf.label_col, conf.weight_col, conf.cache), "block binary")
             .rdd.map(lambda row: pickle.loads(row[0]))
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
@@ -180,7 +196,7 @@ class TrainingData:
         seconds = time.perf_counter() - started
         log.info("prepared %d rows x %d features in %d partitions in %.2f s",
                  summary.rows, summary.n_features, blocks.getNumPartitions(), seconds)
-        return cls(blocks, spec, summary, problems, seconds)
+        return cls(blocks, conf.cache, spec, summary, problems, seconds)
 
     def with_class_weights(self, class_weights: ClassWeights, aggregation_depth: int) -> "TrainingData":
         """The same cached blocks, each row's weight multiplied by its class's factor."""
@@ -192,22 +208,42 @@ class TrainingData:
         blocks, d, class_weights = self.blocks, self.summary.n_features, self.class_weights
         sc = blocks.context
 
-        def run(coef: np.ndarray, intercept: float, hessian: bool):
-            layout = Layout(d, hessian)
+        def aggregate(coef: np.ndarray, intercept: float, layout: Layout) -> np.ndarray:
             point = sc.broadcast((coef, intercept))
 
-            def add_block(acc: np.ndarray, item: tuple[Block, Problems]) -> np.ndarray:
-                block = item[0]
+            def add_block(acc: np.ndarray, item: tuple[BlockHandle, Summary, Problems]) -> np.ndarray:
+                block = item[0].load()
                 w = effective_weights(block, class_weights)
                 return acc + block_sums(block.X, block.y, w, *point.value, layout)
 
             try:
-                flat = blocks.treeAggregate(layout.zeros(), add_block, np.add, aggregation_depth)
+                return blocks.treeAggregate(layout.zeros(), add_block, np.add, aggregation_depth)
             finally:
                 point.destroy()
-            return layout.unpack(flat)
+
+        def run(coef: np.ndarray, intercept: float, hessian: bool):
+            layout = Layout(d, hessian)
+            try:
+                return layout.unpack(aggregate(coef, intercept, layout))
+            except Exception as err:
+                if BlockLost.__name__ not in str(err):
+                    raise
+                log.warning("some cached blocks were lost with their executor; rebuilding them from the input")
+                blocks.unpersist(blocking=True)  # the next pass recomputes the handles where it runs
+                return layout.unpack(aggregate(coef, intercept, layout))
 
         return run
 
+    def cached_bytes(self) -> int:
+        """Bytes the cached blocks take in executor memory and on disk."""
+        for info in self.blocks.context._jsc.sc().getRDDStorageInfo():
+            if info.id() == self.blocks.id():
+                return int(info.memSize() + info.diskSize())
+        return 0
+
     def release(self) -> None:
+        """Drop the cache; with the local store also remove the files (best effort:
+        Spark removes executors' directories with the application anyway)."""
+        if self.store == "local":
+            self.blocks.foreach(lambda item: item[0].remove())
         self.blocks.unpersist()

@@ -144,6 +144,7 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession) -> Fit:
         "weight_sum": summary.weight,
         "class_weights": list(data.class_weights) if data.class_weights else None,
         "prepare_seconds": data.prepare_seconds,
+        "cache_bytes": data.cached_bytes(),
         "train_seconds": time.perf_counter() - started,
         "versions": {"logreg_spark": __version__, "spark": pyspark.__version__,
                      "python": platform.python_version(), "numpy": np.__version__},

@@ -1,5 +1,8 @@
 """The distributed pass equals a single-process NumPy pass, however the rows are split."""
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -30,12 +33,16 @@ def _assert_same_pass(data: TrainingData, X, y, w, depth: int):
     np.testing.assert_allclose(got.hessian, expected.hessian, rtol=1e-12)
 
 
+CACHES = ["spark", "local"]
+
+
 @pytest.mark.parametrize("partitions", [1, 3, 8])
 @pytest.mark.parametrize("depth", [2, 3])
-def test_pass_equals_numpy_for_any_partitioning(spark, partitions, depth):
+@pytest.mark.parametrize("cache", CACHES)
+def test_pass_equals_numpy_for_any_partitioning(spark, partitions, depth, cache):
     X, y, w = small_problem(rows=1000)
     df = _frame(spark, X, y, w).repartition(partitions)
-    data = TrainingData.prepare(df, InputConf(path="-", features=FEATURES, weight_col="wt"), depth)
+    data = TrainingData.prepare(df, InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), depth)
     try:
         assert data.blocks.getNumPartitions() == partitions
         _assert_same_pass(data, X, y, w, depth)
@@ -44,11 +51,12 @@ def test_pass_equals_numpy_for_any_partitioning(spark, partitions, depth):
         data.release()
 
 
-def test_many_blocks_per_partition(spark, monkeypatch):
+@pytest.mark.parametrize("cache", CACHES)
+def test_many_blocks_per_partition(spark, monkeypatch, cache):
     monkeypatch.setattr(dataset, "BLOCK_BYTES", 8 * 4 * 50)  # 50 rows a block
     X, y, w = small_problem(rows=1000)
     data = TrainingData.prepare(_frame(spark, X, y, w).repartition(2),
-                                InputConf(path="-", features=FEATURES, weight_col="wt"), 2)
+                                InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), 2)
     try:
         assert data.blocks.count() >= 20
         _assert_same_pass(data, X, y, w, 2)
@@ -56,7 +64,8 @@ def test_many_blocks_per_partition(spark, monkeypatch):
         data.release()
 
 
-def test_array_and_vector_feature_columns_give_the_same_pass(spark):
+@pytest.mark.parametrize("cache", CACHES)
+def test_array_and_vector_feature_columns_give_the_same_pass(spark, cache):
     X, y, w = small_problem(rows=300)
     X[::3, 1] = 0.0  # some sparse-looking rows
     rows = [
@@ -67,9 +76,27 @@ def test_array_and_vector_feature_columns_give_the_same_pass(spark):
     ]
     df = spark.createDataFrame(rows, ["arr", "vec", "label", "wt"]).repartition(3)
     for column in ("arr", "vec"):
-        data = TrainingData.prepare(df, InputConf(path="-", features_col=column, weight_col="wt"), 2)
+        data = TrainingData.prepare(df, InputConf(path="-", features_col=column, weight_col="wt", cache=cache), 2)
         try:
             assert data.spec.names == [f"{column}[{j}]" for j in range(4)]
             _assert_same_pass(data, X, y, w, 2)
         finally:
             data.release()
+
+
+def test_local_cache_rebuilds_blocks_whose_files_are_gone(spark, caplog):
+    """As when an executor (and its local disk) is lost: the pass rebuilds the blocks from the input."""
+    X, y, w = small_problem(rows=600)
+    data = TrainingData.prepare(_frame(spark, X, y, w).repartition(3),
+                                InputConf(path="-", features=FEATURES, weight_col="wt", cache="local"), 2)
+    try:
+        directories = [item[0].directory for item in data.blocks.collect()]
+        assert len(directories) == 3 and all(Path(d, "X.npy").exists() for d in directories)
+        for directory in directories:
+            shutil.rmtree(directory)
+        _assert_same_pass(data, X, y, w, 2)
+        assert "rebuilding them from the input" in caplog.text
+        _assert_same_pass(data, X, y, w, 2)
+    finally:
+        data.release()
+    assert not any(Path(d).exists() for d in directories)

@@ -1,0 +1,182 @@
+"""This project against Spark MLlib's LogisticRegression, side by side in one Spark session.
+
+    python benchmarks/compare.py [--rows 1000000 4000000] [--features 50] [--master local[2]]
+                                 [--work /tmp/logreg_bench] [--reg-param 1e-3]
+
+For each size it writes synthetic Parquet data (benchmarks/make_data.py's
+generator) unless already there, then measures on the same data and objective
+(L2, standardization = false, tol 1e-6):
+
+- NumPy floor: one pass (X·θ, then Xᵀ(h − y)) over the whole matrix in this process;
+- MLlib: a fit with maxIter = 1 and a full fit, both from Parquet to a saved
+  model; seconds per iteration = (full − one) / (iterations − 1), set-up = one − that;
+- this project: the training job from Parquet to a written model directory.
+
+Both final objectives are evaluated by the same NumPy code. It prints a
+Markdown table of seconds and the ratios ours/MLlib and ours/floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.feature import VectorAssembler
+
+from logreg_spark.binomial import Layout, block_sums
+from logreg_spark.blocks import Block, Summary
+from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
+from logreg_spark.objective import Objective
+from logreg_spark.penalty import ElasticNet
+from logreg_spark.scaling import FeatureScaling
+from logreg_spark.session import spark_session
+from logreg_spark.synthetic import write_classification
+from logreg_spark.train import run
+
+
+def numpy_floor(X: np.ndarray, y: np.ndarray, repeats: int = 3) -> float:
+    layout, w, theta = Layout(X.shape[1]), np.ones(len(y)), np.full(X.shape[1], 0.01)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        block_sums(X, y, w, theta, 0.1, layout)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def objective_value(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float, reg_param: float) -> float:
+    w = np.ones(len(y))
+    summary = Summary.of_block(Block(X, y, w))
+    scaling = FeatureScaling.build(summary.mean, summary.std, True)
+    penalty = ElasticNet.build(reg_param, 0.0, summary.std, False, True)
+
+    def data_pass(c, b, hessian):
+        layout = Layout(X.shape[1], hessian)
+        return layout.unpack(block_sums(X, y, w, c, b, layout))
+
+    return Objective(data_pass, scaling, penalty, summary.weight).evaluate(scaling.from_data(coef, intercept)).total
+
+
+def time_mllib(spark, path: str, features: list[str], reg_param: float, max_iter: int, out: Path):
+    started = time.perf_counter()
+    df = VectorAssembler(inputCols=features, outputCol="features").transform(spark.read.parquet(path))
+    model = LogisticRegression(regParam=reg_param, standardization=False, maxIter=max_iter, tol=1e-6,
+                               family="binomial").fit(df)
+    model.write().overwrite().save(str(out))
+    return time.perf_counter() - started, model
+
+
+def dataset(work: Path, rows: int, features: int) -> Path:
+    data = work / f"rows_{rows}_features_{features}"
+    if not data.exists():
+        write_classification(data, rows, features, files=16, seed=0, condition=10.0, positive_rate=0.3)
+    return data
+
+
+def our_fit(spark, data: Path, names: list[str], reg_param: float, out: Path) -> float:
+    """Seconds for the training job from Parquet to a written model."""
+    conf = Conf(input=InputConf(path=str(data), features=names),
+                model=ModelConf(reg_param=reg_param, standardization=False),
+                solver=SolverConf(tol=1e-6),
+                output=OutputConf(model_path=str(out), mode="overwrite"))
+    started = time.perf_counter()
+    run(spark, conf)
+    return time.perf_counter() - started
+
+
+def warm_up(spark, work: Path, features: int) -> None:
+    """One small fit of each, so that JVM start-up and JIT compilation are not measured."""
+    data = dataset(work, 20_000, features)
+    names = [f"x{j}" for j in range(features)]
+    time_mllib(spark, str(data), names, 0.0, 5, work / "mllib_model")
+    our_fit(spark, data, names, 0.0, work / "our_model")
+
+
+def measure(spark, rows: int, features: int, work: Path, reg_param: float) -> dict:
+    data = dataset(work, rows, features)
+    table = pq.read_table(data)
+    names = [f"x{j}" for j in range(features)]
+    X = np.column_stack([table.column(n).to_numpy() for n in names])
+    y = table.column("label").to_numpy().astype(np.float64)
+    floor = numpy_floor(X, y)
+
+    one, _ = time_mllib(spark, str(data), names, reg_param, 1, work / "mllib_model")
+    full, model = time_mllib(spark, str(data), names, reg_param, 100, work / "mllib_model")
+    iterations = model.summary.totalIterations
+    mllib_pass = (full - one) / max(iterations - 1, 1)
+    mllib_objective = objective_value(X, y, model.coefficients.toArray(), model.intercept, reg_param)
+
+    out = work / "our_model"
+    ours_whole = our_fit(spark, data, names, reg_param, out)
+    meta = json.loads((out / "model.json").read_text())
+    coefficients = pq.read_table(out / "coefficients").column("coefficient").to_numpy()
+    ours_objective = objective_value(X, y, coefficients[:-1], coefficients[-1], reg_param)
+    shutil.rmtree(out)
+    return {
+        "rows": rows, "features": features, "x_bytes": X.nbytes, "numpy_pass": floor,
+        "mllib": {"setup": one - mllib_pass, "per_pass": mllib_pass, "passes": iterations, "whole": full,
+                  "objective": mllib_objective},
+        "ours": {"setup": meta["prepare_seconds"], "per_pass": meta["train_seconds"] / meta["passes"],
+                 "passes": meta["passes"], "whole": ours_whole, "objective": ours_objective,
+                 "solver": meta["solver"], "cache_bytes": meta["cache_bytes"]},
+    }
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| rows × features | | set-up s | s/pass | passes | whole fit s | final objective | cache / X bytes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        size = f"{r['rows']:,} × {r['features']}"
+        m, o = r["mllib"], r["ours"]
+        lines.append(f"| {size} | MLlib | {m['setup']:.2f} | {m['per_pass']:.3f} | {m['passes']} | "
+                     f"{m['whole']:.2f} | {m['objective']:.10f} | |")
+        lines.append(f"| {size} | logreg_spark ({o['solver']}) | {o['setup']:.2f} | {o['per_pass']:.3f} | "
+                     f"{o['passes']} | {o['whole']:.2f} | {o['objective']:.10f} | "
+                     f"{o['cache_bytes'] / r['x_bytes']:.2f} |")
+        lines.append(f"| {size} | ours / MLlib | {o['setup'] / m['setup']:.2f} | "
+                     f"{o['per_pass'] / m['per_pass']:.2f} | | {o['whole'] / m['whole']:.2f} | "
+                     f"{(o['objective'] - m['objective']) / m['objective']:+.1e} (rel.) | |")
+        lines.append(f"| {size} | NumPy floor | | {r['numpy_pass']:.3f} | | | | |")
+        lines.append(f"| {size} | ours / floor | | {o['per_pass'] / r['numpy_pass']:.1f} | | | | |")
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        growth = last["rows"] / first["rows"]
+        lines.append("")
+        lines.append(f"{growth:g} × the rows: whole fit × {last['ours']['whole'] / first['ours']['whole']:.2f} "
+                     f"(MLlib × {last['mllib']['whole'] / first['mllib']['whole']:.2f}).")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 4_000_000])
+    parser.add_argument("--features", type=int, default=50)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="12g")
+    parser.add_argument("--reg-param", type=float, default=1e-3)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/logreg_bench"))
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    spark = spark_session({"spark.master": args.master, "spark.driver.memory": args.driver_memory,
+                           "spark.ui.showConsoleProgress": "false"}, "logreg_spark benchmark")
+    try:
+        warm_up(spark, args.work, args.features)
+        results = [measure(spark, rows, args.features, args.work, args.reg_param) for rows in args.rows]
+    finally:
+        spark.stop()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Where executors keep their blocks between passes.
+
+``spark``: the blocks themselves are the cached RDD's elements; Spark keeps
+them pickled in the JVM and ships them to the Python workers on every pass.
+
+``local``: each block is written once as ``.npy`` files into the executor's
+application-scoped local directory, and the cached RDD holds only small
+:class:`BlockFile` handles. A pass memory-maps the files (kept open in the
+long-lived Python workers), so no block crosses the JVM/Python boundary after
+preparation. Spark schedules each task where its handle is cached, hence where
+its files are. A handle whose files are not on the machine that runs the task
+raises :class:`BlockLost`; the driver then rebuilds the cache from the input.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pyspark import SparkFiles
+
+from .blocks import Block
+
+#: Blocks memory-mapped by this Python worker, by directory.
+_OPEN: dict[str, Block] = {}
+
+
+class BlockLost(RuntimeError):
+    """A block's files are not on this machine (its executor was lost, or the task moved)."""
+
+
+def executor_directory() -> Path:
+    """A local directory that Spark removes with the application.
+
+    Standalone executors get ``SPARK_EXECUTOR_DIRS``, YARN containers
+    ``LOCAL_DIRS``; in local mode and on Kubernetes, the directory of files
+    added to the SparkContext, which goes away with it (or with the pod).
+    """
+    for variable in ("SPARK_EXECUTOR_DIRS", "LOCAL_DIRS"):
+        if os.environ.get(variable):
+            return Path(os.environ[variable].split(os.pathsep)[0].split(",")[0])
+    return Path(SparkFiles.getRootDirectory())
+
+
+@dataclass(frozen=True)
+class BlockFile:
+    """A block written as ``X.npy``, ``y.npy``, ``w.npy`` in ``directory`` on one machine."""
+
+    directory: str
+    rows: int
+
+    @classmethod
+    def write(cls, block: Block, name: str) -> "BlockFile":
+        directory = executor_directory() / "logreg_spark_blocks" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        for field, array in zip(("X", "y", "w"), block):
+            temporary = directory / f".{field}.{uuid.uuid4().hex}.npy"
+            np.save(temporary, np.ascontiguousarray(array))
+            os.replace(temporary, directory / f"{field}.npy")
+        return cls(str(directory), len(block.y))
+
+    def load(self) -> Block:
+        """The block, memory-mapped; mapped once per worker process."""
+        block = _OPEN.get(self.directory)
+        if block is not None and os.path.isdir(self.directory):
+            return block
+        _forget_removed()
+        try:
+            block = Block(*(np.load(Path(self.directory) / f"{field}.npy", mmap_mode="r") for field in "Xyw"))
+        except FileNotFoundError:
+            raise BlockLost(f"block files {self.directory} are not on this machine") from None
+        _OPEN[self.directory] = block
+        return block
+
+    def remove(self) -> None:
+        _OPEN.pop(self.directory, None)
+        for field in "Xyw":
+            Path(self.directory, f"{field}.npy").unlink(missing_ok=True)
+        try:
+            os.rmdir(self.directory)
+        except OSError:
+            pass
+
+
+def _forget_removed() -> None:
+    """Drop mappings of blocks whose files were removed, so their space is freed."""
+    for directory in [d for d in _OPEN if not os.path.isdir(d)]:
+        del _OPEN[directory]
