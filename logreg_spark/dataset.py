@@ -204,9 +204,14 @@ class TrainingData:
         return replace(self, summary=summary, class_weights=class_weights)
 
     def data_pass(self, aggregation_depth: int) -> DataPass:
-        """A function running one pass over the cached blocks at a given point."""
-        blocks, d, class_weights = self.blocks, self.summary.n_features, self.class_weights
-        sc = blocks.context
+        """A function running one pass over the cached blocks at a given point.
+
+        A pass runs one task per core (each Python task costs tens of
+        milliseconds), over the cached partitions grouped where they are cached.
+        """
+        sc = self.blocks.context
+        blocks = self.blocks.coalesce(min(self.blocks.getNumPartitions(), sc.defaultParallelism))
+        d, class_weights = self.summary.n_features, self.class_weights
 
         def aggregate(coef: np.ndarray, intercept: float, layout: Layout) -> np.ndarray:
             point = sc.broadcast((coef, intercept))
@@ -229,7 +234,7 @@ class TrainingData:
                 if BlockLost.__name__ not in str(err):
                     raise
                 log.warning("some cached blocks were lost with their executor; rebuilding them from the input")
-                blocks.unpersist(blocking=True)  # the next pass recomputes the handles where it runs
+                self.blocks.unpersist(blocking=True)  # the next pass recomputes the handles where it runs
                 return layout.unpack(aggregate(coef, intercept, layout))
 
         return run
