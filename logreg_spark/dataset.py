@@ -10,7 +10,6 @@ partials on the driver with ``RDD.treeAggregate``.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import pickle
 import time
@@ -116,14 +115,14 @@ def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataF
 def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str):
     """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Summary, Problems)."""
     block_rows = max(1, BLOCK_BYTES // (8 * max(spec.d or len(spec.columns), 1)))
-    cache_id = uuid.uuid4().hex
-    count = itertools.count()
+    cache_id = uuid.uuid4().hex[:12]
 
     def emit(table: pa.Table) -> pa.RecordBatch:
         block, problems = block_from_table(table, spec, label_col, weight_col)
         handle = block
         if store == "local":
-            name = f"{cache_id}-{TaskContext.get().partitionId()}-{next(count)}"
+            # unique per write: a recomputed partition may hold other rows than the lost one
+            name = f"{cache_id}-{TaskContext.get().partitionId()}-{uuid.uuid4().hex[:12]}"
             handle = BlockFile.write(block, name)
         built = (handle, Summary.of_block(block), problems)
         return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())],
