@@ -45,7 +45,7 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
             [asdict(rec) for rec in model.history],
             schema=pa.schema([("iteration", pa.int64()), ("loss", pa.float64()),
                               ("grad_norm", pa.float64()), ("step_size", pa.float64()),
-                              ("seconds", pa.float64())]),
+                              ("seconds", pa.float64()), ("passes", pa.int64())]),
         )
         _write_parquet(spark, history, staging.child("history"))
         document = {"format_version": FORMAT_VERSION, "features": model.features, **model.metadata}

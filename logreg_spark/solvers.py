@@ -24,6 +24,7 @@ class IterationRecord:
     grad_norm: float  # norm of the minimum-norm subgradient
     step_size: float
     seconds: float
+    passes: int  # data passes so far, line-search trials included
 
 
 @dataclass
@@ -51,7 +52,8 @@ class _Recorder:
         """Record the iteration that ended at ``ev``; return its optimality norm."""
         now = time.perf_counter()
         norm = self.objective.optimality(ev)
-        rec = IterationRecord(len(self.history), ev.total, norm, step, now - self.started)
+        rec = IterationRecord(len(self.history), ev.total, norm, step, now - self.started,
+                              self.objective.passes)
         self.started = now
         self.history.append(rec)
         if self.on_iteration:

@@ -32,8 +32,8 @@ log = logging.getLogger("logreg_spark")
 
 
 def _log_iteration(rec: IterationRecord) -> None:
-    log.info("iteration %d: loss %.12g grad_norm %.3e step %.3g seconds %.3f",
-             rec.iteration, rec.loss, rec.grad_norm, rec.step_size, rec.seconds)
+    log.info("iteration %d: loss %.12g grad_norm %.3e step %.3g seconds %.3f passes %d",
+             rec.iteration, rec.loss, rec.grad_norm, rec.step_size, rec.seconds, rec.passes)
 
 
 def _check_rows(data: TrainingData, conf: Conf) -> None:

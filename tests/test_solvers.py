@@ -47,6 +47,7 @@ def test_all_solvers_reach_the_same_optimum(reg_param, alpha):
         objective = _objective(X, y, w, reg_param, alpha)
         result = solve(objective, np.zeros(6))
         assert result.converged, (name, result.reason)
+        assert result.history[-1].passes == objective.passes
         results[name] = (result.final.total, objective.scaling.to_data(result.theta), objective.passes)
     best = min(r[0] for r in results.values())
     ref_coef, ref_intercept = results["newton" if alpha == 0 else "lbfgs"][1]

@@ -58,7 +58,8 @@ def test_l2_model_matches_scikit_learn(spark, tmp_path, data_dir):
     assert {"spark", "logreg_spark"} <= set(meta["versions"])
     history = pq.read_table(tmp_path / "model" / "history").to_pylist()
     assert [h["iteration"] for h in history] == list(range(meta["iterations"] + 1))
-    assert set(history[0]) == {"iteration", "loss", "grad_norm", "step_size", "seconds"}
+    assert set(history[0]) == {"iteration", "loss", "grad_norm", "step_size", "seconds", "passes"}
+    assert history[-1]["passes"] == meta["passes"] and history[0]["passes"] == 1
     assert history[-1]["loss"] == pytest.approx(meta["final_loss"])
     assert all(a["loss"] >= b["loss"] for a, b in zip(history, history[1:]))
 
