@@ -112,14 +112,17 @@ def block_sums(
 ) -> np.ndarray:
     """The flat sums (see :class:`Layout`) of one block of rows.
 
-    ``X`` is ``(n, d)``; ``y`` holds 0/1 labels and ``w`` non-negative weights,
-    both of length ``n``. ``coef``/``intercept`` are on the scale of ``X``.
+    ``X`` is ``(n, d)``, float64 or float32 (each chunk is then widened to
+    float64, so all arithmetic and sums are float64); ``y`` holds 0/1 labels and
+    ``w`` non-negative weights, both of length ``n``. ``coef``/``intercept`` are
+    on the scale of ``X``.
     """
     out = layout.zeros()
     step = max(1, CHUNK_BYTES // max(X.itemsize * X.shape[1], 1))
     for start in range(0, X.shape[0], step):
         rows = slice(start, start + step)
-        _add_chunk_sums(out, X[rows], y[rows], w[rows], coef, intercept, layout.hessian)
+        chunk = np.asarray(X[rows], dtype=np.float64)
+        _add_chunk_sums(out, chunk, y[rows], w[rows], coef, intercept, layout.hessian)
     return out
 
 

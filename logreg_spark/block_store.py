@@ -51,6 +51,7 @@ class BlockFile:
 
     directory: str
     rows: int
+    nbytes: int
 
     @classmethod
     def write(cls, block: Block, name: str) -> "BlockFile":
@@ -60,7 +61,7 @@ class BlockFile:
             temporary = directory / f".{field}.{uuid.uuid4().hex}.npy"
             np.save(temporary, np.ascontiguousarray(array))
             os.replace(temporary, directory / f"{field}.npy")
-        return cls(str(directory), len(block.y))
+        return cls(str(directory), len(block.y), sum(array.nbytes for array in block))
 
     def load(self) -> Block:
         """The block, memory-mapped; mapped once per worker process."""

@@ -69,6 +69,7 @@ class SolverConf:
     learning_rate: float = field(default=1.0, metadata=_greater_than(0.0))
     line_search: bool = False
     memory: int = field(default=10, metadata=_at_least(1))
+    dtype: str = field(default="float64", metadata=_one_of("float64", "float32"))
     aggregation_depth: int = field(default=2, metadata=_at_least(1))
 
 

@@ -112,19 +112,22 @@ def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataF
     return df.select(*features, _col(conf.label_col).cast("double").alias(LABEL), weight.alias(WEIGHT))
 
 
-def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str):
+def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str):
     """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Summary, Problems)."""
     block_rows = max(1, BLOCK_BYTES // (8 * max(spec.d or len(spec.columns), 1)))
     cache_id = uuid.uuid4().hex[:12]
 
     def emit(table: pa.Table) -> pa.RecordBatch:
         block, problems = block_from_table(table, spec, label_col, weight_col)
+        summary = Summary.of_block(block)
+        if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
+            block = block._replace(X=block.X.astype(np.float32))
         handle = block
         if store == "local":
             # unique per write: a recomputed partition may hold other rows than the lost one
             name = f"{cache_id}-{TaskContext.get().partitionId()}-{uuid.uuid4().hex[:12]}"
             handle = BlockFile.write(block, name)
-        built = (handle, Summary.of_block(block), problems)
+        built = (handle, summary, problems)
         return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())],
                                           names=["block"])
 
@@ -177,13 +180,19 @@ class TrainingData:
     class_weights: ClassWeights | None = None
 
     @classmethod
-    def prepare(cls, df: DataFrame, conf: InputConf, aggregation_depth: int) -> "TrainingData":
-        """Convert and cache ``df`` once, computing its statistics on the way."""
+    def prepare(cls, df: DataFrame, conf: InputConf, aggregation_depth: int,
+                dtype: str = "float64") -> "TrainingData":
+        """Convert and cache ``df`` once, computing its statistics on the way.
+
+        ``dtype = "float32"`` stores the features in half the memory; passes
+        still compute and sum in float64.
+        """
         started = time.perf_counter()
         spec = feature_spec(df, conf)
         columns = training_columns(df, spec, conf)
+        blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype)
         blocks = (
-            columns.mapInArrow(_blockify(spec, conf.label_col, conf.weight_col, conf.cache), "block binary")
+            columns.mapInArrow(blockify, "block binary")
             .rdd.map(lambda row: pickle.loads(row[0]))
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
@@ -239,11 +248,13 @@ class TrainingData:
         return run
 
     def cached_bytes(self) -> int:
-        """Bytes the cached blocks take in executor memory and on disk."""
-        for info in self.blocks.context._jsc.sc().getRDDStorageInfo():
-            if info.id() == self.blocks.id():
-                return int(info.memSize() + info.diskSize())
-        return 0
+        """Bytes the cached data takes on the executors: Spark's cache, plus the local store's files."""
+        spark_bytes = sum(int(info.memSize() + info.diskSize())
+                          for info in self.blocks.context._jsc.sc().getRDDStorageInfo()
+                          if info.id() == self.blocks.id())
+        if self.store != "local":
+            return spark_bytes
+        return spark_bytes + self.blocks.map(lambda item: item[0].nbytes).sum()
 
     def release(self) -> None:
         """Drop the cache; with the local store also remove the files (best effort:

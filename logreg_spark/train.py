@@ -155,7 +155,7 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession) -> Fit:
 
 def fit(df: DataFrame, conf: Conf) -> Fit:
     """Prepare ``df`` (read from ``conf.input``), train, and release the cache."""
-    data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth)
+    data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype)
     try:
         return fit_prepared(data, conf, df.sparkSession)
     finally:

@@ -100,3 +100,18 @@ def test_local_cache_rebuilds_blocks_whose_files_are_gone(spark, caplog):
     finally:
         data.release()
     assert not any(Path(d).exists() for d in directories)
+
+
+@pytest.mark.parametrize("cache", CACHES)
+def test_float32_storage_sums_in_float64(spark, cache):
+    X, y, w = small_problem(rows=1000)
+    data = TrainingData.prepare(_frame(spark, X, y, w).repartition(2),
+                                InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), 2,
+                                dtype="float32")
+    try:
+        # the statistics come from the float64 rows, the passes from their float32 rounding
+        np.testing.assert_allclose(data.summary.mean, np.average(X, axis=0, weights=w), rtol=1e-12)
+        _assert_same_pass(data, X.astype(np.float32).astype(np.float64), y, w, 2)
+        assert X.nbytes / 2 < data.cached_bytes() < X.nbytes / 2 + 2 * y.nbytes + (64 << 10)
+    finally:
+        data.release()

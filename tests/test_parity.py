@@ -22,8 +22,8 @@ from logreg_spark.scaling import FeatureScaling
 from logreg_spark.train import fit_prepared
 
 
-def _conf(features, **model) -> Conf:
-    return Conf(input=InputConf(path="-", features=features, weight_col="w"),
+def _conf(features, cache="spark", **model) -> Conf:
+    return Conf(input=InputConf(path="-", features=features, weight_col="w", cache=cache),
                 model=ModelConf(**model), solver=SolverConf(max_iter=1000, tol=1e-11),
                 output=OutputConf(model_path="-"))
 
@@ -41,11 +41,11 @@ def _objective_value(X, y, w, coef, intercept, model: ModelConf) -> float:
 class Prepared:
     """A data set both as a cached TrainingData and as arrays, for several fits."""
 
-    def __init__(self, spark, X, y, w, names):
+    def __init__(self, spark, X, y, w, names, cache="spark", dtype="float64"):
         self.X, self.y, self.w, self.names = X, y, w, names
         table = pa.table({**{n: X[:, j] for j, n in enumerate(names)}, "label": y, "w": w})
         self.df = spark.createDataFrame(table).repartition(3).cache()
-        self.data = TrainingData.prepare(self.df, _conf(names).input, 2)
+        self.data = TrainingData.prepare(self.df, _conf(names, cache).input, 2, dtype)
 
     def fit(self, spark, **model):
         fitted = fit_prepared(self.data, _conf(self.names, **model), spark).model
@@ -56,16 +56,31 @@ class Prepared:
         self.df.unpersist()
 
 
-@pytest.fixture(scope="module", params=["unweighted", "weighted"])
-def synthetic(spark, request):
+def _synthetic(spark, weighted: bool, cache="spark", dtype="float64") -> Prepared:
     rng = np.random.default_rng(2024)
     n, scales = 1200, np.array([0.01, 1.0, 100.0, 5.0, 0.3])
     X = rng.normal(size=(n, 5)) * scales + np.array([0.0, 3.0, -50.0, 0.0, 1.0])
+    if dtype == "float32":  # MLlib gets the same rounded rows
+        X = X.astype(np.float32).astype(np.float64)
     margin = (X - X.mean(0)) / scales @ np.array([1.0, -0.7, 0.4, 0.0, 0.8]) - 0.3
     y = (rng.random(n) < 1 / (1 + np.exp(-margin))).astype(float)
-    w = rng.uniform(0.3, 3.0, n) if request.param == "weighted" else np.ones(n)
-    prepared = Prepared(spark, X, y, w, [f"x{j}" for j in range(5)])
+    w = rng.uniform(0.3, 3.0, n) if weighted else np.ones(n)
+    prepared = Prepared(spark, X, y, w, [f"x{j}" for j in range(5)], cache, dtype)
     prepared.mllib_df = VectorAssembler(inputCols=prepared.names, outputCol="features").transform(prepared.df)
+    return prepared
+
+
+@pytest.fixture(scope="module", params=["unweighted", "weighted"])
+def synthetic(spark, request):
+    prepared = _synthetic(spark, request.param == "weighted")
+    yield prepared
+    prepared.release()
+
+
+@pytest.fixture(scope="module", params=[("local", "float64"), ("local", "float32"), ("spark", "float32")],
+                ids=lambda p: "-".join(p))
+def stored(spark, request):
+    prepared = _synthetic(spark, True, *request.param)
     yield prepared
     prepared.release()
 
@@ -73,17 +88,15 @@ def synthetic(spark, request):
 GRID = [(lam, alpha) for lam in (0.0, 0.01, 0.1) for alpha in ((0.0,) if lam == 0 else (0.0, 0.5, 1.0))]
 
 
-@pytest.mark.parametrize("reg_param, alpha", GRID)
-@pytest.mark.parametrize("standardization, fit_intercept", list(itertools.product([True, False], repeat=2)))
-def test_matches_mllib(spark, synthetic, reg_param, alpha, standardization, fit_intercept):
-    model = dict(reg_param=reg_param, elastic_net_param=alpha, standardization=standardization,
-                 fit_intercept=fit_intercept)
-    coef, intercept, _ = synthetic.fit(spark, **model)
+def _assert_matches_mllib(spark, prepared: Prepared, model: dict) -> None:
+    reg_param, alpha = model["reg_param"], model["elastic_net_param"]
+    standardization, fit_intercept = model["standardization"], model["fit_intercept"]
+    coef, intercept, _ = prepared.fit(spark, **model)
     mllib = MLlibLogisticRegression(regParam=reg_param, elasticNetParam=alpha, standardization=standardization,
                                     fitIntercept=fit_intercept, weightCol="w", maxIter=1000, tol=1e-12,
-                                    family="binomial").fit(synthetic.mllib_df)
+                                    family="binomial").fit(prepared.mllib_df)
     theirs_coef, theirs_intercept = mllib.coefficients.toArray(), mllib.intercept
-    X, y, w = synthetic.X, synthetic.y, synthetic.w
+    X, y, w = prepared.X, prepared.y, prepared.w
     ours_value = _objective_value(X, y, w, coef, intercept, ModelConf(**model))
     theirs_value = _objective_value(X, y, w, theirs_coef, theirs_intercept, ModelConf(**model))
     assert ours_value <= theirs_value * (1 + 1e-6)
@@ -91,6 +104,19 @@ def test_matches_mllib(spark, synthetic, reg_param, alpha, standardization, fit_
         assert ours_value == pytest.approx(theirs_value, rel=1e-6)
         ours, theirs = np.append(coef, intercept), np.append(theirs_coef, theirs_intercept)
         np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("reg_param, alpha", GRID)
+@pytest.mark.parametrize("standardization, fit_intercept", list(itertools.product([True, False], repeat=2)))
+def test_matches_mllib(spark, synthetic, reg_param, alpha, standardization, fit_intercept):
+    _assert_matches_mllib(spark, synthetic, dict(reg_param=reg_param, elastic_net_param=alpha,
+                                                 standardization=standardization, fit_intercept=fit_intercept))
+
+
+@pytest.mark.parametrize("reg_param, alpha, standardization", [(0.0, 0.0, True), (0.01, 0.5, False)])
+def test_matches_mllib_with_every_storage_option(spark, stored, reg_param, alpha, standardization):
+    _assert_matches_mllib(spark, stored, dict(reg_param=reg_param, elastic_net_param=alpha,
+                                              standardization=standardization, fit_intercept=True))
 
 
 @pytest.fixture(scope="module")
