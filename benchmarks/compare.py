@@ -2,6 +2,7 @@
 
     python benchmarks/compare.py [--rows 1000000 4000000] [--features 50] [--master local[2]]
                                  [--work /tmp/logreg_bench] [--reg-param 1e-3] [--cache spark|local]
+                                 [--dtype float64|float32]
 
 For each size it writes synthetic Parquet data (benchmarks/make_data.py's
 generator) unless already there, then measures on the same data and objective
@@ -79,26 +80,27 @@ def dataset(work: Path, rows: int, features: int) -> Path:
     return data
 
 
-def our_fit(spark, data: Path, names: list[str], reg_param: float, out: Path, cache: str) -> float:
+def our_fit(spark, data: Path, names: list[str], reg_param: float, out: Path, storage: tuple[str, str]) -> float:
     """Seconds for the training job from Parquet to a written model."""
+    cache, dtype = storage
     conf = Conf(input=InputConf(path=str(data), features=names, cache=cache),
                 model=ModelConf(reg_param=reg_param, standardization=False),
-                solver=SolverConf(tol=1e-6),
+                solver=SolverConf(tol=1e-6, dtype=dtype),
                 output=OutputConf(model_path=str(out), mode="overwrite"))
     started = time.perf_counter()
     run(spark, conf)
     return time.perf_counter() - started
 
 
-def warm_up(spark, work: Path, features: int, cache: str) -> None:
+def warm_up(spark, work: Path, features: int, storage: tuple[str, str]) -> None:
     """One small fit of each, so that JVM start-up and JIT compilation are not measured."""
     data = dataset(work, 20_000, features)
     names = [f"x{j}" for j in range(features)]
     time_mllib(spark, str(data), names, 0.0, 5, work / "mllib_model")
-    our_fit(spark, data, names, 0.0, work / "our_model", cache)
+    our_fit(spark, data, names, 0.0, work / "our_model", storage)
 
 
-def measure(spark, rows: int, features: int, work: Path, reg_param: float, cache: str) -> dict:
+def measure(spark, rows: int, features: int, work: Path, reg_param: float, storage: tuple[str, str]) -> dict:
     data = dataset(work, rows, features)
     table = pq.read_table(data)
     names = [f"x{j}" for j in range(features)]
@@ -113,7 +115,7 @@ def measure(spark, rows: int, features: int, work: Path, reg_param: float, cache
     mllib_objective = objective_value(X, y, model.coefficients.toArray(), model.intercept, reg_param)
 
     out = work / "our_model"
-    ours_whole = our_fit(spark, data, names, reg_param, out, cache)
+    ours_whole = our_fit(spark, data, names, reg_param, out, storage)
     meta = json.loads((out / "model.json").read_text())
     coefficients = pq.read_table(out / "coefficients").column("coefficient").to_numpy()
     ours_objective = objective_value(X, y, coefficients[:-1], coefficients[-1], reg_param)
@@ -122,7 +124,7 @@ def measure(spark, rows: int, features: int, work: Path, reg_param: float, cache
         "rows": rows, "features": features, "x_bytes": X.nbytes, "numpy_pass": floor,
         "mllib": {"setup": one - mllib_pass, "per_pass": mllib_pass, "passes": iterations, "whole": full,
                   "objective": mllib_objective},
-        "ours": {"cache": cache, "setup": meta["prepare_seconds"], "per_pass": meta["train_seconds"] / meta["passes"],
+        "ours": {"storage": "{} cache, {}".format(*storage), "setup": meta["prepare_seconds"], "per_pass": meta["train_seconds"] / meta["passes"],
                  "passes": meta["passes"], "whole": ours_whole, "objective": ours_objective,
                  "solver": meta["solver"], "cache_bytes": meta["cache_bytes"]},
     }
@@ -138,7 +140,7 @@ def table(results: list[dict]) -> str:
         m, o = r["mllib"], r["ours"]
         lines.append(f"| {size} | MLlib | {m['setup']:.2f} | {m['per_pass']:.3f} | {m['passes']} | "
                      f"{m['whole']:.2f} | {m['objective']:.10f} | |")
-        lines.append(f"| {size} | logreg_spark ({o['solver']}, {o['cache']} cache) | {o['setup']:.2f} | {o['per_pass']:.3f} | "
+        lines.append(f"| {size} | logreg_spark ({o['solver']}, {o['storage']}) | {o['setup']:.2f} | {o['per_pass']:.3f} | "
                      f"{o['passes']} | {o['whole']:.2f} | {o['objective']:.10f} | "
                      f"{o['cache_bytes'] / r['x_bytes']:.2f} |")
         lines.append(f"| {size} | ours / MLlib | {o['setup'] / m['setup']:.2f} | "
@@ -164,15 +166,16 @@ def main() -> None:
     parser.add_argument("--reg-param", type=float, default=1e-3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/logreg_bench"))
     parser.add_argument("--cache", default=InputConf.cache, choices=["spark", "local"], help="input.cache")
+    parser.add_argument("--dtype", default=SolverConf.dtype, choices=["float64", "float32"], help="solver.dtype")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     spark = spark_session({"spark.master": args.master, "spark.driver.memory": args.driver_memory,
                            "spark.ui.showConsoleProgress": "false"}, "logreg_spark benchmark")
     try:
-        warm_up(spark, args.work, args.features, args.cache)
-        results = [measure(spark, rows, args.features, args.work, args.reg_param, args.cache)
-                   for rows in args.rows]
+        storage = (args.cache, args.dtype)
+        warm_up(spark, args.work, args.features, storage)
+        results = [measure(spark, rows, args.features, args.work, args.reg_param, storage) for rows in args.rows]
     finally:
         spark.stop()
     if args.json:
