@@ -47,7 +47,7 @@ class InputConf:
     features_col: str = ""
     weight_col: str = ""
     invalid: str = field(default="error", metadata=_one_of("error", "skip"))
-    cache: str = field(default="spark", metadata=_one_of("spark", "local"))
+    cache: str = field(default="local", metadata=_one_of("local", "spark"))
 
 
 @dataclass(frozen=True)

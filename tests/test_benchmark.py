@@ -18,8 +18,9 @@ def test_compare_prints_a_table_with_both_fits(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     table = result.stdout
     for size in ("3,000 × 5", "6,000 × 5"):
-        for label in ("MLlib", "logreg_spark (newton, local cache, float64)", "ours / MLlib", "NumPy floor"):
+        for label in ("MLlib", "logreg_spark (newton, local cache, float64)", "newton / MLlib",
+                      "logreg_spark (lbfgs, local cache, float64)", "lbfgs / MLlib", "NumPy floor"):
             assert f"| {size} | {label} |" in table
     differences = [float(d) for d in re.findall(r"\| ([+-]\d\.\de[+-]\d+) \(rel\.\)", table)]
-    assert len(differences) == 2 and all(abs(d) < 1e-5 for d in differences)
+    assert len(differences) == 4 and all(abs(d) < 1e-5 for d in differences)
     assert (tmp_path / "r.json").exists()

@@ -22,7 +22,7 @@ from logreg_spark.scaling import FeatureScaling
 from logreg_spark.train import fit_prepared
 
 
-def _conf(features, cache="spark", **model) -> Conf:
+def _conf(features, cache="local", **model) -> Conf:
     return Conf(input=InputConf(path="-", features=features, weight_col="w", cache=cache),
                 model=ModelConf(**model), solver=SolverConf(max_iter=1000, tol=1e-11),
                 output=OutputConf(model_path="-"))
@@ -41,7 +41,7 @@ def _objective_value(X, y, w, coef, intercept, model: ModelConf) -> float:
 class Prepared:
     """A data set both as a cached TrainingData and as arrays, for several fits."""
 
-    def __init__(self, spark, X, y, w, names, cache="spark", dtype="float64"):
+    def __init__(self, spark, X, y, w, names, cache="local", dtype="float64"):
         self.X, self.y, self.w, self.names = X, y, w, names
         table = pa.table({**{n: X[:, j] for j, n in enumerate(names)}, "label": y, "w": w})
         self.df = spark.createDataFrame(table).repartition(3).cache()
@@ -56,7 +56,7 @@ class Prepared:
         self.df.unpersist()
 
 
-def _synthetic(spark, weighted: bool, cache="spark", dtype="float64") -> Prepared:
+def _synthetic(spark, weighted: bool, cache="local", dtype="float64") -> Prepared:
     rng = np.random.default_rng(2024)
     n, scales = 1200, np.array([0.01, 1.0, 100.0, 5.0, 0.3])
     X = rng.normal(size=(n, 5)) * scales + np.array([0.0, 3.0, -50.0, 0.0, 1.0])
@@ -77,7 +77,7 @@ def synthetic(spark, request):
     prepared.release()
 
 
-@pytest.fixture(scope="module", params=[("local", "float64"), ("local", "float32"), ("spark", "float32")],
+@pytest.fixture(scope="module", params=[("spark", "float64"), ("local", "float32"), ("spark", "float32")],
                 ids=lambda p: "-".join(p))
 def stored(spark, request):
     prepared = _synthetic(spark, True, *request.param)

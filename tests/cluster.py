@@ -1,0 +1,78 @@
+"""A real Spark standalone cluster on 127.0.0.1 for tests: one master, two workers.
+
+Started with the ``spark-class`` launcher that PySpark installs; each process
+is stopped by its own pid, and nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spark_env() -> dict[str, str]:
+    """The environment of an activated virtual environment, on the loopback address."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env['PATH']}"
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
+
+
+def _alive_workers(ui_port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as response:
+            return int(json.load(response).get("aliveworkers", 0))
+    except OSError:
+        return 0
+
+
+@contextmanager
+def standalone_cluster(workdir: Path, workers: int = 2, worker_memory: str = "2g") -> Iterator[str]:
+    """Yield the master URL of a running cluster; stop exactly its processes afterwards."""
+    env = spark_env()
+    port, ui_port = free_port(), free_port()
+    processes: list[subprocess.Popen] = []
+
+    def start(name: str, *args: str) -> None:
+        log = open(workdir / f"{name}.log", "wb")
+        processes.append(subprocess.Popen([str(VENV_BIN / "spark-class"), *args], env=env, stdout=log,
+                                          stderr=subprocess.STDOUT, cwd=workdir))
+
+    try:
+        start("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
+              "--webui-port", str(ui_port))
+        for i in range(workers):
+            start(f"worker{i}", "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}",
+                  "--host", "127.0.0.1", "--cores", "1", "--memory", worker_memory,
+                  "--webui-port", str(free_port()), "--work-dir", str(workdir / f"work{i}"))
+        deadline = time.monotonic() + 120
+        while _alive_workers(ui_port) < workers:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                raise RuntimeError(f"standalone cluster did not start; see the logs in {workdir}")
+            time.sleep(0.5)
+        yield f"spark://127.0.0.1:{port}"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
