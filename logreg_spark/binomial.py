@@ -98,7 +98,8 @@ class Sums:
 
 
 #: Rows are processed in chunks of about this size, so that X·θ and rᵀX read
-#: each chunk from memory once (the second use hits the CPU cache).
+#: each chunk from memory once (the second use hits the CPU cache). Chunks of
+#: a column-major X are strided views: no copy.
 CHUNK_BYTES = 4 << 20
 
 

@@ -59,7 +59,7 @@ class BlockFile:
         directory.mkdir(parents=True, exist_ok=True)
         for field, array in zip(("X", "y", "w"), block):
             temporary = directory / f".{field}.{uuid.uuid4().hex}.npy"
-            np.save(temporary, np.ascontiguousarray(array))
+            np.save(temporary, array)  # keeps the array's memory order
             os.replace(temporary, directory / f"{field}.npy")
         return cls(str(directory), len(block.y), sum(array.nbytes for array in block))
 

