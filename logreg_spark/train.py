@@ -8,7 +8,6 @@ import math
 import platform
 import sys
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pyspark
@@ -54,13 +53,6 @@ def _check_rows(data: TrainingData, conf: Conf) -> None:
                          "logistic regression needs both classes")
 
 
-@dataclass(frozen=True)
-class Fit:
-    model: TrainedModel
-    result: SolverResult
-    passes: int
-
-
 def _solve(name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf) -> SolverResult:
     common = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": _log_iteration}
     if name == "gd":
@@ -102,7 +94,7 @@ def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[
         return {}
 
 
-def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession) -> Fit:
+def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession) -> TrainedModel:
     """Train on already prepared (cached) data; the data stays cached."""
     started = time.perf_counter()
     depth = conf.solver.aggregation_depth
@@ -149,11 +141,10 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession) -> Fit:
         "versions": {"logreg_spark": __version__, "spark": pyspark.__version__,
                      "python": platform.python_version(), "numpy": np.__version__},
     }
-    model = TrainedModel(features, coef, intercept, result.history, metadata, statistics)
-    return Fit(model, result, objective.passes)
+    return TrainedModel(features, coef, intercept, result.history, metadata, statistics)
 
 
-def fit(df: DataFrame, conf: Conf) -> Fit:
+def fit(df: DataFrame, conf: Conf) -> TrainedModel:
     """Prepare ``df`` (read from ``conf.input``), train, and release the cache."""
     data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype)
     try:
@@ -165,8 +156,8 @@ def fit(df: DataFrame, conf: Conf) -> Fit:
 def run(spark: SparkSession, conf: Conf) -> str:
     """Train and write the model; return where it went."""
     check_writable(HadoopPath(spark, conf.output.model_path), conf.output.mode, "output.model_path")
-    trained = fit(read_input(spark, conf.input), conf)
-    return write_model(spark, trained.model, conf.output.model_path, conf.output.mode)
+    model = fit(read_input(spark, conf.input), conf)
+    return write_model(spark, model, conf.output.model_path, conf.output.mode)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

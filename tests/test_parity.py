@@ -48,7 +48,7 @@ class Prepared:
         self.data = TrainingData.prepare(self.df, _conf(names, cache).input, 2, dtype)
 
     def fit(self, spark, **model):
-        fitted = fit_prepared(self.data, _conf(self.names, **model), spark).model
+        fitted = fit_prepared(self.data, _conf(self.names, **model), spark)
         return fitted.coefficients, fitted.intercept, fitted
 
     def release(self):
@@ -158,7 +158,7 @@ def affairs(spark):
 def test_matches_statsmodels_logit_with_standard_errors(spark, affairs, solver):
     conf = _conf(affairs.names)
     conf = replace(conf, solver=replace(conf.solver, name=solver, tol=1e-15))
-    fitted = fit_prepared(affairs.data, conf, spark).model
+    fitted = fit_prepared(affairs.data, conf, spark)
     logit = sm.Logit(affairs.y, sm.add_constant(affairs.X, prepend=False)).fit(method="newton", tol=1e-12,
                                                                                disp=False)
     ours = np.append(fitted.coefficients, fitted.intercept)
