@@ -50,7 +50,6 @@ class BlockFile:
     """A block written as ``X.npy``, ``y.npy``, ``w.npy`` in ``directory`` on one machine."""
 
     directory: str
-    rows: int
     nbytes: int
 
     @classmethod
@@ -61,7 +60,7 @@ class BlockFile:
             temporary = directory / f".{field}.{uuid.uuid4().hex}.npy"
             np.save(temporary, array)  # keeps the array's memory order
             os.replace(temporary, directory / f"{field}.npy")
-        return cls(str(directory), len(block.y), sum(array.nbytes for array in block))
+        return cls(str(directory), sum(array.nbytes for array in block))
 
     def load(self) -> Block:
         """The block, memory-mapped; mapped once per worker process."""
