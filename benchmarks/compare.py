@@ -1,6 +1,6 @@
 """This project against Spark MLlib's LogisticRegression, side by side in one Spark session.
 
-    python benchmarks/compare.py [--rows 1000000 4000000] [--features 50] [--master local[2]]
+    python benchmarks/compare.py [--rows 500000 2000000] [--features 50] [--master local[2]]
                                  [--work /tmp/logreg_bench] [--reg-param 1e-3] [--cache spark|local]
                                  [--dtype float64|float32]
 
@@ -8,9 +8,12 @@ For each size it writes synthetic Parquet data (benchmarks/make_data.py's
 generator) unless already there, then measures on the same data and objective
 (L2, standardization = false, tol 1e-6):
 
-- NumPy floor: one pass (X·θ, then Xᵀ(h − y)) over the whole matrix in this process;
-- MLlib: a fit with maxIter = 1 and a full fit, both from Parquet to a saved
-  model; seconds per iteration = (full − one) / (iterations − 1), set-up = one − that;
+- NumPy floor: one pass (X·θ, then Xᵀ(h − y)) over the whole column-major
+  matrix in this process;
+- MLlib (after one untimed fit on the new files): a converged fit from Parquet to a saved model (whole fit), and fits
+  with tol = 0 stopped at maxIter = 2 and 2 + 20 (best of two each):
+  seconds per iteration = the slope between those two, set-up = what the
+  short fit took beyond its iterations;
 - this project: the training job from Parquet to a written model directory,
   once per solver in --solvers (default: auto, which is Newton here, and lbfgs,
   whose passes compare with MLlib's L-BFGS iterations).
@@ -35,9 +38,7 @@ from pyspark.ml.feature import VectorAssembler
 from logreg_spark.binomial import Layout, block_sums
 from logreg_spark.blocks import Block, Summary
 from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
-from logreg_spark.objective import Objective
-from logreg_spark.penalty import ElasticNet
-from logreg_spark.scaling import FeatureScaling
+from logreg_spark.objective import Objective, in_memory_pass
 from logreg_spark.session import spark_session
 from logreg_spark.synthetic import write_classification
 from logreg_spark.train import run
@@ -55,24 +56,33 @@ def numpy_floor(X: np.ndarray, y: np.ndarray, repeats: int = 3) -> float:
 
 def objective_value(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float, reg_param: float) -> float:
     w = np.ones(len(y))
-    summary = Summary.of_block(Block(X, y, w))
-    scaling = FeatureScaling.build(summary.mean, summary.std, True)
-    penalty = ElasticNet.build(reg_param, 0.0, summary.std, False, True)
-
-    def data_pass(c, b, hessian):
-        layout = Layout(X.shape[1], hessian)
-        return layout.unpack(block_sums(X, y, w, c, b, layout))
-
-    return Objective(data_pass, scaling, penalty, summary.weight).evaluate(scaling.from_data(coef, intercept)).total
+    objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param,
+                                standardization=False)
+    return objective.evaluate(objective.scaling.from_data(coef, intercept)).total
 
 
-def time_mllib(spark, path: str, features: list[str], reg_param: float, max_iter: int, out: Path):
+def time_mllib(spark, path: str, features: list[str], reg_param: float, max_iter: int, out: Path,
+               tol: float = 1e-6):
     started = time.perf_counter()
     df = VectorAssembler(inputCols=features, outputCol="features").transform(spark.read.parquet(path))
-    model = LogisticRegression(regParam=reg_param, standardization=False, maxIter=max_iter, tol=1e-6,
+    model = LogisticRegression(regParam=reg_param, standardization=False, maxIter=max_iter, tol=tol,
                                family="binomial").fit(df)
     model.write().overwrite().save(str(out))
     return time.perf_counter() - started, model
+
+
+def mllib_iteration_cost(spark, path: str, features: list[str], reg_param: float, out: Path,
+                         short: int = 2, extra: int = 20) -> tuple[float, float]:
+    """(set-up seconds, seconds per iteration) of MLlib, from the slope between two fits
+    that run a fixed number of iterations (tol = 0), best of two each."""
+    def best(max_iter: int) -> tuple[float, int]:
+        runs = [time_mllib(spark, path, features, reg_param, max_iter, out, tol=0.0) for _ in range(2)]
+        return min(seconds for seconds, _ in runs), runs[0][1].summary.totalIterations
+
+    short_seconds, short_iterations = best(short)
+    long_seconds, long_iterations = best(short + extra)
+    per_iteration = (long_seconds - short_seconds) / max(long_iterations - short_iterations, 1)
+    return short_seconds - short_iterations * per_iteration, per_iteration
 
 
 def dataset(work: Path, rows: int, features: int) -> Path:
@@ -108,18 +118,19 @@ def measure(spark, rows: int, features: int, work: Path, reg_param: float, stora
     data = dataset(work, rows, features)
     table = pq.read_table(data)
     names = [f"x{j}" for j in range(features)]
-    X = np.column_stack([table.column(n).to_numpy() for n in names])
+    X = np.empty((table.num_rows, features), order="F")  # column-major, as the cached blocks
+    for j, name in enumerate(names):
+        X[:, j] = table.column(name).to_numpy()
     y = table.column("label").to_numpy().astype(np.float64)
     floor = numpy_floor(X, y)
 
-    # the first fit on new files is slower (listing, footers, page cache): best of two
-    one = min(time_mllib(spark, str(data), names, reg_param, 1, work / "mllib_model")[0] for _ in range(2))
+    time_mllib(spark, str(data), names, reg_param, 1, work / "mllib_model")  # new files: listing, page cache
+    mllib_setup, mllib_pass = mllib_iteration_cost(spark, str(data), names, reg_param, work / "mllib_model")
     full, model = time_mllib(spark, str(data), names, reg_param, 100, work / "mllib_model")
-    iterations = model.summary.totalIterations
-    mllib_pass = (full - one) / max(iterations - 1, 1)
     result = {
         "rows": rows, "features": features, "x_bytes": X.nbytes, "numpy_pass": floor,
-        "mllib": {"setup": one - mllib_pass, "per_pass": mllib_pass, "passes": iterations, "whole": full,
+        "mllib": {"setup": mllib_setup, "per_pass": mllib_pass, "passes": model.summary.totalIterations,
+                  "whole": full,
                   "objective": objective_value(X, y, model.coefficients.toArray(), model.intercept, reg_param)},
         "ours": [],
     }
@@ -169,7 +180,7 @@ def table(results: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 4_000_000])
+    parser.add_argument("--rows", type=int, nargs="+", default=[500_000, 2_000_000])
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="12g")

@@ -1,9 +1,9 @@
 """Arrow record batches → NumPy blocks of rows, and the statistics of those blocks.
 
 Pure NumPy/pyarrow, run inside the executors' Python workers; no Spark here.
-The input frame has been reduced by :mod:`logreg_spark.dataset` to float64
-columns: the features (one column each, an ``array<double>`` column, or a Spark
-ML Vector's struct), then ``label`` and ``weight``.
+Features come as numeric or boolean columns, one numeric array column, or a
+Spark ML Vector's struct; the training frame has been reduced by
+:mod:`logreg_spark.dataset` to float64 features, ``LABEL`` and ``WEIGHT``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 LABEL = "__label"
 WEIGHT = "__weight"
@@ -68,8 +69,8 @@ class Problems:
 
 
 def _float_column(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A numeric Arrow column as float64, nulls as NaN."""
-    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+    """A numeric or boolean Arrow column as float64, nulls as NaN."""
+    return np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _features_from_columns(table: pa.Table, names: list[str]) -> np.ndarray:
@@ -132,11 +133,10 @@ class FeatureSpec:
         return [f"{self.vector_col}[{j}]" for j in range(self.d)]
 
 
-def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str,
-                     weight_col: str) -> tuple[Block, Problems]:
-    """Build a block from the rows that can be trained on, and count the others."""
-    table = table.combine_chunks()
-    problems = Problems()
+def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
+    """The (n × d) float64 features of ``table``'s rows, column-major, and a mask of the rows
+    whose features are unusable (null, NaN, infinite, or an array of the wrong length);
+    each problem is counted in ``problems``."""
     if spec.vector_col:
         column = table.column(spec.vector_col).combine_chunks()
         convert = _features_from_vector if pa.types.is_struct(column.type) else _features_from_list
@@ -147,19 +147,37 @@ def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str,
         X = _features_from_columns(table, list(spec.columns))
         misfit = np.zeros(table.num_rows, dtype=bool)
         names = list(spec.columns)
+    bad_row = misfit.copy()
+    finite = np.isfinite(X)
+    if not finite.all():
+        for j in np.flatnonzero(~finite[~misfit].all(axis=0)):
+            bad = ~finite[:, j] & ~misfit
+            problems.add(names[j], "is NaN, infinite or null", bad, X[:, j])
+            bad_row |= bad
+    return X, bad_row
+
+
+def labels_and_weights(table: pa.Table, label_col: str, weight_col: str,
+                       problems: Problems) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``LABEL`` and ``WEIGHT`` as float64, and a mask of rows whose label is not 0/1 or whose
+    weight is not a finite non-negative number; each problem is counted in ``problems``."""
     y = _float_column(table.column(LABEL))
     w = _float_column(table.column(WEIGHT))
     bad_label = (y != 0.0) & (y != 1.0)
     bad_weight = ~(np.isfinite(w) & (w >= 0))
     problems.add(label_col, "is not 0 or 1 (or is null/NaN)", bad_label, y)
     problems.add(weight_col or WEIGHT, "is negative, NaN, infinite or null", bad_weight, w)
-    finite = np.isfinite(X)
-    bad_row = bad_label | bad_weight | misfit
-    if not finite.all():
-        for j in np.flatnonzero(~finite[~misfit].all(axis=0)):
-            bad = ~finite[:, j] & ~misfit
-            problems.add(names[j], "is NaN, infinite or null", bad, X[:, j])
-            bad_row |= bad
+    return y, w, bad_label | bad_weight
+
+
+def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str,
+                     weight_col: str) -> tuple[Block, Problems]:
+    """Build a block from the rows that can be trained on, and count the others."""
+    table = table.combine_chunks()
+    problems = Problems()
+    X, bad_features = feature_matrix(table, spec, problems)
+    y, w, bad_labels = labels_and_weights(table, label_col, weight_col, problems)
+    bad_row = bad_features | bad_labels
     keep = ~bad_row
     problems.rows_dropped = int(bad_row.sum())
     if not keep.all():

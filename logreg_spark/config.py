@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
+import operator
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 
 class ConfigError(ValueError):
@@ -71,6 +73,9 @@ class SolverConf:
     memory: int = field(default=10, metadata=_at_least(1))
     dtype: str = field(default="float64", metadata=_one_of("float64", "float32"))
     aggregation_depth: int = field(default=2, metadata=_at_least(1))
+    checkpoint_path: str = ""
+    checkpoint_every: int = field(default=1, metadata=_at_least(1))
+    resume: str = field(default="auto", metadata=_one_of("auto", "never"))
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,13 @@ class OutputConf:
     mode: str = field(default="error", metadata=_one_of("error", "overwrite"))
 
 
+Where = Callable[[str], str]  # key → where it was set ("--set", a file, or "conf")
+
+
 @dataclass(frozen=True)
 class Conf:
+    """The training job's conf."""
+
     input: InputConf = field(default_factory=InputConf)
     model: ModelConf = field(default_factory=ModelConf)
     solver: SolverConf = field(default_factory=SolverConf)
@@ -90,27 +100,111 @@ class Conf:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def validate(self, where: Where) -> None:
+        _require_input_path(self.input.path, where)
+        if bool(self.input.features) == bool(self.input.features_col):
+            raise ConfigError(
+                f"{where('input.features')}: set exactly one of input.features (a list of columns) "
+                "or input.features_col (an array or Vector column)"
+            )
+        if not self.output.model_path:
+            raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
+        if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
+            raise ConfigError(f"{where('solver.name')}: solver.name = \"newton\" handles L2 only; "
+                              "use \"lbfgs\" (or \"auto\") when model.elastic_net_param > 0")
 
-_SECTIONS: dict[str, type] = {
-    name: hint for name, hint in typing.get_type_hints(Conf).items() if name != "spark"
-}
+
+@dataclass(frozen=True)
+class PredictInputConf:
+    path: str | list[str] = ""
+    invalid: str = field(default="error", metadata=_one_of("error", "skip"))
 
 
-def load_conf(files: list[str | Path], overrides: list[str] = ()) -> Conf:
-    """Merge ``files`` in order, apply ``--set section.key=value`` overrides, validate."""
+@dataclass(frozen=True)
+class EvaluateInputConf(PredictInputConf):
+    label_col: str = "label"
+    weight_col: str = ""
+
+
+@dataclass(frozen=True)
+class ModelRefConf:
+    path: str = ""
+    threshold: float | None = field(default=None, metadata=_between(0.0, 1.0))  # None: the model's
+
+
+@dataclass(frozen=True)
+class EvaluateOutputConf:
+    path: str = ""
+    mode: str = field(default="error", metadata=_one_of("error", "overwrite"))
+
+
+@dataclass(frozen=True)
+class PredictOutputConf(EvaluateOutputConf):
+    keep_cols: list[str] | None = None  # None: every input column
+    raw_margin: bool = False
+
+
+def _validate_scoring(conf: "PredictConf | EvaluateConf", where: Where) -> None:
+    _require_input_path(conf.input.path, where)
+    for key in ("model.path", "output.path"):
+        section, name = key.split(".")
+        if not getattr(getattr(conf, section), name):
+            raise ConfigError(f"{where(key)}: {key} is required")
+
+
+@dataclass(frozen=True)
+class PredictConf:
+    """The scoring job's conf."""
+
+    input: PredictInputConf = field(default_factory=PredictInputConf)
+    model: ModelRefConf = field(default_factory=ModelRefConf)
+    output: PredictOutputConf = field(default_factory=PredictOutputConf)
+    spark: dict[str, str] = field(default_factory=dict)
+
+    validate = _validate_scoring
+
+
+@dataclass(frozen=True)
+class EvaluateConf:
+    """The evaluation job's conf."""
+
+    input: EvaluateInputConf = field(default_factory=EvaluateInputConf)
+    model: ModelRefConf = field(default_factory=ModelRefConf)
+    output: EvaluateOutputConf = field(default_factory=EvaluateOutputConf)
+    spark: dict[str, str] = field(default_factory=dict)
+
+    validate = _validate_scoring
+
+
+def _require_input_path(path: str | list[str], where: Where) -> None:
+    if not path:
+        raise ConfigError(f"{where('input.path')}: input.path is required (a Parquet path, glob or list)")
+
+
+AnyConf = TypeVar("AnyConf", Conf, PredictConf, EvaluateConf)
+
+
+def _sections(schema: type) -> dict[str, type]:
+    return {name: hint for name, hint in typing.get_type_hints(schema).items() if name != "spark"}
+
+
+def load_conf(files: list[str | Path], overrides: list[str] = (), schema: type[AnyConf] = Conf) -> AnyConf:
+    """Merge ``files`` in order, apply ``--set section.key=value`` overrides, validate
+    against ``schema`` (a job's conf class)."""
+    sections = _sections(schema)
     values: dict[str, dict[str, Any]] = {}
     origin: dict[str, str] = {}
     for path in files:
         for section, key, value in _read_toml(Path(path)):
-            _check_key(section, key, str(path))
+            _check_key(sections, section, key, str(path))
             values.setdefault(section, {})[key] = value
             origin[f"{section}.{key}"] = str(path)
     for item in overrides:
         section, key, value = _parse_override(item)
-        _check_key(section, key, "--set")
+        _check_key(sections, section, key, "--set")
         values.setdefault(section, {})[key] = value
         origin[f"{section}.{key}"] = "--set"
-    return _build(values, origin)
+    return _build(schema, values, origin)
 
 
 def _read_toml(path: Path) -> list[tuple[str, str, Any]]:
@@ -142,12 +236,12 @@ def _parse_override(item: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
-def _check_key(section: str, key: str, where: str) -> None:
+def _check_key(sections: dict[str, type], section: str, key: str, where: str) -> None:
     if section == "spark":
         return
-    if section not in _SECTIONS:
-        raise ConfigError(f"{where}: unknown section [{section}]{_suggest(section, [*_SECTIONS, 'spark'])}")
-    known = [f.name for f in dataclasses.fields(_SECTIONS[section])]
+    if section not in sections:
+        raise ConfigError(f"{where}: unknown section [{section}]{_suggest(section, [*sections, 'spark'])}")
+    known = [f.name for f in dataclasses.fields(sections[section])]
     if key not in known:
         raise ConfigError(f"{where}: unknown key {section}.{key}{_suggest(key, known)}")
 
@@ -157,9 +251,9 @@ def _suggest(word: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _build(values: dict[str, dict[str, Any]], origin: dict[str, str]) -> Conf:
+def _build(schema: type[AnyConf], values: dict[str, dict[str, Any]], origin: dict[str, str]) -> AnyConf:
     sections = {}
-    for section, cls in _SECTIONS.items():
+    for section, cls in _sections(schema).items():
         given = values.get(section, {})
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
@@ -171,16 +265,25 @@ def _build(values: dict[str, dict[str, Any]], origin: dict[str, str]) -> Conf:
                 problem = f.metadata["check"](given[f.name])
             if problem:
                 raise ConfigError(f"{origin[name]}: {name} {problem} (got {given[f.name]!r})")
-            if hints[f.name] is float:
+            if _given_type(hints[f.name]) is float:
                 given[f.name] = float(given[f.name])
         sections[section] = cls(**given)
     spark = {key: str(value) for key, value in values.get("spark", {}).items()}
-    conf = Conf(**sections, spark=spark)
-    _check_required(conf, origin)
+    conf = schema(**sections, spark=spark)
+    conf.validate(lambda key: origin.get(key, "conf"))
     return conf
 
 
+def _given_type(hint: Any) -> Any:
+    """The type a value set in a file may have: ``X`` for a field ``X | None`` (None is the unset default)."""
+    args = typing.get_args(hint)
+    if type(None) not in args:
+        return hint
+    return functools.reduce(operator.or_, [arg for arg in args if arg is not type(None)])
+
+
 def _type_problem(value: Any, hint: Any) -> str | None:
+    hint = _given_type(hint)
     accepted = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
@@ -195,21 +298,3 @@ def _type_problem(value: Any, hint: Any) -> str | None:
     names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
              list[str]: "a list of strings", str | list[str]: "a string or a list of strings"}
     return f"must be {names[hint]}"
-
-
-def _check_required(conf: Conf, origin: dict[str, str]) -> None:
-    def where(key: str) -> str:
-        return origin.get(key, "conf")
-
-    if not conf.input.path:
-        raise ConfigError(f"{where('input.path')}: input.path is required (a Parquet path, glob or list)")
-    if bool(conf.input.features) == bool(conf.input.features_col):
-        raise ConfigError(
-            f"{where('input.features')}: set exactly one of input.features (a list of columns) "
-            "or input.features_col (an array or Vector column)"
-        )
-    if not conf.output.model_path:
-        raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
-    if conf.solver.name == "newton" and conf.model.reg_param > 0 and conf.model.elastic_net_param > 0:
-        raise ConfigError(f"{where('solver.name')}: solver.name = \"newton\" handles L2 only; "
-                          "use \"lbfgs\" (or \"auto\") when model.elastic_net_param > 0")

@@ -59,6 +59,16 @@ def read_input(spark: SparkSession, conf: InputConf) -> DataFrame:
         raise InputError(f"input.path {', '.join(paths)}: {str(err).splitlines()[0]}") from None
 
 
+def apply_invalid_policy(problems: Problems, policy: str) -> None:
+    """``input.invalid``: refuse invalid rows (``error``), or say how many are dropped (``skip``)."""
+    if not problems.counts:
+        return
+    described = "; ".join(problems.describe())
+    if policy == "error":
+        raise InputError(f'invalid rows ({described}); set input.invalid = "skip" to drop them')
+    log.warning("skipping invalid rows: %s", described)
+
+
 def _field(df: DataFrame, name: str, key: str) -> T.StructField:
     if name not in df.columns:
         raise InputError(f"{key}: column {name!r} is not in the input (columns: {', '.join(df.columns)})")
@@ -67,49 +77,62 @@ def _field(df: DataFrame, name: str, key: str) -> T.StructField:
 
 def feature_spec(df: DataFrame, conf: InputConf) -> FeatureSpec:
     """Check the feature columns' types; find ``d`` for an array or Vector column."""
+    key = "input.features" if conf.features else "input.features_col"
+    return locate_features(df, tuple(conf.features), conf.features_col, key)
+
+
+def locate_features(df: DataFrame, columns: tuple[str, ...], vector_col: str, key: str) -> FeatureSpec:
+    """Check that ``df`` has the numeric ``columns`` or the array/Vector ``vector_col``; errors name ``key``."""
     numeric = (T.NumericType, T.BooleanType)
-    if conf.features:
-        for name in conf.features:
-            dtype = _field(df, name, "input.features").dataType
+    if columns:
+        for name in columns:
+            dtype = _field(df, name, key).dataType
             if not isinstance(dtype, numeric):
-                raise InputError(f"input.features: column {name!r} is {dtype.simpleString()}, not numeric")
-        return FeatureSpec(columns=tuple(conf.features))
-    name = conf.features_col
-    dtype = _field(df, name, "input.features_col").dataType
+                raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not numeric")
+        return FeatureSpec(columns=columns)
+    dtype = _field(df, vector_col, key).dataType
     if isinstance(dtype, VectorUDT):
-        sizes = vector_to_array(_col(name))
+        sizes = vector_to_array(_col(vector_col))
     elif isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, numeric):
-        sizes = _col(name)
+        sizes = _col(vector_col)
     else:
-        raise InputError(f"input.features_col: column {name!r} is {dtype.simpleString()}, "
+        raise InputError(f"{key}: column {vector_col!r} is {dtype.simpleString()}, "
                          "not an array of numbers or a Spark ML Vector")
-    first = df.where(_col(name).isNotNull()).select(F.size(sizes)).first()
+    first = df.where(_col(vector_col).isNotNull()).select(F.size(sizes)).first()
     if first is None:
-        raise InputError(f"input.features_col: column {name!r} has no non-null rows")
-    return FeatureSpec(vector_col=name, d=int(first[0]))
+        raise InputError(f"{key}: column {vector_col!r} has no non-null rows")
+    return FeatureSpec(vector_col=vector_col, d=int(first[0]))
+
+
+def feature_columns(df: DataFrame, spec: FeatureSpec) -> list[F.Column]:
+    """The features as float64 columns (a Vector column as it is)."""
+    if spec.columns:
+        return [_col(c).cast("double").alias(c) for c in spec.columns]
+    if isinstance(df.schema[spec.vector_col].dataType, VectorUDT):
+        return [_col(spec.vector_col)]
+    return [_col(spec.vector_col).cast("array<double>").alias(spec.vector_col)]
+
+
+def label_and_weight_columns(df: DataFrame, label_col: str, weight_col: str) -> list[F.Column]:
+    """``LABEL`` and ``WEIGHT`` (1 without ``weight_col``) as float64 columns, after checking types."""
+    label_type = _field(df, label_col, "input.label_col").dataType
+    if not isinstance(label_type, (T.NumericType, T.BooleanType)):
+        raise InputError(f"input.label_col: column {label_col!r} is {label_type.simpleString()}; "
+                         "labels must be 0/1 as integer, boolean or double")
+    if weight_col:
+        weight_type = _field(df, weight_col, "input.weight_col").dataType
+        if not isinstance(weight_type, T.NumericType):
+            raise InputError(f"input.weight_col: column {weight_col!r} is "
+                             f"{weight_type.simpleString()}, not numeric")
+        weight = _col(weight_col).cast("double")
+    else:
+        weight = F.lit(1.0)
+    return [_col(label_col).cast("double").alias(LABEL), weight.alias(WEIGHT)]
 
 
 def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataFrame:
     """The input reduced to float64 features, ``LABEL`` and ``WEIGHT``."""
-    label_type = _field(df, conf.label_col, "input.label_col").dataType
-    if not isinstance(label_type, (T.NumericType, T.BooleanType)):
-        raise InputError(f"input.label_col: column {conf.label_col!r} is {label_type.simpleString()}; "
-                         "labels must be 0/1 as integer, boolean or double")
-    if conf.weight_col:
-        weight_type = _field(df, conf.weight_col, "input.weight_col").dataType
-        if not isinstance(weight_type, T.NumericType):
-            raise InputError(f"input.weight_col: column {conf.weight_col!r} is "
-                             f"{weight_type.simpleString()}, not numeric")
-        weight = _col(conf.weight_col).cast("double")
-    else:
-        weight = F.lit(1.0)
-    if spec.columns:
-        features = [_col(c).cast("double").alias(c) for c in spec.columns]
-    elif isinstance(df.schema[spec.vector_col].dataType, VectorUDT):
-        features = [_col(spec.vector_col)]
-    else:
-        features = [_col(spec.vector_col).cast("array<double>").alias(spec.vector_col)]
-    return df.select(*features, _col(conf.label_col).cast("double").alias(LABEL), weight.alias(WEIGHT))
+    return df.select(*feature_columns(df, spec), *label_and_weight_columns(df, conf.label_col, conf.weight_col))
 
 
 def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str):

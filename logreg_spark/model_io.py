@@ -1,15 +1,24 @@
-"""The model directory: ``coefficients/`` and ``history/`` (Parquet) and ``model.json``."""
+"""The model directory: ``coefficients/`` and ``history/`` (Parquet), ``model.json``, ``loss.png``.
+
+Reading a model only parses JSON and Parquet: nothing in a model directory is
+ever executed (no pickle).
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
+from . import plots
+from .blocks import FeatureSpec
 from .solvers import IterationRecord
 from .storage import HadoopPath, staged_directory
 
@@ -27,7 +36,7 @@ class TrainedModel:
     statistics: dict[str, np.ndarray] = field(default_factory=dict)  # columns, intercept last
 
 
-def _write_parquet(spark: SparkSession, table: pa.Table, path: HadoopPath) -> None:
+def write_small_parquet(spark: SparkSession, table: pa.Table, path: HadoopPath) -> None:
     spark.createDataFrame(table).coalesce(1).write.parquet(path.uri)
 
 
@@ -40,20 +49,92 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
             "coefficient": pa.array([*model.coefficients.tolist(), model.intercept], pa.float64()),
             **{name: pa.array(values, pa.float64()) for name, values in model.statistics.items()},
         })
-        _write_parquet(spark, coefficients, staging.child("coefficients"))
+        write_small_parquet(spark, coefficients, staging.child("coefficients"))
         history = pa.Table.from_pylist(
             [asdict(rec) for rec in model.history],
             schema=pa.schema([("iteration", pa.int64()), ("loss", pa.float64()),
                               ("grad_norm", pa.float64()), ("step_size", pa.float64()),
                               ("seconds", pa.float64()), ("passes", pa.int64())]),
         )
-        _write_parquet(spark, history, staging.child("history"))
+        write_small_parquet(spark, history, staging.child("history"))
+        picture = plots.loss_curve([rec.iteration for rec in model.history], [rec.loss for rec in model.history])
+        if picture:
+            staging.child("loss.png").write_bytes(picture)
         document = {"format_version": FORMAT_VERSION, "features": model.features, **model.metadata}
         staging.child("model.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return target.uri
 
 
+class ModelError(ValueError):
+    """A model directory that cannot be used; the message says why."""
+
+
+def _java_message(err: Py4JJavaError) -> str:
+    return str(err.java_exception.toString()).splitlines()[0]
+
+
 def read_coefficients(spark: SparkSession, path: str) -> dict[str, float]:
     """The coefficients of the model at ``path`` by feature name, the intercept as ``(intercept)``."""
-    rows = spark.read.parquet(HadoopPath(spark, path).child("coefficients").uri).select("feature", "coefficient")
-    return {row.feature: row.coefficient for row in rows.collect()}
+    location = HadoopPath(spark, path).child("coefficients")
+    try:
+        rows = spark.read.parquet(location.uri).select("feature", "coefficient").collect()
+    except AnalysisException as err:
+        raise ModelError(f"{location.uri}: cannot be read ({str(err).splitlines()[0]})") from None
+    except Py4JJavaError as err:
+        raise ModelError(f"{location.uri}: cannot be read ({_java_message(err)})") from None
+    return {row.feature: row.coefficient for row in rows}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A trained model read back for scoring."""
+
+    uri: str
+    features: list[str]
+    coefficients: np.ndarray
+    intercept: float
+    threshold: float
+    spec: FeatureSpec  # where the features are in an input table
+    label_col: str
+
+
+def read_model(spark: SparkSession, path: str) -> LoadedModel:
+    """Read and check a model directory written by :func:`write_model`.
+
+    Missing parts, another ``format_version``, or coefficients that do not match
+    ``model.json`` (an incomplete copy, or edited files) are a :class:`ModelError`.
+    """
+    directory = HadoopPath(spark, path)
+    where = f"model.path {directory.uri}"
+    document_path = directory.child("model.json")
+    if not document_path.exists():
+        raise ModelError(f"{where}: no model.json (not a model directory, or an incomplete copy)")
+    try:
+        document = json.loads(document_path.read_text())
+    except ValueError as err:
+        raise ModelError(f"{where}: model.json is not valid JSON ({err})") from None
+    except Py4JJavaError as err:  # e.g. a checksum that no longer matches an edited file
+        raise ModelError(f"{where}: model.json cannot be read ({_java_message(err)})") from None
+    if not isinstance(document, dict) or document.get("format_version") != FORMAT_VERSION:
+        version = document.get("format_version") if isinstance(document, dict) else None
+        raise ModelError(f"{where}: model format {version!r}, but this logreg_spark reads format {FORMAT_VERSION}; "
+                         "retrain the model with this version")
+    try:
+        features = [str(name) for name in document["features"]]
+        threshold = float(document["threshold"])
+        label_col = str(document["label_col"])
+        input_conf = document["conf"]["input"]
+        spec = (FeatureSpec(columns=tuple(features)) if input_conf["features"]
+                else FeatureSpec(vector_col=str(input_conf["features_col"]), d=len(features)))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
+    coefficients = read_coefficients(spark, path)
+    if sorted(coefficients) != sorted([*features, INTERCEPT]) or len(coefficients) != len(features) + 1:
+        raise ModelError(f"{where}: coefficients/ does not match the features in model.json "
+                         "(an incomplete copy, or edited files)")
+    values = [coefficients[name] for name in features]
+    if not all(isinstance(v, float) and math.isfinite(v) for v in [*values, coefficients[INTERCEPT]]) \
+            or not 0.0 <= threshold <= 1.0:
+        raise ModelError(f"{where}: coefficients or threshold are not finite numbers in range")
+    return LoadedModel(directory.uri, features, np.array(values), coefficients[INTERCEPT], threshold, spec,
+                       label_col)

@@ -15,12 +15,23 @@ from typing import Callable
 
 import numpy as np
 
-from .binomial import Sums
+from .binomial import Layout, Sums, block_sums
+from .blocks import Summary
 from .penalty import ElasticNet
 from .scaling import FeatureScaling
 
 #: One pass over the data: (coefficients, intercept, with_hessian) → sums.
 DataPass = Callable[[np.ndarray, float, bool], Sums]
+
+
+def in_memory_pass(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> DataPass:
+    """A pass over arrays held in this process (tests, benchmarks, small data)."""
+
+    def run(coef: np.ndarray, intercept: float, hessian: bool) -> Sums:
+        layout = Layout(X.shape[1], hessian)
+        return layout.unpack(block_sums(X, y, w, coef, intercept, layout))
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,14 @@ class Objective:
         self.penalty = penalty
         self.total_weight = total_weight
         self.passes = 0
+
+    @classmethod
+    def build(cls, data_pass: DataPass, summary: Summary, *, reg_param: float, elastic_net_param: float = 0.0,
+              standardization: bool = True, fit_intercept: bool = True) -> "Objective":
+        """The objective of a model with these settings (MLlib's meaning) on data with ``summary``."""
+        scaling = FeatureScaling.build(summary.mean, summary.std, fit_intercept)
+        penalty = ElasticNet.build(reg_param, elastic_net_param, summary.std, standardization, fit_intercept)
+        return cls(data_pass, scaling, penalty, summary.weight)
 
     def evaluate(self, theta: np.ndarray, hessian: bool = False) -> Evaluation:
         """One pass over the data at ``theta``."""

@@ -2,7 +2,9 @@
 
 A solver only asks the objective for loss and gradient (and, for Newton, the
 Hessian) at a point; it knows nothing of Spark. Each records one
-:class:`IterationRecord` per iteration, iteration 0 being the starting point.
+:class:`IterationRecord` per iteration, iteration 0 being the starting point,
+and reports its :class:`Progress` after every iteration; given a Progress
+back (``resume``), it goes on exactly as it would have without the stop.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Union
 
 import numpy as np
 
@@ -36,16 +38,35 @@ class SolverResult:
     final: Evaluation  # the objective at ``theta``
 
 
-OnIteration = Callable[[IterationRecord], None]
+#: A solver's own state between iterations: named arrays and numbers.
+Memory = dict[str, Union[np.ndarray, float]]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a solver is after an iteration: enough to go on after a restart."""
+
+    theta: np.ndarray
+    history: list[IterationRecord]
+    memory: Memory  # gd: the step size; lbfgs: the curvature pairs; newton: nothing
+
+    @property
+    def last(self) -> IterationRecord:
+        return self.history[-1]
+
+
+OnIteration = Callable[[Progress], None]
 
 
 class _Recorder:
-    """Times iterations, keeps the history and reports each record."""
+    """Times iterations, keeps the history and reports the progress after each."""
 
-    def __init__(self, objective: Objective, on_iteration: OnIteration | None) -> None:
+    def __init__(self, objective: Objective, memory: Callable[[], Memory], on_iteration: OnIteration | None,
+                 history: list[IterationRecord]) -> None:
         self.objective = objective
+        self.memory = memory
         self.on_iteration = on_iteration
-        self.history: list[IterationRecord] = []
+        self.history = history
         self.started = time.perf_counter()
 
     def record(self, ev: Evaluation, step: float) -> float:
@@ -57,7 +78,7 @@ class _Recorder:
         self.started = now
         self.history.append(rec)
         if self.on_iteration:
-            self.on_iteration(rec)
+            self.on_iteration(Progress(ev.theta, list(self.history), self.memory()))
         return norm
 
 
@@ -109,14 +130,19 @@ SEPARABLE = "separable data: the unpenalized maximum-likelihood estimate does no
 Step = Callable[[Evaluation], "tuple[Evaluation, float] | None"]
 
 
-def _iterate(objective: Objective, theta0: np.ndarray, step: Step, *, max_iter: int, tol: float,
-             hessian: bool, on_iteration: OnIteration | None) -> SolverResult:
-    """The loop every solver shares: evaluate, step, record, test for convergence."""
-    recorder = _Recorder(objective, on_iteration)
-    ev = objective.evaluate(theta0, hessian=hessian)
-    if recorder.record(ev, 0.0) <= tol:
+def _iterate(objective: Objective, theta0: np.ndarray, step: Step, memory: Callable[[], Memory], *,
+             max_iter: int, tol: float, hessian: bool, on_iteration: OnIteration | None,
+             resume: Progress | None) -> SolverResult:
+    """The loop every solver shares: evaluate, step, record, test for convergence.
+
+    With ``resume`` the loop starts at its point, history and iteration count;
+    the solver has restored its memory from it.
+    """
+    recorder = _Recorder(objective, memory, on_iteration, list(resume.history) if resume else [])
+    ev = objective.evaluate(resume.theta if resume else theta0, hessian=hessian)
+    if not resume and recorder.record(ev, 0.0) <= tol:
         return SolverResult(ev.theta, True, "gradient norm below tol", recorder.history, ev)
-    for _ in range(max_iter):
+    for _ in range(max_iter - (len(recorder.history) - 1)):
         accepted = step(ev)
         if accepted is None:
             return SolverResult(ev.theta, False, "line search failed", recorder.history, ev)
@@ -139,6 +165,7 @@ def gradient_descent(
     tol: float,
     line_search: bool = False,
     on_iteration: OnIteration | None = None,
+    resume: Progress | None = None,
 ) -> SolverResult:
     """Full-batch (proximal) gradient descent.
 
@@ -147,7 +174,7 @@ def gradient_descent(
     ``η`` (starting at ``learning_rate``) is halved until
     ``f(θ⁺) ≤ f(θ) + ∇f(θ)ᵀΔ + ‖Δ‖²/(2η)``, so no step size can diverge.
     """
-    last_step = learning_rate
+    last_step = float(resume.memory["step"]) if resume else learning_rate
 
     def step(current: Evaluation) -> tuple[Evaluation, float] | None:
         nonlocal last_step
@@ -165,8 +192,8 @@ def gradient_descent(
             last_step = accepted[1]
         return accepted
 
-    return _iterate(objective, theta0, step, max_iter=max_iter, tol=tol, hessian=False,
-                    on_iteration=on_iteration)
+    return _iterate(objective, theta0, step, lambda: {"step": last_step}, max_iter=max_iter, tol=tol,
+                    hessian=False, on_iteration=on_iteration, resume=resume)
 
 
 def _two_loop(vector: np.ndarray, pairs: deque[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -193,6 +220,7 @@ def lbfgs(
     max_iter: int,
     tol: float,
     on_iteration: OnIteration | None = None,
+    resume: Progress | None = None,
 ) -> SolverResult:
     """Limited-memory BFGS with a backtracking Armijo line search; OWL-QN under L1.
 
@@ -205,6 +233,12 @@ def lbfgs(
     penalty = objective.penalty
     l1 = penalty.l1 > 0
     pairs: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=memory)
+    if resume:
+        n = len(theta0)
+        pairs.extend(zip(np.reshape(resume.memory["s"], (-1, n)), np.reshape(resume.memory["y"], (-1, n))))
+
+    def saved() -> Memory:
+        return {"s": np.array([s for s, _ in pairs]), "y": np.array([y for _, y in pairs])}
 
     def step(current: Evaluation) -> tuple[Evaluation, float] | None:
         pseudo = penalty.pseudo_gradient(current.theta, current.gradient)
@@ -231,8 +265,8 @@ def lbfgs(
                 pairs.append((s, y))
         return accepted
 
-    return _iterate(objective, theta0, step, max_iter=max_iter, tol=tol, hessian=False,
-                    on_iteration=on_iteration)
+    return _iterate(objective, theta0, step, saved, max_iter=max_iter, tol=tol, hessian=False,
+                    on_iteration=on_iteration, resume=resume)
 
 
 def newton_direction(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
@@ -261,6 +295,7 @@ def newton(
     max_iter: int,
     tol: float,
     on_iteration: OnIteration | None = None,
+    resume: Progress | None = None,
 ) -> SolverResult:
     """Newton's method (IRLS) with a backtracking Armijo line search; L2 penalties only.
 
@@ -280,8 +315,8 @@ def newton(
         return _backtrack(objective, lambda alpha: current.theta + alpha * direction, sufficient, 1.0,
                           hessian=True)
 
-    return _iterate(objective, theta0, step, max_iter=max_iter, tol=tol, hessian=True,
-                    on_iteration=on_iteration)
+    return _iterate(objective, theta0, step, dict, max_iter=max_iter, tol=tol, hessian=True,
+                    on_iteration=on_iteration, resume=resume)
 
 
 def resolve_solver(name: str, has_l1: bool, n_features: int) -> str:

@@ -22,6 +22,7 @@ class HadoopPath:
 
     def __init__(self, spark: SparkSession, path: str) -> None:
         jvm = spark.sparkContext._jvm
+        self._jvm = jvm
         self._spark = spark
         self._jpath = jvm.org.apache.hadoop.fs.Path(path)
         self._fs = self._jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
@@ -40,6 +41,16 @@ class HadoopPath:
     def exists(self) -> bool:
         return bool(self._fs.exists(self._jpath))
 
+    def status(self):
+        """Hadoop's ``FileStatus`` (length, modification time...)."""
+        return self._fs.getFileStatus(self._jpath)
+
+    def children(self) -> list["HadoopPath"]:
+        """The entries of this directory; none if it does not exist."""
+        if not self.exists():
+            return []
+        return [HadoopPath(self._spark, str(status.getPath().toString())) for status in self._fs.listStatus(self._jpath)]
+
     def delete(self) -> None:
         self._fs.delete(self._jpath, True)
 
@@ -47,15 +58,22 @@ class HadoopPath:
         if not self._fs.rename(self._jpath, target._jpath):
             raise OutputError(f"could not move {self.uri} to {target.uri}")
 
-    def write_text(self, text: str) -> None:
+    def write_bytes(self, data: bytes) -> None:
         stream = self._fs.create(self._jpath, True)
         try:
-            stream.write(bytearray(text.encode("utf-8")))
+            stream.write(bytearray(data))
         finally:
             stream.close()
 
+    def write_text(self, text: str) -> None:
+        self.write_bytes(text.encode("utf-8"))
+
     def read_text(self) -> str:
-        return self._spark.read.text(self.uri, wholetext=True).first()[0]
+        stream = self._fs.open(self._jpath)
+        try:
+            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
+        finally:
+            stream.close()
 
 
 def check_writable(target: HadoopPath, mode: str, key: str) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import platform
-import sys
 import time
 
 import numpy as np
@@ -15,33 +13,36 @@ from pyspark.sql import DataFrame, SparkSession
 
 from . import __version__
 from .blocks import Summary
-from .config import ConfigError, Conf, SolverConf, load_conf
-from .dataset import InputError, TrainingData, read_input
+from .checkpoint import Checkpoints, fingerprint
+from .cli import job_main
+from .config import Conf, SolverConf
+from .dataset import InputError, TrainingData, apply_invalid_policy, read_input
 from .inference import SingularHessian, coefficient_statistics
 from .model_io import INTERCEPT, TrainedModel, read_coefficients, write_model
 from .objective import Objective
-from .penalty import ElasticNet
 from .scaling import FeatureScaling
-from .session import spark_session
-from .solvers import (SEPARABLE, IterationRecord, SolverResult, gradient_descent, lbfgs, newton,
-                      resolve_solver)
-from .storage import HadoopPath, OutputError, check_writable
+from .solvers import SEPARABLE, OnIteration, Progress, SolverResult, gradient_descent, lbfgs, newton, resolve_solver
+from .storage import HadoopPath, check_writable
 
 log = logging.getLogger("logreg_spark")
 
 
-def _log_iteration(rec: IterationRecord) -> None:
-    log.info("iteration %d: loss %.12g grad_norm %.3e step %.3g seconds %.3f passes %d",
-             rec.iteration, rec.loss, rec.grad_norm, rec.step_size, rec.seconds, rec.passes)
+def _on_iteration(checkpoints: Checkpoints | None) -> OnIteration:
+    """Log each iteration; write a checkpoint when one is due."""
+
+    def report(progress: Progress) -> None:
+        rec = progress.last
+        log.info("iteration %d: loss %.12g grad_norm %.3e step %.3g seconds %.3f passes %d",
+                 rec.iteration, rec.loss, rec.grad_norm, rec.step_size, rec.seconds, rec.passes)
+        if checkpoints:
+            checkpoints.save(progress)
+
+    return report
 
 
 def _check_rows(data: TrainingData, conf: Conf) -> None:
     """Apply the ``input.invalid`` policy; refuse data that cannot be trained on."""
-    if data.problems.counts:
-        described = "; ".join(data.problems.describe())
-        if conf.input.invalid == "error":
-            raise InputError(f'invalid rows ({described}); set input.invalid = "skip" to drop them')
-        log.warning("skipping invalid rows: %s", described)
+    apply_invalid_policy(data.problems, conf.input.invalid)
     summary = data.summary
     if summary.rows == 0:
         raise InputError("no valid rows to train on")
@@ -53,8 +54,11 @@ def _check_rows(data: TrainingData, conf: Conf) -> None:
                          "logistic regression needs both classes")
 
 
-def _solve(name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf) -> SolverResult:
-    common = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": _log_iteration}
+def _solve(name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf,
+           checkpoints: Checkpoints | None) -> SolverResult:
+    resume = checkpoints.load(conf.resume) if checkpoints else None
+    common = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": _on_iteration(checkpoints),
+              "resume": resume}
     if name == "gd":
         return gradient_descent(objective, theta0, learning_rate=conf.learning_rate,
                                 line_search=conf.line_search, **common)
@@ -94,23 +98,27 @@ def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[
         return {}
 
 
-def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession) -> TrainedModel:
-    """Train on already prepared (cached) data; the data stays cached."""
+def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
+                 checkpoints: Checkpoints | None = None) -> TrainedModel:
+    """Train on already prepared (cached) data; the data stays cached.
+
+    With ``checkpoints`` the solver resumes from the latest one and writes new ones.
+    """
     started = time.perf_counter()
     depth = conf.solver.aggregation_depth
     _check_rows(data, conf)
     if conf.model.class_weight == "balanced":
         data = data.with_class_weights(data.summary.balanced_class_weights(), depth)
     summary, model_conf = data.summary, conf.model
-    scaling = FeatureScaling.build(summary.mean, summary.std, model_conf.fit_intercept)
-    penalty = ElasticNet.build(model_conf.reg_param, model_conf.elastic_net_param, summary.std,
-                               model_conf.standardization, model_conf.fit_intercept)
-    objective = Objective(data.data_pass(depth), scaling, penalty, summary.weight)
+    objective = Objective.build(data.data_pass(depth), summary, reg_param=model_conf.reg_param,
+                                elastic_net_param=model_conf.elastic_net_param,
+                                standardization=model_conf.standardization, fit_intercept=model_conf.fit_intercept)
+    scaling, penalty = objective.scaling, objective.penalty
     features = data.spec.names
     theta0 = _initial_point(spark, conf, features, scaling, summary)
     solver = resolve_solver(conf.solver.name, penalty.has_l1, summary.n_features)
     log.info("solver %s on %d rows x %d features", solver, summary.rows, summary.n_features)
-    result = _solve(solver, objective, theta0, conf.solver)
+    result = _solve(solver, objective, theta0, conf.solver, checkpoints)
     if result.reason == SEPARABLE:
         log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model",
                     SEPARABLE)
@@ -144,52 +152,32 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession) -> Trained
     return TrainedModel(features, coef, intercept, result.history, metadata, statistics)
 
 
-def fit(df: DataFrame, conf: Conf) -> TrainedModel:
+def fit(df: DataFrame, conf: Conf, checkpoints: Checkpoints | None = None) -> TrainedModel:
     """Prepare ``df`` (read from ``conf.input``), train, and release the cache."""
     data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype)
     try:
-        return fit_prepared(data, conf, df.sparkSession)
+        return fit_prepared(data, conf, df.sparkSession, checkpoints)
     finally:
         data.release()
 
 
 def run(spark: SparkSession, conf: Conf) -> str:
-    """Train and write the model; return where it went."""
+    """Train and write the model; return where it went. Checkpoints, when configured,
+    are resumed from and deleted once the model is written."""
     check_writable(HadoopPath(spark, conf.output.model_path), conf.output.mode, "output.model_path")
-    model = fit(read_input(spark, conf.input), conf)
-    return write_model(spark, model, conf.output.model_path, conf.output.mode)
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="train", description="Train a logistic regression on Spark.")
-    parser.add_argument("--conf", action="append", required=True, metavar="FILE",
-                        help="TOML conf file; later files override earlier ones")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override one conf value (after all files)")
-    return parser.parse_args(argv)
+    df = read_input(spark, conf.input)
+    checkpoints = None
+    if conf.solver.checkpoint_path:
+        checkpoints = Checkpoints(spark, conf.solver.checkpoint_path, fingerprint(conf, df, spark),
+                                  conf.solver.checkpoint_every)
+    model = fit(df, conf, checkpoints)
+    path = write_model(spark, model, conf.output.model_path, conf.output.mode)
+    if checkpoints:
+        checkpoints.clear()
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``jobs/train.py``: 0 on success, non-zero and one line on stderr on failure."""
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
-    spark = None
-    try:
-        conf = load_conf(args.conf, args.set)
-        spark = spark_session(conf.spark, "logreg_spark train")
-        path = run(spark, conf)
-    except (ConfigError, InputError, OutputError) as err:
-        print(f"logreg_spark: error: {err}", file=sys.stderr)
-        return 2
-    except Exception as err:  # noqa: BLE001 - the job's last word must be one line
-        log.exception("training failed")
-        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        print(f"logreg_spark: error: {type(err).__name__}: {first_line}", file=sys.stderr)
-        return 1
-    finally:
-        if spark is not None:
-            spark.stop()
-    print(f"model written to {path}")
-    return 0
+    """Entry point of ``jobs/train.py``."""
+    return job_main(argv, prog="train", description="Train a logistic regression on Spark.", schema=Conf,
+                    work=lambda spark, conf: f"model written to {run(spark, conf)}")

@@ -4,19 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from logreg_spark.binomial import Layout, block_sums
-from logreg_spark.objective import DataPass
-
-
-def numpy_data_pass(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> DataPass:
-    """The sums of one pass, computed in this process over all rows at once."""
-
-    def run(coef: np.ndarray, intercept: float, hessian: bool):
-        layout = Layout(X.shape[1], hessian)
-        return layout.unpack(block_sums(X, y, w, coef, intercept, layout))
-
-    return run
-
 
 def reference_loss(X, y, w, coef, intercept) -> float:
     """The mean log loss written the textbook way (fine for moderate margins)."""

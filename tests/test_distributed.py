@@ -8,10 +8,11 @@ import pyarrow as pa
 import pytest
 from pyspark.ml.linalg import Vectors
 
-from helpers import numpy_data_pass, small_problem
+from helpers import small_problem
 from logreg_spark import dataset
 from logreg_spark.config import InputConf
 from logreg_spark.dataset import TrainingData
+from logreg_spark.objective import in_memory_pass
 
 FEATURES = ["x0", "x1", "x2", "x3"]
 
@@ -24,7 +25,7 @@ def _frame(spark, X, y, w):
 def _assert_same_pass(data: TrainingData, X, y, w, depth: int):
     rng = np.random.default_rng(3)
     coef, intercept = rng.normal(size=X.shape[1]) * 0.2, 0.3
-    expected = numpy_data_pass(X, y, w)(coef, intercept, True)
+    expected = in_memory_pass(X, y, w)(coef, intercept, True)
     got = data.data_pass(depth)(coef, intercept, True)
     assert got.rows == expected.rows
     assert got.weight == pytest.approx(expected.weight, rel=1e-12)

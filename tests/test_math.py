@@ -6,24 +6,20 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import numpy_data_pass, reference_loss, small_problem
-from logreg_spark.binomial import Layout, block_sums, sigmoid
+from helpers import reference_loss, small_problem
+from logreg_spark.binomial import sigmoid
 from logreg_spark.blocks import Block, Summary
-from logreg_spark.objective import Objective
+from logreg_spark.objective import Objective, in_memory_pass
 from logreg_spark.penalty import ElasticNet
-from logreg_spark.scaling import FeatureScaling
 
 
 def _sums(X, y, w, coef, intercept, hessian=False):
-    layout = Layout(X.shape[1], hessian)
-    return layout.unpack(block_sums(X, y, w, coef, intercept, layout))
+    return in_memory_pass(X, y, w)(coef, intercept, hessian)
 
 
 def _objective(X, y, w, *, fit_intercept, reg_param, alpha=0.0, standardization=True):
-    summary = Summary.of_block(Block(X, y, w))
-    scaling = FeatureScaling.build(summary.mean, summary.std, fit_intercept)
-    penalty = ElasticNet.build(reg_param, alpha, summary.std, standardization, fit_intercept)
-    return Objective(numpy_data_pass(X, y, w), scaling, penalty, summary.weight)
+    return Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param,
+                           elastic_net_param=alpha, standardization=standardization, fit_intercept=fit_intercept)
 
 
 def test_loss_matches_the_textbook_formula():

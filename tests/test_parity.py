@@ -12,13 +12,10 @@ from pyspark.ml.feature import VectorAssembler
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
-from helpers import numpy_data_pass
 from logreg_spark.blocks import Block, Summary
 from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.dataset import TrainingData
-from logreg_spark.objective import Objective
-from logreg_spark.penalty import ElasticNet
-from logreg_spark.scaling import FeatureScaling
+from logreg_spark.objective import Objective, in_memory_pass
 from logreg_spark.train import fit_prepared
 
 
@@ -30,12 +27,10 @@ def _conf(features, cache="local", **model) -> Conf:
 
 def _objective_value(X, y, w, coef, intercept, model: ModelConf) -> float:
     """Our objective at data-scale (coef, intercept), computed in this process."""
-    summary = Summary.of_block(Block(X, y, w))
-    scaling = FeatureScaling.build(summary.mean, summary.std, model.fit_intercept)
-    penalty = ElasticNet.build(model.reg_param, model.elastic_net_param, summary.std, model.standardization,
-                               model.fit_intercept)
-    objective = Objective(numpy_data_pass(X, y, w), scaling, penalty, summary.weight)
-    return objective.evaluate(scaling.from_data(coef, intercept)).total
+    objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)),
+                                reg_param=model.reg_param, elastic_net_param=model.elastic_net_param,
+                                standardization=model.standardization, fit_intercept=model.fit_intercept)
+    return objective.evaluate(objective.scaling.from_data(coef, intercept)).total
 
 
 class Prepared:

@@ -4,11 +4,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from helpers import numpy_data_pass
 from logreg_spark.blocks import Block, Summary
-from logreg_spark.objective import Objective
-from logreg_spark.penalty import ElasticNet
-from logreg_spark.scaling import FeatureScaling
+from logreg_spark.objective import Objective, in_memory_pass
 from logreg_spark.solvers import gradient_descent, lbfgs, newton, newton_direction, resolve_solver
 
 
@@ -25,9 +22,8 @@ def badly_conditioned(rows=2000, seed=0):
 
 
 def _objective(X, y, w, reg_param, alpha, standardization=True):
-    summary = Summary.of_block(Block(X, y, w))
-    return Objective(numpy_data_pass(X, y, w), FeatureScaling.build(summary.mean, summary.std, True),
-                     ElasticNet.build(reg_param, alpha, summary.std, standardization, True), summary.weight)
+    return Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param,
+                           elastic_net_param=alpha, standardization=standardization)
 
 
 SOLVERS = {
@@ -104,3 +100,19 @@ def test_auto_choice():
     assert resolve_solver("auto", has_l1=True, n_features=50) == "lbfgs"
     assert resolve_solver("auto", has_l1=False, n_features=5000) == "lbfgs"
     assert resolve_solver("gd", has_l1=False, n_features=5) == "gd"
+
+
+@pytest.mark.parametrize("name, alpha", [("gd", 0.0), ("lbfgs", 0.0), ("lbfgs", 0.5), ("newton", 0.0)])
+def test_a_resumed_solver_takes_exactly_the_uninterrupted_steps(name, alpha):
+    X, y, w = badly_conditioned()
+    options = {"gd": {"learning_rate": 4.0, "line_search": True}, "lbfgs": {"memory": 3}, "newton": {}}[name]
+    solver = {"gd": gradient_descent, "lbfgs": lbfgs, "newton": newton}[name]
+    seen = []
+    whole = solver(_objective(X, y, w, 0.01, alpha), np.zeros(6), max_iter=12, tol=0.0,
+                   on_iteration=seen.append, **options)
+    stop = seen[5]  # as a checkpoint would hold it after iteration 5
+    assert stop.last.iteration == 5 and (name != "lbfgs" or len(stop.memory["s"]) == 3)
+    resumed = solver(_objective(X, y, w, 0.01, alpha), np.zeros(6), max_iter=12, tol=0.0, resume=stop, **options)
+    assert resumed.theta.tobytes() == whole.theta.tobytes()
+    assert [r.loss for r in resumed.history] == [r.loss for r in whole.history]
+    assert resumed.reason == whole.reason

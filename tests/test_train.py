@@ -101,7 +101,7 @@ def test_failed_write_leaves_no_partial_model_and_keeps_the_old_one(spark, tmp_p
             raise OSError("disk full")
         spark_.createDataFrame(table).coalesce(1).write.parquet(target.uri)
 
-    monkeypatch.setattr(model_io, "_write_parquet", failing_write)
+    monkeypatch.setattr(model_io, "write_small_parquet", failing_write)
     with pytest.raises(OSError, match="disk full"):
         run(spark, _conf(tmp_path, path, "solver.max_iter=3", "output.mode=overwrite"))
     assert (tmp_path / "model" / "model.json").read_text() == before

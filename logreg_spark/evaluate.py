@@ -1,0 +1,190 @@
+"""The evaluation job: a model and a labelled Parquet input → metrics, tables and pictures.
+
+Writes to ``output.path``: ``metrics/`` (Parquet: metric, value), ``calibration/``
+(Parquet: one row per bin), ``metrics.json`` (all of it, undefined values as
+null), ``roc.png`` and ``calibration.png``. Rows are weighted by
+``input.weight_col`` when set. Scores are computed once and cached; every
+metric is a sum over them computed by Spark, and the ranking metrics are exact
+(see :mod:`logreg_spark.metrics`): no row is collected to the driver.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any, Iterator
+
+import numpy as np
+import pyarrow as pa
+from pyspark import TaskContext
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from . import plots
+from .blocks import LABEL, WEIGHT
+from .cli import job_main
+from .config import EvaluateConf
+from .dataset import InputError, read_input
+from .metrics import CALIBRATION_BINS, calibration_bin, ranking_sums, threshold_metrics
+from .model_io import read_model, write_small_parquet
+from .scoring import (labelled_check, labelled_columns, labels, model_features, probability, row_log_loss,
+                      scored_batches, validate_rows)
+from .storage import HadoopPath, check_writable, staged_directory
+
+log = logging.getLogger(__name__)
+
+_SCORED = "p double, y double, w double, loss double, bin long"
+
+
+def _score(df: DataFrame, conf: EvaluateConf, spark: SparkSession) -> tuple[DataFrame, Any]:
+    model = read_model(spark, conf.model.path)
+    model_features(df, model)
+    framed = labelled_columns(df, conf.input.label_col, conf.input.weight_col)
+    check = labelled_check(model.spec, conf.input.label_col, conf.input.weight_col)
+    validate_rows(framed, check, conf.input.invalid)
+
+    def add(table: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray]:
+        y, w = labels(table)
+        p = probability(margin)
+        return {"p": p, "y": y, "w": w, "loss": row_log_loss(margin, y), "bin": calibration_bin(p)}
+
+    needed = [*(model.spec.columns or [model.spec.vector_col]), LABEL, WEIGHT]
+    return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), _SCORED), model
+
+
+def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
+    """(ROC AUC, PR AUC, ROC points as (FPR, TPR) rows), exactly, over the scores sorted by Spark."""
+    by_score = (scored.groupBy("p")
+                .agg(F.sum(F.col("w") * F.col("y")).alias("pos"), F.sum(F.col("w") * (1 - F.col("y"))).alias("neg"))
+                .orderBy(F.desc("p")).persist())
+    try:
+        def totals(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            pos = neg = 0.0
+            for batch in batches:
+                pos += float(np.sum(batch.column("pos").to_numpy()))
+                neg += float(np.sum(batch.column("neg").to_numpy()))
+            yield pa.record_batch({"part": [TaskContext.get().partitionId()], "pos": [pos], "neg": [neg]})
+
+        parts = sorted(by_score.mapInArrow(totals, "part long, pos double, neg double").collect())
+        before, tp, fp = {}, 0.0, 0.0
+        for part in parts:
+            before[part.part] = (tp, fp)
+            tp, fp = tp + part.pos, fp + part.neg
+        positives, negatives = tp, fp
+
+        def walk(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            table = pa.Table.from_batches(list(batches), schema=pa.schema([("p", pa.float64()), ("pos", pa.float64()),
+                                                                           ("neg", pa.float64())]))
+            part = TaskContext.get().partitionId()
+            area, precision_sum, points = ranking_sums(table.column("pos").to_numpy(), table.column("neg").to_numpy(),
+                                                       *before[part])
+            yield pa.record_batch({"part": [part], "area": [area], "ap": [precision_sum],
+                                   "fp": [points[:, 0].tolist()], "tp": [points[:, 1].tolist()]})
+
+        walked = sorted(by_score.mapInArrow(walk, "part long, area double, ap double, fp array<double>, "
+                                                  "tp array<double>").collect())
+    finally:
+        by_score.unpersist()
+    if positives <= 0 or negatives <= 0:
+        log.warning("the input has only one class: ROC AUC and PR AUC are undefined")
+        return math.nan, math.nan, np.zeros((0, 2))
+    roc_auc = sum(row.area for row in walked) / (positives * negatives)
+    pr_auc = sum(row.ap for row in walked) / positives
+    curve = np.array([[0.0, 0.0]] + [[f / negatives, t / positives] for row in walked for f, t in zip(row.fp, row.tp)])
+    return roc_auc, pr_auc, curve
+
+
+def _calibration(scored: DataFrame) -> list[dict[str, float]]:
+    sums = {row.bin: row for row in scored.groupBy("bin").agg(
+        F.sum("w").alias("weight"), F.sum(F.col("w") * F.col("p")).alias("wp"),
+        F.sum(F.col("w") * F.col("y")).alias("wy"), F.count("*").alias("rows")).collect()}
+    table = []
+    for b in range(CALIBRATION_BINS):
+        row = sums.get(b)
+        weight = row.weight if row else 0.0
+        table.append({"bin": b, "lower": b / CALIBRATION_BINS, "upper": (b + 1) / CALIBRATION_BINS,
+                      "rows": row.rows if row else 0, "weight": weight,
+                      "mean_predicted": row.wp / weight if weight > 0 else math.nan,
+                      "observed_rate": row.wy / weight if weight > 0 else math.nan})
+    return table
+
+
+def evaluate(scored: DataFrame, threshold: float) -> dict[str, Any]:
+    """All metrics of the scored rows (columns p, y, w, loss, bin) at ``threshold``."""
+    positive, negative = F.col("w") * F.col("y"), F.col("w") * (1 - F.col("y"))
+    predicted = F.col("p") > threshold
+    totals = scored.agg(
+        F.count("*").alias("rows"), F.sum("w").alias("weight"), F.sum(F.col("w") * F.col("loss")).alias("loss"),
+        F.sum(F.when(predicted, positive).otherwise(0.0)).alias("tp"),
+        F.sum(F.when(predicted, negative).otherwise(0.0)).alias("fp"),
+        F.sum(F.when(~predicted, negative).otherwise(0.0)).alias("tn"),
+        F.sum(F.when(~predicted, positive).otherwise(0.0)).alias("fn"),
+    ).first()
+    if not totals.rows:
+        raise InputError("no rows to evaluate")
+    roc_auc, pr_auc, curve = _ranking(scored)
+    confusion = {name: float(totals[name]) for name in ("tp", "fp", "tn", "fn")}
+    return {
+        "rows": int(totals.rows),
+        "weight": float(totals.weight),
+        "threshold": threshold,
+        "log_loss": totals.loss / totals.weight if totals.weight > 0 else math.nan,
+        **threshold_metrics(**confusion),
+        "roc_auc": roc_auc,
+        "pr_auc": pr_auc,
+        "confusion_matrix": confusion,
+        "calibration": _calibration(scored),
+        "roc_curve": curve,
+    }
+
+
+def _json_ready(value: Any) -> Any:
+    """NaN → null, arrays → lists, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_json_ready(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    return value
+
+
+def run(spark: SparkSession, conf: EvaluateConf) -> str:
+    """Evaluate the model on ``conf.input`` and write the results; return where they went."""
+    target = HadoopPath(spark, conf.output.path)
+    check_writable(target, conf.output.mode, "output.path")
+    df = read_input(spark, conf.input)
+    scored, model = _score(df, conf, spark)
+    threshold = model.threshold if conf.model.threshold is None else conf.model.threshold
+    scored = scored.persist()
+    try:
+        results = evaluate(scored, threshold)
+    finally:
+        scored.unpersist()
+    curve, calibration = results.pop("roc_curve"), results["calibration"]
+    scalars = {k: float(v) for k, v in results.items() if k not in ("confusion_matrix", "calibration")}
+    scalars.update({k: float(v) for k, v in results["confusion_matrix"].items()})
+    with staged_directory(target, conf.output.mode, "output.path") as staging:
+        write_small_parquet(spark, pa.table({"metric": list(scalars), "value": list(scalars.values())}),
+                            staging.child("metrics"))
+        write_small_parquet(spark, pa.Table.from_pylist(calibration), staging.child("calibration"))
+        document = {"model": model.uri, "input": conf.input.path, **results}
+        staging.child("metrics.json").write_text(json.dumps(_json_ready(document), indent=2) + "\n")
+        pictures = {
+            "roc.png": plots.roc_curve(curve[:, 0], curve[:, 1], results["roc_auc"]) if len(curve) else None,
+            "calibration.png": plots.calibration(*(np.array([row[k] for row in calibration], dtype=float)
+                                                   for k in ("mean_predicted", "observed_rate", "weight"))),
+        }
+        for name, picture in pictures.items():
+            if picture:
+                staging.child(name).write_bytes(picture)
+    log.info("log loss %.6g, ROC AUC %.6g, accuracy %.4g on %d rows", results["log_loss"], results["roc_auc"],
+             results["accuracy"], results["rows"])
+    return target.uri
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``jobs/evaluate.py``."""
+    return job_main(argv, prog="evaluate", description="Evaluate a trained model on labelled Parquet data.",
+                    schema=EvaluateConf, work=lambda spark, conf: f"metrics written to {run(spark, conf)}")

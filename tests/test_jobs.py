@@ -1,0 +1,165 @@
+"""Scoring and evaluation jobs in this process: answers against NumPy and scikit-learn, refusals."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+from logreg_spark import evaluate, predict, train
+from logreg_spark.config import (Conf, EvaluateConf, EvaluateInputConf, EvaluateOutputConf, InputConf, ModelConf,
+                                 ModelRefConf, OutputConf, PredictConf, PredictInputConf, PredictOutputConf,
+                                 SolverConf)
+from logreg_spark.dataset import InputError
+from logreg_spark.model_io import ModelError
+from logreg_spark.synthetic import make_classification
+
+FEATURES = ["x0", "x1", "x2", "x3"]
+
+
+def _write(path: Path, X, y, w, files: int) -> None:
+    path.mkdir(parents=True)
+    rng = np.random.default_rng(5)
+    for part, rows in enumerate(np.array_split(np.arange(len(y)), files)):
+        pq.write_table(pa.table({"id": rows.astype(np.int64), **{n: X[rows, j] for j, n in enumerate(FEATURES)},
+                                 "label": y[rows].astype(np.int64), "w": w[rows],
+                                 "segment": rng.choice(["a", "b"], len(rows))}),
+                       path / f"part-{part:05d}.parquet")
+
+
+@pytest.fixture(scope="module")
+def trained(spark, tmp_path_factory):
+    """A model trained on one sample, and a second labelled sample to score."""
+    root = tmp_path_factory.mktemp("jobs")
+    X, y, _ = make_classification(6000, 4, seed=3, condition=5.0, positive_rate=0.35, noise=1.5)
+    w = np.random.default_rng(1).uniform(0.2, 2.0, len(y))
+    _write(root / "train", X[:3000], y[:3000], w[:3000], files=2)
+    _write(root / "test", X[3000:], y[3000:], w[3000:], files=3)
+    conf = Conf(input=InputConf(path=str(root / "train"), features=FEATURES),
+                model=ModelConf(reg_param=0.01, threshold=0.4), solver=SolverConf(tol=1e-10),
+                output=OutputConf(model_path=str(root / "model")))
+    train.run(spark, conf)
+    coefficients = pq.read_table(root / "model" / "coefficients").column("coefficient").to_numpy()
+    return root, X[3000:], y[3000:], w[3000:], coefficients
+
+
+def _predict_conf(root: Path, out: Path, **output) -> PredictConf:
+    return PredictConf(input=PredictInputConf(path=str(root / "test")), model=ModelRefConf(path=str(root / "model")),
+                       output=PredictOutputConf(path=str(out), **output))
+
+
+def test_predict_scores_every_row_with_the_models_threshold(spark, trained, tmp_path):
+    root, X, y, w, theta = trained
+    predict.run(spark, _predict_conf(root, tmp_path / "scores", raw_margin=True))
+    table = pq.read_table(tmp_path / "scores").sort_by("id")
+    assert table.column_names == ["id", *FEATURES, "label", "w", "segment", "probability", "prediction",
+                                  "raw_margin"]
+    assert table.schema.field("id").type == pa.int64() and table.schema.field("segment").type == pa.string()
+    margin = X @ theta[:-1] + theta[-1]
+    np.testing.assert_allclose(table.column("raw_margin").to_numpy(), margin, rtol=1e-12, atol=1e-12)
+    p = table.column("probability").to_numpy()
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-margin)), rtol=1e-12)
+    np.testing.assert_array_equal(table.column("prediction").to_numpy(), (p > 0.4).astype(float))
+
+
+def test_predict_keeps_chosen_columns_and_takes_a_threshold(spark, trained, tmp_path):
+    root, *_ = trained
+    conf = _predict_conf(root, tmp_path / "scores", keep_cols=["id"])
+    conf = PredictConf(input=conf.input, model=ModelRefConf(path=conf.model.path, threshold=0.9), output=conf.output)
+    predict.run(spark, conf)
+    table = pq.read_table(tmp_path / "scores")
+    assert table.column_names == ["id", "probability", "prediction"] and table.num_rows == 3000
+    p = table.column("probability").to_numpy()
+    np.testing.assert_array_equal(table.column("prediction").to_numpy(), (p > 0.9).astype(float))
+
+
+def test_predict_names_a_missing_or_mistyped_feature_and_writes_nothing(spark, trained, tmp_path):
+    root, *_ = trained
+    broken = tmp_path / "broken"
+    pq.write_table(pq.read_table(root / "test").drop(["x2"]), tmp_path / "missing.parquet")
+    table = pq.read_table(root / "test")
+    pq.write_table(table.set_column(1, "x0", pa.array(table.column("x0").to_numpy().astype(str))),
+                   tmp_path / "string.parquet")
+    for data, message in [("missing.parquet", "column 'x2' is not in the input"),
+                          ("string.parquet", "column 'x0' is string, not numeric")]:
+        conf = _predict_conf(root, broken)
+        conf = PredictConf(input=PredictInputConf(path=str(tmp_path / data)), model=conf.model, output=conf.output)
+        with pytest.raises(InputError, match=message):
+            predict.run(spark, conf)
+        assert not broken.exists()
+
+
+def test_invalid_feature_values_fail_or_are_skipped(spark, trained, tmp_path):
+    root, *_ = trained
+    table = pq.read_table(root / "test")
+    x1 = table.column("x1").to_numpy().copy()
+    x1[[3, 10]] = np.nan
+    path = tmp_path / "nan.parquet"
+    pq.write_table(table.set_column(2, "x1", pa.array(x1)), path)
+    conf = _predict_conf(root, tmp_path / "scores")
+    with pytest.raises(InputError, match=r"column 'x1': 2 rows is NaN, infinite or null"):
+        predict.run(spark, PredictConf(input=PredictInputConf(path=str(path)), model=conf.model, output=conf.output))
+    assert not (tmp_path / "scores").exists()
+    predict.run(spark, PredictConf(input=PredictInputConf(path=str(path), invalid="skip"), model=conf.model,
+                                   output=conf.output))
+    assert pq.read_table(tmp_path / "scores").num_rows == 2998
+
+
+def test_evaluate_agrees_with_sklearn(spark, trained, tmp_path):
+    root, X, y, w, theta = trained
+    spark.conf.set("spark.sql.adaptive.enabled", "false")  # keep 4 sorted partitions: offsets between them matter
+    try:
+        evaluate.run(spark, EvaluateConf(input=EvaluateInputConf(path=str(root / "test"), weight_col="w"),
+                                         model=ModelRefConf(path=str(root / "model")),
+                                         output=EvaluateOutputConf(path=str(tmp_path / "eval"))))
+    finally:
+        spark.conf.unset("spark.sql.adaptive.enabled")
+    p = 1 / (1 + np.exp(-(X @ theta[:-1] + theta[-1])))
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["rows"] == 3000 and metrics["threshold"] == 0.4
+    assert metrics["log_loss"] == pytest.approx(log_loss(y, p, sample_weight=w), abs=1e-9)
+    assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, p, sample_weight=w), abs=1e-9)
+    assert metrics["pr_auc"] == pytest.approx(average_precision_score(y, p, sample_weight=w), abs=1e-9)
+    predicted = p > 0.4
+    assert metrics["confusion_matrix"]["tp"] == pytest.approx(w[predicted & (y == 1)].sum())
+    assert metrics["accuracy"] == pytest.approx(w[predicted == (y == 1)].sum() / w.sum())
+    bins = np.minimum((p * 10).astype(int), 9)
+    observed = [row["observed_rate"] for row in metrics["calibration"]]
+    expected = [(w * y)[bins == b].sum() / w[bins == b].sum() if (bins == b).any() else None for b in range(10)]
+    assert observed == pytest.approx(expected)
+    table = pq.read_table(tmp_path / "eval" / "metrics")
+    assert dict(zip(table.column("metric").to_pylist(), table.column("value").to_pylist()))["roc_auc"] == \
+        metrics["roc_auc"]
+    for picture in ("roc.png", "calibration.png"):
+        assert (tmp_path / "eval" / picture).read_bytes()[:4] == b"\x89PNG"
+    assert (root / "model" / "loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _edit_model_json(model: Path, old: str, new: str, keep_checksum: bool = False) -> None:
+    """Edit model.json; a filesystem without Hadoop's .crc side files (HDFS, S3) has no stale checksum."""
+    (model / "model.json").write_text((model / "model.json").read_text().replace(old, new))
+    if not keep_checksum:
+        (model / ".model.json.crc").unlink()
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda m: (m / "model.json").unlink(), "no model.json"),
+    (lambda m: _edit_model_json(m, '"format_version": 1', '"format_version": 0'), "model format 0"),
+    (lambda m: _edit_model_json(m, '{', '{not json'), "not valid JSON"),
+    (lambda m: _edit_model_json(m, '"x3"', '"x9"'), "does not match the features"),
+    (lambda m: _edit_model_json(m, '"x3"', '"x9"', keep_checksum=True), "model.json cannot be read.*Checksum"),
+    (lambda m: shutil.rmtree(m / "coefficients"), "cannot be read"),
+])
+def test_a_damaged_model_directory_is_refused(spark, trained, tmp_path, damage, message):
+    root, *_ = trained
+    copy = tmp_path / "model"
+    shutil.copytree(root / "model", copy)
+    damage(copy)
+    conf = _predict_conf(root, tmp_path / "scores")
+    with pytest.raises(ModelError, match=message):
+        predict.run(spark, PredictConf(input=conf.input, model=ModelRefConf(path=str(copy)), output=conf.output))
+    assert not (tmp_path / "scores").exists()
