@@ -149,8 +149,9 @@ def _weighted_gram(X: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``X̃ᵀ diag(v) X̃`` for ``X̃ = [X, 1]``: the Hessian of the block's loss."""
     d = X.shape[1]
     gram = np.empty((d + 1, d + 1))
-    vx = X.T * v
-    gram[:d, :d] = vx @ X
-    gram[:d, d] = gram[d, :d] = vx.sum(axis=1)
+    root = np.sqrt(v)
+    scaled = X * root[:, None]
+    gram[:d, :d] = scaled.T @ scaled  # the AᵀA form lets BLAS use syrk: half the flops
+    gram[:d, d] = gram[d, :d] = root @ scaled
     gram[d, d] = v.sum()
     return gram
