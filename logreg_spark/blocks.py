@@ -52,9 +52,9 @@ class Problems:
                 self.examples.setdefault(key, float(values[bad][0]))
 
     def describe(self) -> list[str]:
-        """One phrase per problem, e.g. ``column 'label': 3 rows is not 0 or 1 (e.g. 2.0)``."""
+        """One phrase per problem, e.g. ``column 'label': 3 rows are not 0 or 1 (e.g. 2.0)``."""
         return [
-            f"column {column!r}: {n} row{'s' if n > 1 else ''} {problem}"
+            f"column {column!r}: {n} row{'s are' if n > 1 else ' is'} {problem}"
             + (f" (e.g. {self.examples[(column, problem)]!r})" if (column, problem) in self.examples else "")
             for (column, problem), n in sorted(self.counts.items())
         ]
@@ -141,7 +141,7 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
         column = table.column(spec.vector_col).combine_chunks()
         convert = _features_from_vector if pa.types.is_struct(column.type) else _features_from_list
         X, misfit = convert(column, spec.d)
-        problems.add(spec.vector_col, f"is null or not of length {spec.d}", misfit)
+        problems.add(spec.vector_col, f"null or not of length {spec.d}", misfit)
         names = [spec.vector_col] * spec.d
     else:
         X = _features_from_columns(table, list(spec.columns))
@@ -152,7 +152,7 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
     if not finite.all():
         for j in np.flatnonzero(~finite[~misfit].all(axis=0)):
             bad = ~finite[:, j] & ~misfit
-            problems.add(names[j], "is NaN, infinite or null", bad, X[:, j])
+            problems.add(names[j], "NaN, infinite or null", bad, X[:, j])
             bad_row |= bad
     return X, bad_row
 
@@ -165,8 +165,8 @@ def labels_and_weights(table: pa.Table, label_col: str, weight_col: str,
     w = _float_column(table.column(WEIGHT))
     bad_label = (y != 0.0) & (y != 1.0)
     bad_weight = ~(np.isfinite(w) & (w >= 0))
-    problems.add(label_col, "is not 0 or 1 (or is null/NaN)", bad_label, y)
-    problems.add(weight_col or WEIGHT, "is negative, NaN, infinite or null", bad_weight, w)
+    problems.add(label_col, "not 0 or 1 (or null/NaN)", bad_label, y)
+    problems.add(weight_col or WEIGHT, "negative, NaN, infinite or null", bad_weight, w)
     return y, w, bad_label | bad_weight
 
 

@@ -44,6 +44,7 @@ def job_main(argv: list[str] | None, *, prog: str, description: str, schema: typ
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
     spark = None
+    joined = SparkSession.getActiveSession() is not None  # embedded: leave the caller's session running
     try:
         conf = load_conf(args.conf, args.set, schema)
         spark = spark_session(conf.spark, f"logreg_spark {prog}")
@@ -57,7 +58,7 @@ def job_main(argv: list[str] | None, *, prog: str, description: str, schema: typ
         print(f"logreg_spark: error: {type(err).__name__}: {first_line}", file=sys.stderr)
         return 1
     finally:
-        if spark is not None:
+        if spark is not None and not joined:
             spark.stop()
     print(done)
     return 0

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
+from py4j.protocol import Py4JJavaError
 from pyspark import RDD, StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
 from pyspark.ml.functions import vector_to_array
@@ -31,7 +32,7 @@ from .binomial import Layout, block_sums
 from .blocks import (LABEL, WEIGHT, Block, ClassWeights, FeatureSpec, Problems, Summary, block_from_table,
                      effective_weights)
 from .block_store import BlockFile, BlockLost
-from .config import InputConf
+from .config import InputConf, PredictInputConf
 from .objective import DataPass
 
 BlockHandle = Block | BlockFile  # what the cached RDD holds: see block_store
@@ -51,12 +52,21 @@ def _col(name: str) -> F.Column:
     return F.col("`" + name.replace("`", "``") + "`")
 
 
-def read_input(spark: SparkSession, conf: InputConf) -> DataFrame:
+def read_input(spark: SparkSession, conf: InputConf | PredictInputConf) -> DataFrame:
+    """The Parquet input; a missing path, or one without Parquet files, is an :class:`InputError`."""
     paths = [conf.path] if isinstance(conf.path, str) else list(conf.path)
+    where = f"input.path {', '.join(paths)}"
     try:
         return spark.read.parquet(*paths)
     except AnalysisException as err:
-        raise InputError(f"input.path {', '.join(paths)}: {str(err).splitlines()[0]}") from None
+        if getattr(err, "getCondition", lambda: None)() == "UNABLE_TO_INFER_SCHEMA":
+            raise InputError(f"{where}: no Parquet files there (an empty directory?)") from None
+        raise InputError(f"{where}: {str(err).splitlines()[0]}") from None
+    except Py4JJavaError as err:  # e.g. "… is not a Parquet file"
+        cause = err.java_exception
+        while cause.getCause() is not None:
+            cause = cause.getCause()
+        raise InputError(f"{where}: {cause.getMessage()}") from None
 
 
 def apply_invalid_policy(problems: Problems, policy: str) -> None:

@@ -30,7 +30,7 @@ from .metrics import CALIBRATION_BINS, calibration_bin, ranking_sums, threshold_
 from .model_io import read_model, write_small_parquet
 from .scoring import (labelled_check, labelled_columns, labels, model_features, probability, row_log_loss,
                       scored_batches, validate_rows)
-from .storage import HadoopPath, check_writable, staged_directory
+from .storage import HadoopPath, check_apart, check_writable, staged_directory
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,7 @@ def _json_ready(value: Any) -> Any:
 def run(spark: SparkSession, conf: EvaluateConf) -> str:
     """Evaluate the model on ``conf.input`` and write the results; return where they went."""
     target = HadoopPath(spark, conf.output.path)
+    check_apart(spark, target, conf.input.path, "output.path")
     check_writable(target, conf.output.mode, "output.path")
     df = read_input(spark, conf.input)
     scored, model = _score(df, conf, spark)

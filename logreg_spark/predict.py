@@ -20,7 +20,7 @@ from .config import PredictConf
 from .dataset import InputError, read_input
 from .model_io import read_model
 from .scoring import feature_check, model_features, probability, scored_batches, validate_rows
-from .storage import HadoopPath, check_writable, staged_directory
+from .storage import HadoopPath, check_apart, check_writable, staged_directory
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 def run(spark: SparkSession, conf: PredictConf) -> str:
     """Score ``conf.input`` and write it to ``conf.output.path``; return where it went."""
     target = HadoopPath(spark, conf.output.path)
+    check_apart(spark, target, conf.input.path, "output.path")
     check_writable(target, conf.output.mode, "output.path")
     model = read_model(spark, conf.model.path)
     threshold = model.threshold if conf.model.threshold is None else conf.model.threshold

@@ -6,6 +6,7 @@ into place only when complete, so a failed run never leaves a partial output.
 
 from __future__ import annotations
 
+import re
 import uuid
 from contextlib import contextmanager
 from typing import Iterator
@@ -74,6 +75,17 @@ class HadoopPath:
             return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
         finally:
             stream.close()
+
+
+def check_apart(spark: SparkSession, target: HadoopPath, inputs: str | list[str], key: str) -> None:
+    """Refuse an output at, inside, or above an input path: the job would read its own
+    output, or an overwrite would delete its input. Globs count from their fixed prefix."""
+    for path in [inputs] if isinstance(inputs, str) else inputs:
+        fixed = re.split(r"[*?\[{]", path, maxsplit=1)[0]
+        source = HadoopPath(spark, fixed.rstrip("/") or "/").uri.rstrip("/")
+        out = target.uri.rstrip("/")
+        if out == source or out.startswith(source + "/") or source.startswith(out + "/"):
+            raise OutputError(f"{key} {target.uri} overlaps input.path {path}: write the output elsewhere")
 
 
 def check_writable(target: HadoopPath, mode: str, key: str) -> None:

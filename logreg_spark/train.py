@@ -22,7 +22,7 @@ from .model_io import INTERCEPT, TrainedModel, read_coefficients, write_model
 from .objective import Objective
 from .scaling import FeatureScaling
 from .solvers import SEPARABLE, OnIteration, Progress, SolverResult, gradient_descent, lbfgs, newton, resolve_solver
-from .storage import HadoopPath, check_writable
+from .storage import HadoopPath, check_apart, check_writable
 
 log = logging.getLogger("logreg_spark")
 
@@ -164,7 +164,9 @@ def fit(df: DataFrame, conf: Conf, checkpoints: Checkpoints | None = None) -> Tr
 def run(spark: SparkSession, conf: Conf) -> str:
     """Train and write the model; return where it went. Checkpoints, when configured,
     are resumed from and deleted once the model is written."""
-    check_writable(HadoopPath(spark, conf.output.model_path), conf.output.mode, "output.model_path")
+    target = HadoopPath(spark, conf.output.model_path)
+    check_apart(spark, target, conf.input.path, "output.model_path")
+    check_writable(target, conf.output.mode, "output.model_path")
     df = read_input(spark, conf.input)
     checkpoints = None
     if conf.solver.checkpoint_path:

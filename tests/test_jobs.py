@@ -101,7 +101,7 @@ def test_invalid_feature_values_fail_or_are_skipped(spark, trained, tmp_path):
     path = tmp_path / "nan.parquet"
     pq.write_table(table.set_column(2, "x1", pa.array(x1)), path)
     conf = _predict_conf(root, tmp_path / "scores")
-    with pytest.raises(InputError, match=r"column 'x1': 2 rows is NaN, infinite or null"):
+    with pytest.raises(InputError, match=r"column 'x1': 2 rows are NaN, infinite or null"):
         predict.run(spark, PredictConf(input=PredictInputConf(path=str(path)), model=conf.model, output=conf.output))
     assert not (tmp_path / "scores").exists()
     predict.run(spark, PredictConf(input=PredictInputConf(path=str(path), invalid="skip"), model=conf.model,

@@ -109,8 +109,8 @@ def test_failed_write_leaves_no_partial_model_and_keeps_the_old_one(spark, tmp_p
 
 
 @pytest.mark.parametrize("column, values, message", [
-    ("label", [0, 1, 2, 1], "column 'label': 1 row is not 0 or 1 (or is null/NaN) (e.g. 2.0)"),
-    ("x1", [0.0, np.nan, 1.0, np.inf], "column 'x1': 2 rows is NaN, infinite or null"),
+    ("label", [0, 1, 2, 1], "column 'label': 1 row is not 0 or 1 (or null/NaN) (e.g. 2.0)"),
+    ("x1", [0.0, np.nan, 1.0, np.inf], "column 'x1': 2 rows are NaN, infinite or null"),
 ])
 def test_invalid_rows_are_refused_or_skipped(spark, tmp_path, column, values, message):
     rows = tmp_path / "rows"

@@ -1,0 +1,190 @@
+"""Bad input, bad conf, bad models: each exits non-zero with one line naming the problem, writing nothing.
+
+The jobs' ``main`` runs in this process, joining the tests' Spark session
+(which a job leaves running when it did not start it).
+"""
+
+import json
+import re
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from logreg_spark import evaluate, predict, train
+
+ROWS = 8
+BASE_CONF = """
+[input]
+path = "{data}"
+features = ["x0", "x1"]
+[output]
+model_path = "{out}"
+[solver]
+max_iter = 20
+"""
+
+
+def _good() -> dict[str, pa.Array]:
+    rng = np.random.default_rng(0)
+    return {"x0": pa.array(rng.normal(size=ROWS)), "x1": pa.array(rng.normal(size=ROWS)),
+            "v": pa.array([[1.0, 2.0, 3.0]] * ROWS), "label": pa.array([0, 1] * (ROWS // 2)),
+            "w": pa.array(np.ones(ROWS))}
+
+
+def _with(**changes) -> dict[str, pa.Array]:
+    columns = _good()
+    for name, values in changes.items():
+        if values is None:
+            del columns[name]
+        else:
+            columns[name] = pa.array(values)
+    return columns
+
+
+def _failure(capsys, run, argv) -> str:
+    """Run a job's main; check it failed with exactly one error line, the last; return that line."""
+    code = run(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err[-5:]
+    errors = [line for line in err if line.startswith("logreg_spark: error:")]
+    assert len(errors) == 1 and err[-1] == errors[0]
+    return errors[0]
+
+
+def _nothing_written(out: Path) -> None:
+    assert not out.exists()
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}")] == []
+
+
+NAN, INF = math.nan, math.inf
+
+TRAINING_CASES = {
+    "label missing": (_with(label=None), [], r"input.label_col: column 'label' is not in the input"),
+    "labels 2 and -1": (_with(label=[0, 1, 2, -1, 0, 1, 0, 1]), [],
+                        r"column 'label': 2 rows are not 0 or 1 \(or null/NaN\)"),
+    "label 0.5": (_with(label=[0.0, 1.0, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0]), [], r"column 'label': 1 row is not 0 or 1"),
+    "null and NaN labels": (_with(label=[0.0, None, NAN, 1.0, 0.0, 1.0, 0.0, 1.0]), [],
+                            r"column 'label': 2 rows are not 0 or 1 \(or null/NaN\)"),
+    "string label": (_with(label=["no", "yes"] * 4), [],
+                     r"input.label_col: column 'label' is string; labels must be 0/1"),
+    "feature missing": (_with(x1=None), [], r"input.features: column 'x1' is not in the input"),
+    "string feature": (_with(x1=["a"] * ROWS), [], r"input.features: column 'x1' is string, not numeric"),
+    "null, NaN, ±Inf features": (_with(x1=[None, NAN, INF, -INF, 1.0, 2.0, 3.0, 4.0]), [],
+                                 r"column 'x1': 4 rows are NaN, infinite or null"),
+    "array of another length": (_with(v=[[1.0, 2.0, 3.0]] * 6 + [[1.0], None]),
+                                ["input.features=[]", "input.features_col=v"],
+                                r"column 'v': 2 rows are null or not of length 3"),
+    "bad weights": (_with(w=[-1.0, NAN, INF, 1.0, 1.0, 1.0, 1.0, 1.0]), ["input.weight_col=w"],
+                    r"column 'w': 3 rows are negative, NaN, infinite or null"),
+    "all weights zero": (_with(w=[0.0] * ROWS), ["input.weight_col=w"],
+                         r"input.weight_col 'w': all weights are zero"),
+    "no rows": ({name: array.slice(0, 0) for name, array in _good().items()}, [], r"no rows"),
+    "wrong-typed conf value": (_good(), ["solver.max_iter=many"], r"--set: solver.max_iter must be an integer"),
+    "unknown conf key": (_good(), ["solver.max_itre=3"], r"unknown key solver.max_itre \(did you mean 'max_iter'\?\)"),
+}
+
+
+@pytest.fixture
+def job_files(tmp_path):
+    def make(columns: dict[str, pa.Array] | None) -> tuple[Path, Path, Path]:
+        data, out = tmp_path / "data", tmp_path / "out"
+        if columns is not None:
+            data.mkdir()
+            pq.write_table(pa.table(columns), data / "part-0.parquet")
+        conf = tmp_path / "job.toml"
+        conf.write_text(BASE_CONF.format(data=data, out=out))
+        return data, out, conf
+
+    return make
+
+
+@pytest.mark.parametrize("case", list(TRAINING_CASES))
+def test_training_refuses_bad_input(spark, capsys, job_files, case):
+    columns, overrides, message = TRAINING_CASES[case]
+    _, out, conf = job_files(columns)
+    line = _failure(capsys, train.main, ["--conf", str(conf), *[a for o in overrides for a in ("--set", o)]])
+    assert re.search(message, line), line
+    _nothing_written(out)
+
+
+def test_invalid_rows_can_be_skipped_and_are_counted(spark, capsys, job_files, caplog):
+    _, out, conf = job_files(_with(x1=[None, NAN, 0.5, 1.5, 2.0, 0.3, 1.1, 0.9]))
+    assert train.main(["--conf", str(conf), "--set", "input.invalid=skip"]) == 0
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["rows"] == 6 and meta["rows_skipped"] == 2
+    assert "skipping invalid rows: column 'x1': 2 rows are NaN, infinite or null" in caplog.text
+
+
+@pytest.mark.parametrize("where, message", [
+    ("missing", r"input.path .*missing: \[PATH_NOT_FOUND\] Path does not exist"),
+    ("empty", r"input.path .*empty: no Parquet files there"),
+    ("csv", r"input.path .*csv: .*x.csv is not a Parquet file"),
+])
+def test_training_refuses_an_input_path_without_parquet(spark, capsys, job_files, tmp_path, where, message):
+    _, out, conf = job_files(None)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "x.csv").write_text("x0,x1,label\n1,2,0\n")
+    line = _failure(capsys, train.main, ["--conf", str(conf), "--set", f"input.path={tmp_path / where}"])
+    assert re.search(message, line), line
+    _nothing_written(out)
+
+
+@pytest.mark.parametrize("output", ["data", "data/model", "."])
+def test_an_output_overlapping_the_input_is_refused(spark, capsys, job_files, tmp_path, output):
+    data, _, conf = job_files(_good())
+    before = sorted(p.name for p in data.iterdir())
+    line = _failure(capsys, train.main, ["--conf", str(conf), "--set", f"output.model_path={tmp_path / output}",
+                                         "--set", "output.mode=overwrite"])
+    assert "overlaps input.path" in line
+    assert sorted(p.name for p in data.iterdir()) == before
+
+
+def test_a_conf_that_is_not_toml_is_refused(capsys, tmp_path):
+    conf = tmp_path / "broken.toml"
+    conf.write_text("[input\npath = 'x'\n")
+    assert "not valid TOML" in _failure(capsys, train.main, ["--conf", str(conf)])
+
+
+@pytest.fixture(scope="module")
+def model_dir(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("model")
+    pq.write_table(pa.table(_good()), root / "train.parquet")
+    conf = root / "train.toml"
+    conf.write_text(BASE_CONF.format(data=root / "train.parquet", out=root / "model"))
+    assert train.main(["--conf", str(conf), "--set", "model.reg_param=0.1"]) == 0
+    return root / "model"
+
+
+@pytest.mark.parametrize("job", [predict, evaluate])
+@pytest.mark.parametrize("columns, message", [
+    (_with(x1=None), r"model features \(.*\): column 'x1' is not in the input"),
+    (_with(x1=["a"] * ROWS), r"model features \(.*\): column 'x1' is string, not numeric"),
+    (_with(x0=[None, NAN, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), r"column 'x0': 2 rows are NaN, infinite or null"),
+])
+def test_scoring_input_must_have_the_models_features(spark, capsys, model_dir, tmp_path, job, columns, message):
+    pq.write_table(pa.table(columns), tmp_path / "score.parquet")
+    out = tmp_path / "out"
+    conf = tmp_path / "job.toml"
+    conf.write_text(f'[input]\npath = "{tmp_path / "score.parquet"}"\n[model]\npath = "{model_dir}"\n'
+                    f'[output]\npath = "{out}"\n')
+    line = _failure(capsys, job.main, ["--conf", str(conf)])
+    assert re.search(message, line), line
+    _nothing_written(out)
+
+
+def test_an_incomplete_model_directory_is_refused_by_the_jobs(spark, capsys, model_dir, tmp_path):
+    broken = tmp_path / "model"
+    shutil.copytree(model_dir, broken)
+    shutil.rmtree(broken / "coefficients")
+    pq.write_table(pa.table(_good()), tmp_path / "score.parquet")
+    conf = tmp_path / "job.toml"
+    conf.write_text(f'[input]\npath = "{tmp_path / "score.parquet"}"\n[model]\npath = "{broken}"\n'
+                    f'[output]\npath = "{tmp_path / "out"}"\n')
+    assert "coefficients: cannot be read" in _failure(capsys, predict.main, ["--conf", str(conf)])
+    _nothing_written(tmp_path / "out")
