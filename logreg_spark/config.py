@@ -72,7 +72,7 @@ class SolverConf:
     line_search: bool = False
     memory: int = field(default=10, metadata=_at_least(1))
     dtype: str = field(default="float64", metadata=_one_of("float64", "float32"))
-    aggregation_depth: int = field(default=2, metadata=_at_least(1))
+    aggregation_depth: int = field(default=0, metadata=_at_least(0))  # 0: chosen per pass
     checkpoint_path: str = ""
     checkpoint_every: int = field(default=1, metadata=_at_least(1))
     resume: str = field(default="auto", metadata=_one_of("auto", "never"))

@@ -11,6 +11,7 @@ partials on the driver with ``RDD.treeAggregate``.
 from __future__ import annotations
 
 import logging
+import math
 import pickle
 import time
 import uuid
@@ -39,9 +40,25 @@ BlockHandle = Block | BlockFile  # what the cached RDD holds: see block_store
 
 log = logging.getLogger(__name__)
 
+#: With ``solver.aggregation_depth = 0`` the depth is chosen so that the driver
+#: combines at most about this many bytes of partial sums at once.
+DRIVER_PARTIALS_BYTES = 256 << 20
+
+
+def tree_depth(requested: int, partitions: int, partial_bytes: int) -> int:
+    """``requested``, or for 0 the smallest depth ≥ 2 whose last level sends the driver at
+    most DRIVER_PARTIALS_BYTES (``treeAggregate`` sends it about partitions^(1/depth) partials)."""
+    if requested:
+        return requested
+    depth = 2
+    while depth < 8 and math.ceil(partitions ** (1.0 / depth)) * partial_bytes > DRIVER_PARTIALS_BYTES:
+        depth += 1
+    return depth
+
+
 #: Target size of one block's feature matrix: large enough that NumPy runs at
 #: full speed, small enough to pass through Arrow and pickle comfortably.
-BLOCK_BYTES = 64 << 20
+BLOCK_BYTES = 16 << 20
 
 
 class InputError(ValueError):
@@ -187,9 +204,11 @@ def _merge_summaries(a: tuple[Summary, Problems] | None, b: tuple[Summary, Probl
     return a[0].merge(b[0]), a[1].merge(b[1])
 
 
-def _summarize(blocks: RDD, depth: int, class_weights: ClassWeights | None) -> tuple[Summary, Problems] | None:
+def _summarize(blocks: RDD, n_features: int, depth: int,
+               class_weights: ClassWeights | None) -> tuple[Summary, Problems] | None:
     """The rows' statistics and validation counts: merged from preparation, or recomputed
     from the blocks under class weights."""
+    depth = tree_depth(depth, blocks.getNumPartitions(), 16 * n_features)  # a Summary: two d-vectors
 
     def summary(item: tuple[BlockHandle, Summary, Problems]) -> tuple[Summary, Problems]:
         if class_weights is None:
@@ -229,7 +248,7 @@ class TrainingData:
             .rdd.map(lambda row: pickle.loads(row[0]))
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        merged = _summarize(blocks, aggregation_depth, None)
+        merged = _summarize(blocks, spec.d or len(spec.columns), aggregation_depth, None)
         if merged is None:
             blocks.unpersist()
             raise InputError(f"input.path {conf.path}: no rows")
@@ -237,11 +256,13 @@ class TrainingData:
         seconds = time.perf_counter() - started
         log.info("prepared %d rows x %d features in %d partitions in %.2f s",
                  summary.rows, summary.n_features, blocks.getNumPartitions(), seconds)
-        return cls(blocks, conf.cache, spec, summary, problems, seconds)
+        data = cls(blocks, conf.cache, spec, summary, problems, seconds)
+        data.warn_if_spilled()
+        return data
 
     def with_class_weights(self, class_weights: ClassWeights, aggregation_depth: int) -> "TrainingData":
         """The same cached blocks, each row's weight multiplied by its class's factor."""
-        summary, _ = _summarize(self.blocks, aggregation_depth, class_weights)
+        summary, _ = _summarize(self.blocks, self.summary.n_features, aggregation_depth, class_weights)
         return replace(self, summary=summary, class_weights=class_weights)
 
     def data_pass(self, aggregation_depth: int) -> DataPass:
@@ -263,7 +284,8 @@ class TrainingData:
                 return acc + block_sums(block.X, block.y, w, *point.value, layout)
 
             try:
-                return blocks.treeAggregate(layout.zeros(), add_block, np.add, aggregation_depth)
+                depth = tree_depth(aggregation_depth, blocks.getNumPartitions(), 8 * layout.size)
+                return blocks.treeAggregate(layout.zeros(), add_block, np.add, depth)
             finally:
                 point.destroy()
 
@@ -280,14 +302,25 @@ class TrainingData:
 
         return run
 
+    def _storage(self) -> tuple[int, int]:
+        """(bytes in memory, bytes on disk) of the cached RDD, as Spark's block managers report them."""
+        infos = [info for info in self.blocks.context._jsc.sc().getRDDStorageInfo() if info.id() == self.blocks.id()]
+        return sum(int(i.memSize()) for i in infos), sum(int(i.diskSize()) for i in infos)
+
     def cached_bytes(self) -> int:
         """Bytes the cached data takes on the executors: Spark's cache, plus the local store's files."""
-        spark_bytes = sum(int(info.memSize() + info.diskSize())
-                          for info in self.blocks.context._jsc.sc().getRDDStorageInfo()
-                          if info.id() == self.blocks.id())
+        spark_bytes = sum(self._storage())
         if self.store != "local":
             return spark_bytes
         return spark_bytes + self.blocks.map(lambda item: item[0].nbytes).sum()
+
+    def warn_if_spilled(self) -> None:
+        """With ``input.cache = "spark"``: say so when the cache did not fit in the executors' memory."""
+        on_disk = self._storage()[1]
+        if on_disk:
+            log.warning("%.0f MB of the cached blocks did not fit in the executors' storage memory and went "
+                        "to disk; every pass reads them back (slower). Raise spark.executor.memory (or "
+                        "spark.driver.memory in local mode), or use input.cache = \"local\"", on_disk / 1e6)
 
     def release(self) -> None:
         """Drop the cache; with the local store also remove the files (best effort:

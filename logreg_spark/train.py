@@ -83,9 +83,17 @@ def _initial_point(spark: SparkSession, conf: Conf, features: list[str], scaling
     return scaling.from_data(coef, intercept if conf.model.fit_intercept else 0.0)
 
 
+#: Standard errors need the (d + 1)² Hessian: not computed for wider models.
+STATISTICS_MAX_FEATURES = 2000
+
+
 def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[str, np.ndarray]:
     """Standard errors etc. for a converged, unpenalized fit with an intercept; else none."""
     if conf.model.reg_param > 0 or not conf.model.fit_intercept or not result.converged:
+        return {}
+    if objective.scaling.n_params > STATISTICS_MAX_FEATURES + 1:
+        log.info("no standard errors for more than %d features (the Hessian has (d + 1)² entries)",
+                 STATISTICS_MAX_FEATURES)
         return {}
     final = result.final
     if final.hessian is None:  # one extra pass, only for solvers that do not compute it

@@ -25,7 +25,7 @@ def base(tmp_path):
 
 def test_defaults_and_types(base):
     conf = load_conf([base])
-    assert conf.solver.max_iter == 10 and conf.solver.aggregation_depth == 2
+    assert conf.solver.max_iter == 10 and conf.solver.aggregation_depth == 0
     assert conf.model.standardization is True and conf.model.reg_param == 0.0
     assert conf.output.mode == "error" and conf.input.label_col == "label"
 

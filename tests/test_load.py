@@ -1,0 +1,70 @@
+"""Load: a cache larger than its memory, and a model with 100,000 dense features (jobs in their own JVM)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from conftest import ROOT
+from logreg_spark.dataset import DRIVER_PARTIALS_BYTES, tree_depth
+from logreg_spark.synthetic import write_classification
+
+
+def _train(tmp_path: Path, conf: str, *overrides: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "job.toml"
+    path.write_text(conf)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
+    args = [a for o in overrides for a in ("--set", o)]
+    return subprocess.run([sys.executable, str(ROOT / "jobs" / "train.py"), "--conf", str(path), *args],
+                          env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_a_cache_larger_than_storage_memory_spills_with_a_warning(tmp_path):
+    names = write_classification(tmp_path / "data", 400_000, 50, files=8, seed=2)  # 160 MB of features
+    conf = (f'[input]\npath = "{tmp_path / "data"}"\nfeatures = {json.dumps(names)}\ncache = "spark"\n'
+            f'[model]\nreg_param = 0.01\n[solver]\nname = "lbfgs"\n'
+            f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
+            '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "1g"\n"spark.memory.fraction" = "0.1"\n')
+    result = _train(tmp_path, conf)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "did not fit in the executors' storage memory and went to disk" in result.stderr
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["rows"] == 400_000 and meta["converged"]
+
+
+def test_a_wide_model_trains_within_the_drivers_memory(tmp_path):
+    rows, d = 1000, 100_000
+    rng = np.random.default_rng(0)
+    beta = rng.normal(size=d) / np.sqrt(d) * 3
+    (tmp_path / "data").mkdir()
+    for part in range(10):  # 100 rows of 100,000 doubles per file
+        X = rng.normal(size=(rows // 10, d))
+        y = (rng.random(rows // 10) < 1 / (1 + np.exp(-X @ beta))).astype(np.int64)
+        features = pa.ListArray.from_arrays(np.arange(0, X.size + 1, d, dtype=np.int32), X.ravel())
+        pq.write_table(pa.table({"features": features, "label": y}), tmp_path / "data" / f"part-{part}.parquet")
+    conf = (f'[input]\npath = "{tmp_path / "data"}"\nfeatures_col = "features"\n'
+            f'[model]\nreg_param = 0.1\n[solver]\nmax_iter = 15\n'
+            f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
+            '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "2g"\n'
+            '"spark.sql.execution.arrow.maxRecordsPerBatch" = "100"\n')
+    result = _train(tmp_path, conf)
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["rows"] == rows and len(meta["features"]) == d and meta["solver"] == "lbfgs"
+    coefficients = pq.read_table(tmp_path / "model" / "coefficients").column("coefficient").to_numpy()
+    assert coefficients.shape == (d + 1,) and np.isfinite(coefficients).all()
+    # n ≪ d: the estimate is only loosely aligned with the truth, but far beyond chance (±0.003)
+    assert np.corrcoef(coefficients[:-1], beta)[0, 1] > 0.03
+
+
+def test_aggregation_depth_grows_with_the_partials_the_driver_would_receive():
+    assert tree_depth(3, 10_000, 10**9) == 3  # a depth set in the conf is kept
+    assert tree_depth(0, 8, 8 * 51) == 2
+    ten_million = 8 * (10_000_000 + 5)  # a sparse model's dense partial gradient
+    depth = tree_depth(0, 1000, ten_million)
+    assert depth > 2 and np.ceil(1000 ** (1 / depth)) * ten_million <= DRIVER_PARTIALS_BYTES
