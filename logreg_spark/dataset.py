@@ -292,13 +292,17 @@ class TrainingData:
         def run(coef: np.ndarray, intercept: float, hessian: bool):
             layout = Layout(d, hessian)
             try:
-                return layout.unpack(aggregate(coef, intercept, layout))
+                sums = layout.unpack(aggregate(coef, intercept, layout))
             except Exception as err:
                 if BlockLost.__name__ not in str(err):
                     raise
                 log.warning("some cached blocks were lost with their executor; rebuilding them from the input")
                 self.blocks.unpersist(blocking=True)  # the next pass recomputes the handles where it runs
-                return layout.unpack(aggregate(coef, intercept, layout))
+                sums = layout.unpack(aggregate(coef, intercept, layout))
+            if sums.rows != self.summary.rows:  # a recomputed partition must hold the same rows
+                raise RuntimeError(f"a pass saw {sums.rows} rows, but {self.summary.rows} were prepared: "
+                                   "the input changed while training, or rows were lost")
+            return sums
 
         return run
 

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -42,9 +43,20 @@ def _alive_workers(ui_port: int) -> int:
         return 0
 
 
+@dataclass
+class Cluster:
+    url: str  # spark://127.0.0.1:port
+    workers: list[subprocess.Popen]  # the Worker JVMs, each running its executor as a child
+
+    def submit_command(self, *args: str) -> list[str]:
+        """``spark-submit`` to this cluster, executors running this virtual environment's Python."""
+        return [str(VENV_BIN / "spark-submit"), "--master", self.url, "--conf", "spark.executor.memory=1g",
+                "--conf", f"spark.pyspark.python={VENV_BIN / 'python'}", *args]
+
+
 @contextmanager
-def standalone_cluster(workdir: Path, workers: int = 2, worker_memory: str = "2g") -> Iterator[str]:
-    """Yield the master URL of a running cluster; stop exactly its processes afterwards."""
+def standalone_cluster(workdir: Path, workers: int = 2, worker_memory: str = "2g") -> Iterator[Cluster]:
+    """Yield a running cluster; stop exactly its processes afterwards."""
     env = spark_env()
     port, ui_port = free_port(), free_port()
     processes: list[subprocess.Popen] = []
@@ -66,7 +78,7 @@ def standalone_cluster(workdir: Path, workers: int = 2, worker_memory: str = "2g
             if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
                 raise RuntimeError(f"standalone cluster did not start; see the logs in {workdir}")
             time.sleep(0.5)
-        yield f"spark://127.0.0.1:{port}"
+        yield Cluster(f"spark://127.0.0.1:{port}", processes[1:])
     finally:
         for process in processes:
             process.terminate()

@@ -18,8 +18,8 @@ from logreg_spark.train import run
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    with standalone_cluster(tmp_path_factory.mktemp("cluster")) as url:
-        yield url
+    with standalone_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
 
 
 @pytest.mark.parametrize("cache", ["local", "spark"])
@@ -27,10 +27,8 @@ def test_cluster_model_equals_local_model(spark, cluster, tmp_path, cache):
     common = ["--set", f"input.path={ROOT / 'data' / 'sample'}", "--set", f"input.cache={cache}",
               "--set", "solver.name=lbfgs", "--set", "solver.tol=1e-12"]
     result = subprocess.run(
-        [str(VENV_BIN / "spark-submit"), "--master", cluster, "--conf", "spark.executor.memory=1g",
-         "--conf", f"spark.pyspark.python={VENV_BIN / 'python'}",
-         str(ROOT / "jobs" / "train.py"), "--conf", str(ROOT / "conf" / "local.toml"),
-         "--set", f"output.model_path={tmp_path / 'cluster_model'}", *common],
+        cluster.submit_command(str(ROOT / "jobs" / "train.py"), "--conf", str(ROOT / "conf" / "local.toml"),
+                               "--set", f"output.model_path={tmp_path / 'cluster_model'}", *common),
         cwd=tmp_path, env=spark_env(), capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -68,7 +66,7 @@ def test_packaged_job_on_the_cluster_needs_nothing_installed(spark, cluster, tmp
                            capture_output=True)
     assert check.returncode != 0  # not installed there: only --py-files can provide it
     result = subprocess.run(
-        [str(VENV_BIN / "spark-submit"), "--master", cluster, "--conf", "spark.executor.memory=1g",
+        [str(VENV_BIN / "spark-submit"), "--master", cluster.url, "--conf", "spark.executor.memory=1g",
          "--py-files", str(zipped), "--archives", f"{archive}#environment",
          "--conf", "spark.pyspark.python=./environment/bin/python",
          "--conf", f"spark.pyspark.driver.python={unpacked / 'bin' / 'python'}",
