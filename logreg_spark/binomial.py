@@ -32,6 +32,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
+
+#: A block's features: a dense column-major array, or a CSR sparse array.
+Features = np.ndarray | sparse.csr_array
 
 
 def softplus_and_sigmoid(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +108,7 @@ CHUNK_BYTES = 4 << 20
 
 
 def block_sums(
-    X: np.ndarray,
+    X: Features,
     y: np.ndarray,
     w: np.ndarray,
     coef: np.ndarray,
@@ -114,11 +118,15 @@ def block_sums(
     """The flat sums (see :class:`Layout`) of one block of rows.
 
     ``X`` is ``(n, d)``, float64 or float32 (each chunk is then widened to
-    float64, so all arithmetic and sums are float64); ``y`` holds 0/1 labels and
+    float64, so all arithmetic and sums are float64), dense or CSR (then taken
+    whole: its products only touch the non-zeros); ``y`` holds 0/1 labels and
     ``w`` non-negative weights, both of length ``n``. ``coef``/``intercept`` are
     on the scale of ``X``.
     """
     out = layout.zeros()
+    if sparse.issparse(X):
+        _add_chunk_sums(out, X.astype(np.float64, copy=False), y, w, coef, intercept, layout.hessian)
+        return out
     step = max(1, CHUNK_BYTES // max(X.itemsize * X.shape[1], 1))
     for start in range(0, X.shape[0], step):
         rows = slice(start, start + step)
@@ -127,7 +135,7 @@ def block_sums(
     return out
 
 
-def _add_chunk_sums(out: np.ndarray, X: np.ndarray, y: np.ndarray, w: np.ndarray, coef: np.ndarray,
+def _add_chunk_sums(out: np.ndarray, X: Features, y: np.ndarray, w: np.ndarray, coef: np.ndarray,
                     intercept: float, hessian: bool) -> None:
     d = X.shape[1]
     z = X @ coef
@@ -139,19 +147,23 @@ def _add_chunk_sums(out: np.ndarray, X: np.ndarray, y: np.ndarray, w: np.ndarray
     out[1] += w.sum()
     out[2] += X.shape[0]
     out[3] += w @ (sign * z >= 0.0)
-    out[_HEAD:_HEAD + d] += residual @ X
+    out[_HEAD:_HEAD + d] += X.T @ residual if sparse.issparse(X) else residual @ X  # the faster form of each
     out[_HEAD + d] += residual.sum()
     if hessian:
         out[_HEAD + d + 1:] += _weighted_gram(X, w * sig * (1.0 - sig)).ravel()
 
 
-def _weighted_gram(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _weighted_gram(X: Features, v: np.ndarray) -> np.ndarray:
     """``X̃ᵀ diag(v) X̃`` for ``X̃ = [X, 1]``: the Hessian of the block's loss."""
     d = X.shape[1]
     gram = np.empty((d + 1, d + 1))
     root = np.sqrt(v)
-    scaled = X * root[:, None]
-    gram[:d, :d] = scaled.T @ scaled  # the AᵀA form lets BLAS use syrk: half the flops
-    gram[:d, d] = gram[d, :d] = root @ scaled
+    if sparse.issparse(X):
+        scaled = sparse.csr_array(X.multiply(root[:, None]))
+        gram[:d, :d] = (scaled.T @ scaled).toarray()
+    else:
+        scaled = X * root[:, None]
+        gram[:d, :d] = scaled.T @ scaled  # the AᵀA form lets BLAS use syrk: half the flops
+    gram[:d, d] = gram[d, :d] = scaled.T @ root
     gram[d, d] = v.sum()
     return gram

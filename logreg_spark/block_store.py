@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from pyspark import SparkFiles
+from scipy import sparse
 
 from .blocks import Block
 
@@ -45,22 +46,39 @@ def executor_directory() -> Path:
     return Path(SparkFiles.getRootDirectory())
 
 
+#: The arrays of a CSR matrix, stored as files ``X.<part>.npy``.
+_CSR_PARTS = ("data", "indices", "indptr")
+
+
+def _arrays(block: Block) -> dict[str, np.ndarray]:
+    """The block as named arrays, one file each: a CSR ``X`` as its three arrays and its shape."""
+    X, y, w = block
+    if sparse.issparse(X):
+        features = {f"X.{part}": getattr(X, part) for part in _CSR_PARTS} | {"X.shape": np.array(X.shape)}
+    else:
+        features = {"X": X}
+    return features | {"y": y, "w": w}
+
+
 @dataclass(frozen=True)
 class BlockFile:
-    """A block written as ``X.npy``, ``y.npy``, ``w.npy`` in ``directory`` on one machine."""
+    """A block written as ``.npy`` files (``X``, or a CSR ``X``'s arrays; ``y``; ``w``) in
+    ``directory`` on one machine."""
 
     directory: str
     nbytes: int
+    fields: tuple[str, ...] = ("X", "y", "w")
 
     @classmethod
     def write(cls, block: Block, name: str) -> "BlockFile":
         directory = executor_directory() / "logreg_spark_blocks" / name
         directory.mkdir(parents=True, exist_ok=True)
-        for field, array in zip(("X", "y", "w"), block):
+        arrays = _arrays(block)
+        for field, array in arrays.items():
             temporary = directory / f".{field}.{uuid.uuid4().hex}.npy"
             np.save(temporary, array)  # keeps the array's memory order
             os.replace(temporary, directory / f"{field}.npy")
-        return cls(str(directory), sum(array.nbytes for array in block))
+        return cls(str(directory), sum(array.nbytes for array in arrays.values()), tuple(arrays))
 
     def load(self) -> Block:
         """The block, memory-mapped; mapped once per worker process."""
@@ -69,15 +87,18 @@ class BlockFile:
             return block
         _forget_removed()
         try:
-            block = Block(*(np.load(Path(self.directory) / f"{field}.npy", mmap_mode="r") for field in "Xyw"))
+            arrays = {field: np.load(Path(self.directory) / f"{field}.npy", mmap_mode="r") for field in self.fields}
         except FileNotFoundError:
             raise BlockLost(f"block files {self.directory} are not on this machine") from None
-        _OPEN[self.directory] = block
+        X = arrays.get("X")
+        if X is None:
+            X = sparse.csr_array(tuple(arrays[f"X.{part}"] for part in _CSR_PARTS), shape=tuple(arrays["X.shape"]))
+        block = _OPEN[self.directory] = Block(X, arrays["y"], arrays["w"])
         return block
 
     def remove(self) -> None:
         _OPEN.pop(self.directory, None)
-        for field in "Xyw":
+        for field in self.fields:
             Path(self.directory, f"{field}.npy").unlink(missing_ok=True)
         try:
             os.rmdir(self.directory)

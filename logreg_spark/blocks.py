@@ -14,6 +14,9 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy import sparse
+
+from .binomial import Features
 
 LABEL = "__label"
 WEIGHT = "__weight"
@@ -22,11 +25,12 @@ WEIGHT = "__weight"
 class Block(NamedTuple):
     """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``.
 
-    ``X`` is column-major: both products of a pass (X·θ and rᵀX) run about
-    three times faster with BLAS on it than on a row-major X of these shapes.
+    A dense ``X`` is column-major: both products of a pass (X·θ and rᵀX) run
+    about three times faster with BLAS on it than on a row-major X of these
+    shapes. Sparse features are a CSR array, never densified.
     """
 
-    X: np.ndarray
+    X: Features
     y: np.ndarray
     w: np.ndarray
 
@@ -91,6 +95,35 @@ def _features_from_list(column: pa.ListArray, d: int) -> tuple[np.ndarray, np.nd
     return X, ~fits
 
 
+def _mostly_sparse(column: pa.StructArray) -> bool:
+    """Whether most of these Spark ML Vectors are sparse ones: then the rows are kept as CSR."""
+    sparse_rows = column.is_valid().to_numpy(zero_copy_only=False) & (
+        column.field("type").fill_null(1).to_numpy(zero_copy_only=False) == 0)
+    return 2 * int(sparse_rows.sum()) > len(column)
+
+
+def _sparse_features_from_vector(column: pa.StructArray, d: int) -> tuple[sparse.csr_array, np.ndarray]:
+    """Spark ML Vectors (sparse or dense) as a CSR (n × d) array; null vectors and vectors of
+    another size are flagged and left empty."""
+    n = len(column)
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    dense = column.field("type").fill_null(1).to_numpy(zero_copy_only=False) == 1
+    values = column.field("values")
+    value_lengths = values.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    sizes = np.where(dense, value_lengths, column.field("size").fill_null(-1).to_numpy(zero_copy_only=False))
+    fits = valid & (sizes == d)
+    flat_values = _float_column(values.flatten())
+    value_rows = np.repeat(np.arange(n), value_lengths)
+    in_sparse_row = ~dense[value_rows]
+    cols = np.empty(len(flat_values), dtype=np.int64)
+    cols[in_sparse_row] = column.field("indices").flatten().to_numpy(zero_copy_only=False)
+    row_starts = np.repeat(np.cumsum(value_lengths) - value_lengths, value_lengths)
+    cols[~in_sparse_row] = (np.arange(len(flat_values)) - row_starts)[~in_sparse_row]
+    keep = fits[value_rows]
+    X = sparse.coo_array((flat_values[keep], (value_rows[keep], cols[keep])), shape=(n, d)).tocsr()
+    return X, ~fits
+
+
 def _features_from_vector(column: pa.StructArray, d: int) -> tuple[np.ndarray, np.ndarray]:
     """Spark ML Vectors (struct of type, size, indices, values) as a dense (n × d) matrix.
 
@@ -137,8 +170,20 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
     """The (n × d) float64 features of ``table``'s rows, column-major, and a mask of the rows
     whose features are unusable (null, NaN, infinite, or an array of the wrong length);
     each problem is counted in ``problems``."""
-    if spec.vector_col:
-        column = table.column(spec.vector_col).combine_chunks()
+    column = table.column(spec.vector_col).combine_chunks() if spec.vector_col else None
+    if column is not None and pa.types.is_struct(column.type) and _mostly_sparse(column):
+        X, misfit = _sparse_features_from_vector(column, spec.d)
+        problems.add(spec.vector_col, f"null or not of length {spec.d}", misfit)
+        bad_value = ~np.isfinite(X.data)
+        bad_row = misfit.copy()
+        if bad_value.any():
+            rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))[bad_value]
+            bad = np.zeros(X.shape[0], dtype=bool)
+            bad[rows] = True
+            problems.add(spec.vector_col, "NaN, infinite or null", bad, np.full(X.shape[0], X.data[bad_value][0]))
+            bad_row |= bad
+        return X, bad_row
+    if column is not None:
         convert = _features_from_vector if pa.types.is_struct(column.type) else _features_from_list
         X, misfit = convert(column, spec.d)
         problems.add(spec.vector_col, f"null or not of length {spec.d}", misfit)
@@ -182,7 +227,7 @@ def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str,
     problems.rows_dropped = int(bad_row.sum())
     if not keep.all():
         X, y, w = X[keep], y[keep], w[keep]
-    return Block(np.asfortranarray(X), y, w), problems
+    return Block(X if sparse.issparse(X) else np.asfortranarray(X), y, w), problems
 
 
 ClassWeights = tuple[float, float]  # factors for label 0 and label 1
@@ -216,8 +261,12 @@ class Summary:
         X, y = block.X, block.y
         w = effective_weights(block, class_weights)
         total = float(w.sum())
-        mean = (w @ X) / total if total > 0 else np.zeros(X.shape[1])
-        m2 = w @ np.square(X - mean) if X.shape[0] else np.zeros(X.shape[1])
+        if sparse.issparse(X):  # Σ w x² − W μ², without densifying
+            mean = (X.T @ w) / total if total > 0 else np.zeros(X.shape[1])
+            m2 = np.maximum(X.multiply(X).T @ w - total * mean * mean, 0.0)
+        else:
+            mean = (w @ X) / total if total > 0 else np.zeros(X.shape[1])
+            m2 = w @ np.square(X - mean) if X.shape[0] else np.zeros(X.shape[1])
         return cls(X.shape[0], total, float(w @ w), float(w @ y), int(y.sum()), mean, m2)
 
     def merge(self, other: "Summary") -> "Summary":

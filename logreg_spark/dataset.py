@@ -23,7 +23,6 @@ import pyarrow as pa
 from py4j.protocol import Py4JJavaError
 from pyspark import RDD, StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
-from pyspark.ml.functions import vector_to_array
 from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -56,7 +55,8 @@ def tree_depth(requested: int, partitions: int, partial_bytes: int) -> int:
     return depth
 
 
-#: Target size of one block's feature matrix: large enough that NumPy runs at
+#: Target size of one block, measured on its Arrow rows (dense features: about the
+#: feature matrix; sparse ones: their non-zeros): large enough that NumPy runs at
 #: full speed, small enough to pass through Arrow and pickle comfortably.
 BLOCK_BYTES = 16 << 20
 
@@ -118,17 +118,14 @@ def locate_features(df: DataFrame, columns: tuple[str, ...], vector_col: str, ke
                 raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not numeric")
         return FeatureSpec(columns=columns)
     dtype = _field(df, vector_col, key).dataType
-    if isinstance(dtype, VectorUDT):
-        sizes = vector_to_array(_col(vector_col))
-    elif isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, numeric):
-        sizes = _col(vector_col)
-    else:
+    if not isinstance(dtype, VectorUDT) and not (isinstance(dtype, T.ArrayType)
+                                                  and isinstance(dtype.elementType, numeric)):
         raise InputError(f"{key}: column {vector_col!r} is {dtype.simpleString()}, "
                          "not an array of numbers or a Spark ML Vector")
-    first = df.where(_col(vector_col).isNotNull()).select(F.size(sizes)).first()
+    first = df.where(_col(vector_col).isNotNull()).select(vector_col).first()
     if first is None:
         raise InputError(f"{key}: column {vector_col!r} has no non-null rows")
-    return FeatureSpec(vector_col=vector_col, d=int(first[0]))
+    return FeatureSpec(vector_col=vector_col, d=first[0].size if isinstance(dtype, VectorUDT) else len(first[0]))
 
 
 def feature_columns(df: DataFrame, spec: FeatureSpec) -> list[F.Column]:
@@ -164,7 +161,7 @@ def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataF
 
 def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str):
     """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Summary, Problems)."""
-    block_rows = max(1, BLOCK_BYTES // (8 * max(spec.d or len(spec.columns), 1)))
+    block_bytes = BLOCK_BYTES  # read here: the function runs on the executors
     cache_id = uuid.uuid4().hex[:12]
 
     def emit(table: pa.Table) -> pa.RecordBatch:
@@ -183,15 +180,16 @@ def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dt
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         pending: list[pa.RecordBatch] = []
-        rows = 0
+        rows = size = 0
         for batch in batches:
             pending.append(batch)
-            rows += batch.num_rows
-            while rows >= block_rows:
+            rows, size = rows + batch.num_rows, size + batch.nbytes
+            while rows and size >= block_bytes:
                 table = pa.Table.from_batches(pending)
-                yield emit(table.slice(0, block_rows))
-                rest = table.slice(block_rows)
-                pending, rows = rest.to_batches(), rest.num_rows
+                take = max(1, rows * block_bytes // size)
+                yield emit(table.slice(0, take))
+                rest = table.slice(take)
+                pending, rows, size = rest.to_batches(), rest.num_rows, rest.nbytes
         if rows:
             yield emit(pa.Table.from_batches(pending))
 

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pyspark.ml.linalg import Vectors
 from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 
 from logreg_spark import evaluate, predict, train
@@ -163,3 +164,22 @@ def test_a_damaged_model_directory_is_refused(spark, trained, tmp_path, damage, 
     with pytest.raises(ModelError, match=message):
         predict.run(spark, PredictConf(input=conf.input, model=ModelRefConf(path=str(copy)), output=conf.output))
     assert not (tmp_path / "scores").exists()
+
+
+def test_sparse_vectors_are_trained_and_scored_without_densifying(spark, tmp_path):
+    rng = np.random.default_rng(4)
+    rows, d = 600, 40
+    X = np.where(rng.random((rows, d)) < 0.1, rng.normal(size=(rows, d)), 0.0)
+    y = (rng.random(rows) < 1 / (1 + np.exp(-X @ rng.normal(size=d)))).astype(float)
+    vectors = [Vectors.sparse(d, {int(j): float(X[i, j]) for j in np.flatnonzero(X[i])}) for i in range(rows)]
+    df = spark.createDataFrame(list(zip(range(rows), vectors, y.tolist())), ["id", "features", "label"])
+    df.repartition(2).write.parquet(str(tmp_path / "data"))
+    train.run(spark, Conf(input=InputConf(path=str(tmp_path / "data"), features_col="features"),
+                          model=ModelConf(reg_param=0.01), output=OutputConf(model_path=str(tmp_path / "model"))))
+    theta = pq.read_table(tmp_path / "model" / "coefficients").column("coefficient").to_numpy()
+    predict.run(spark, PredictConf(input=PredictInputConf(path=str(tmp_path / "data")),
+                                   model=ModelRefConf(path=str(tmp_path / "model")),
+                                   output=PredictOutputConf(path=str(tmp_path / "scores"), keep_cols=["id"])))
+    scores = pq.read_table(tmp_path / "scores").sort_by("id")
+    expected = 1 / (1 + np.exp(-(X @ theta[:-1] + theta[-1])))
+    np.testing.assert_allclose(scores.column("probability").to_numpy(), expected, rtol=1e-12)

@@ -7,8 +7,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import statsmodels.api as sm
+from scipy import sparse
 from pyspark.ml.classification import LogisticRegression as MLlibLogisticRegression
 from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.linalg import Vectors
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
@@ -112,6 +114,39 @@ def test_matches_mllib(spark, synthetic, reg_param, alpha, standardization, fit_
 def test_matches_mllib_with_every_storage_option(spark, stored, reg_param, alpha, standardization):
     _assert_matches_mllib(spark, stored, dict(reg_param=reg_param, elastic_net_param=alpha,
                                               standardization=standardization, fit_intercept=True))
+
+
+class SparsePrepared(Prepared):
+    """Wide data with ~3% non-zeros in a column of sparse Spark ML Vectors (kept as CSR blocks)."""
+
+    def __init__(self, spark, rows=2000, d=300, seed=7):
+        rng = np.random.default_rng(seed)
+        X = np.where(rng.random((rows, d)) < 0.03, rng.exponential(2.0, (rows, d)), 0.0)
+        beta = rng.normal(size=d) * (rng.random(d) < 0.2)
+        y = (rng.random(rows) < 1 / (1 + np.exp(-(X @ beta * 0.5 - 0.5)))).astype(float)
+        w = rng.uniform(0.5, 2.0, rows)
+        self.X, self.y, self.w, self.names = X, y, w, [f"features[{j}]" for j in range(d)]
+        vectors = [Vectors.sparse(d, {int(j): float(X[i, j]) for j in np.flatnonzero(X[i])}) for i in range(rows)]
+        self.df = spark.createDataFrame(list(zip(vectors, y.tolist(), w.tolist())), ["features", "label", "w"])
+        self.df = self.df.repartition(3).cache()
+        conf = InputConf(path="-", features_col="features", weight_col="w")
+        self.data = TrainingData.prepare(self.df, conf, 2)
+        self.mllib_df = self.df
+
+
+@pytest.fixture(scope="module")
+def sparse_data(spark):
+    prepared = SparsePrepared(spark)
+    yield prepared
+    prepared.release()
+
+
+@pytest.mark.parametrize("reg_param, alpha, standardization", [(0.01, 0.0, True), (0.005, 0.5, False)])
+def test_matches_mllib_on_sparse_vectors(spark, sparse_data, reg_param, alpha, standardization):
+    handles = [item[0] for item in sparse_data.data.blocks.collect()]  # local mode: files on this machine
+    assert all(sparse.issparse(handle.load().X) for handle in handles)  # never densified
+    _assert_matches_mllib(spark, sparse_data, dict(reg_param=reg_param, elastic_net_param=alpha,
+                                                   standardization=standardization, fit_intercept=True))
 
 
 @pytest.fixture(scope="module")
