@@ -125,30 +125,12 @@ def _sparse_features_from_vector(column: pa.StructArray, d: int) -> tuple[sparse
 
 
 def _features_from_vector(column: pa.StructArray, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spark ML Vectors (struct of type, size, indices, values) as a dense (n × d) matrix.
-
-    Null vectors and vectors of another size are flagged.
-    """
-    n = len(column)
-    valid = column.is_valid().to_numpy(zero_copy_only=False)
-    dense = column.field("type").fill_null(1).to_numpy(zero_copy_only=False) == 1
-    values = column.field("values")
-    value_lengths = values.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
-    sizes = np.where(dense, value_lengths, column.field("size").fill_null(-1).to_numpy(zero_copy_only=False))
-    fits = valid & (sizes == d)
-    X = np.full((n, d), np.nan)
-    X[fits & ~dense] = 0.0
-    flat_values = _float_column(values.flatten())
-    value_rows = np.repeat(np.arange(n), value_lengths)
-    take = fits[value_rows]
-    dense_values = take & dense[value_rows]
-    X[fits & dense] = flat_values[dense_values].reshape(-1, d)
-    sparse_values = take & ~dense[value_rows]
-    index_lengths = column.field("indices").value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
-    indices = column.field("indices").flatten().to_numpy(zero_copy_only=False)
-    index_rows = np.repeat(np.arange(n), index_lengths)
-    X[index_rows[fits[index_rows]], indices[fits[index_rows]]] = flat_values[sparse_values]
-    return X, ~fits
+    """Spark ML Vectors as a dense (n × d) matrix; null vectors and vectors of another size are
+    flagged (their rows are NaN)."""
+    X, misfit = _sparse_features_from_vector(column, d)
+    dense = X.toarray()
+    dense[misfit] = np.nan
+    return dense, misfit
 
 
 @dataclass(frozen=True)
