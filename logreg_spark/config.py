@@ -47,6 +47,8 @@ class InputConf:
     label_col: str = "label"
     features: list[str] = field(default_factory=list)
     features_col: str = ""
+    hash_features: list[str] = field(default_factory=list)
+    hash_dim: int = field(default=1 << 18, metadata=_at_least(1))
     weight_col: str = ""
     invalid: str = field(default="error", metadata=_one_of("error", "skip"))
     cache: str = field(default="local", metadata=_one_of("local", "spark"))
@@ -102,10 +104,10 @@ class Conf:
 
     def validate(self, where: Where) -> None:
         _require_input_path(self.input.path, where)
-        if bool(self.input.features) == bool(self.input.features_col):
+        if sum(map(bool, (self.input.features, self.input.features_col, self.input.hash_features))) != 1:
             raise ConfigError(
-                f"{where('input.features')}: set exactly one of input.features (a list of columns) "
-                "or input.features_col (an array or Vector column)"
+                f"{where('input.features')}: set exactly one of input.features (a list of columns), "
+                "input.features_col (an array or Vector column) or input.hash_features (columns to hash)"
             )
         if not self.output.model_path:
             raise ConfigError(f"{where('output.model_path')}: output.model_path is required")

@@ -23,6 +23,7 @@ import pyarrow as pa
 from py4j.protocol import Py4JJavaError
 from pyspark import RDD, StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
+from pyspark.ml.feature import FeatureHasher
 from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -102,8 +103,25 @@ def _field(df: DataFrame, name: str, key: str) -> T.StructField:
     return df.schema[name]
 
 
+#: The sparse Vector column that ``input.hash_features`` are hashed into.
+HASHED = "hashed_features"
+
+
+def with_hashed_features(df: DataFrame, columns: list[str], dim: int) -> DataFrame:
+    """``df`` with the ``HASHED`` column: Spark's ``FeatureHasher`` (MurmurHash3, fixed seed, so
+    the same on every run and machine) over ``columns``: strings and booleans one-hot as
+    ``column=value``, numbers as their value, into ``dim`` buckets."""
+    for name in columns:
+        _field(df, name, "input.hash_features")
+    if HASHED in df.columns:
+        raise InputError(f"input.hash_features: the input already has a column {HASHED!r}")
+    return FeatureHasher(inputCols=columns, outputCol=HASHED, numFeatures=dim).transform(df)
+
+
 def feature_spec(df: DataFrame, conf: InputConf) -> FeatureSpec:
     """Check the feature columns' types; find ``d`` for an array or Vector column."""
+    if conf.hash_features:
+        return FeatureSpec(vector_col=HASHED, d=conf.hash_dim)
     key = "input.features" if conf.features else "input.features_col"
     return locate_features(df, tuple(conf.features), conf.features_col, key)
 
@@ -238,6 +256,8 @@ class TrainingData:
         still compute and sum in float64.
         """
         started = time.perf_counter()
+        if conf.hash_features:
+            df = with_hashed_features(df, conf.hash_features, conf.hash_dim)
         spec = feature_spec(df, conf)
         columns = training_columns(df, spec, conf)
         blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype)

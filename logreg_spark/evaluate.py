@@ -28,7 +28,7 @@ from .config import EvaluateConf
 from .dataset import InputError, read_input
 from .metrics import CALIBRATION_BINS, calibration_bin, ranking_sums, threshold_metrics
 from .model_io import read_model, write_small_parquet
-from .scoring import (labelled_check, labelled_columns, labels, model_features, probability, row_log_loss,
+from .scoring import (labelled_check, labelled_columns, labels, model_input, probability, row_log_loss,
                       scored_batches, validate_rows)
 from .storage import HadoopPath, check_apart, check_writable, staged_directory
 
@@ -39,8 +39,7 @@ _SCORED = "p double, y double, w double, loss double, bin long"
 
 def _score(df: DataFrame, conf: EvaluateConf, spark: SparkSession) -> tuple[DataFrame, Any]:
     model = read_model(spark, conf.model.path)
-    model_features(df, model)
-    framed = labelled_columns(df, conf.input.label_col, conf.input.weight_col)
+    framed = labelled_columns(model_input(df, model), conf.input.label_col, conf.input.weight_col)
     check = labelled_check(model.spec, conf.input.label_col, conf.input.weight_col)
     validate_rows(framed, check, conf.input.invalid)
 

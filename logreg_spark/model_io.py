@@ -19,6 +19,7 @@ from pyspark.sql import SparkSession
 
 from . import plots
 from .blocks import FeatureSpec
+from .dataset import HASHED
 from .solvers import IterationRecord
 from .storage import HadoopPath, staged_directory
 
@@ -96,6 +97,7 @@ class LoadedModel:
     threshold: float
     spec: FeatureSpec  # where the features are in an input table
     label_col: str
+    hashing: tuple[list[str], int] | None = None  # input.hash_features and hash_dim, when trained so
 
 
 def read_model(spark: SparkSession, path: str) -> LoadedModel:
@@ -124,8 +126,12 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
         threshold = float(document["threshold"])
         label_col = str(document["label_col"])
         input_conf = document["conf"]["input"]
-        spec = (FeatureSpec(columns=tuple(features)) if input_conf["features"]
-                else FeatureSpec(vector_col=str(input_conf["features_col"]), d=len(features)))
+        hashing = ([str(c) for c in input_conf["hash_features"]], int(input_conf["hash_dim"])) \
+            if input_conf.get("hash_features") else None
+        if input_conf["features"]:
+            spec = FeatureSpec(columns=tuple(features))
+        else:
+            spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=len(features))
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
     coefficients = read_coefficients(spark, path)
@@ -137,4 +143,4 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
             or not 0.0 <= threshold <= 1.0:
         raise ModelError(f"{where}: coefficients or threshold are not finite numbers in range")
     return LoadedModel(directory.uri, features, np.array(values), coefficients[INTERCEPT], threshold, spec,
-                       label_col)
+                       label_col, hashing)

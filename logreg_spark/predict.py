@@ -19,7 +19,7 @@ from .cli import job_main
 from .config import PredictConf
 from .dataset import InputError, read_input
 from .model_io import read_model
-from .scoring import feature_check, model_features, probability, scored_batches, validate_rows
+from .scoring import feature_check, model_input, probability, scored_batches, validate_rows
 from .storage import HadoopPath, check_apart, check_writable, staged_directory
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,8 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
     model = read_model(spark, conf.model.path)
     threshold = model.threshold if conf.model.threshold is None else conf.model.threshold
     df = read_input(spark, conf.input)
-    model_features(df, model)
     keep = df.columns if conf.output.keep_cols is None else conf.output.keep_cols
+    df = model_input(df, model)
     missing = [name for name in keep if name not in df.columns]
     if missing:
         raise InputError(f"output.keep_cols: {missing} not in the input (columns: {', '.join(df.columns)})")

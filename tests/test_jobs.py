@@ -15,7 +15,7 @@ from logreg_spark import evaluate, predict, train
 from logreg_spark.config import (Conf, EvaluateConf, EvaluateInputConf, EvaluateOutputConf, InputConf, ModelConf,
                                  ModelRefConf, OutputConf, PredictConf, PredictInputConf, PredictOutputConf,
                                  SolverConf)
-from logreg_spark.dataset import InputError
+from logreg_spark.dataset import HASHED, InputError, with_hashed_features
 from logreg_spark.model_io import ModelError
 from logreg_spark.synthetic import make_classification
 
@@ -183,3 +183,35 @@ def test_sparse_vectors_are_trained_and_scored_without_densifying(spark, tmp_pat
     scores = pq.read_table(tmp_path / "scores").sort_by("id")
     expected = 1 / (1 + np.exp(-(X @ theta[:-1] + theta[-1])))
     np.testing.assert_allclose(scores.column("probability").to_numpy(), expected, rtol=1e-12)
+
+
+def test_hashed_features_are_stable_and_scoring_hashes_alike(spark, tmp_path):
+    # MurmurHash3 with Spark's fixed seed: these buckets hold on every run and machine
+    one = spark.createDataFrame([("red", True, 2.0)], ["color", "flag", "amount"])
+    hashed = with_hashed_features(one, ["color", "flag", "amount"], 1 << 18).first()[HASHED]
+    assert (hashed.indices.tolist(), hashed.values.tolist()) == ([4214, 150259, 238466], [2.0, 1.0, 1.0])
+
+    rng = np.random.default_rng(8)
+    rows = 3000
+    colors, cities = rng.choice(["red", "green", "blue"], rows), rng.choice([f"c{i}" for i in range(20)], rows)
+    amount = rng.normal(size=rows)
+    effect = {"red": 1.0, "green": -0.5, "blue": 0.0} | {f"c{i}": rng.normal() for i in range(20)}
+    margin = np.array([effect[c] + effect[t] for c, t in zip(colors, cities)]) + 0.8 * amount
+    y = (rng.random(rows) < 1 / (1 + np.exp(-margin))).astype(np.int64)
+    pq.write_table(pa.table({"id": np.arange(rows), "color": colors, "city": cities, "amount": amount, "label": y}),
+                   tmp_path / "data.parquet")
+    data = str(tmp_path / "data.parquet")
+    train.run(spark, Conf(input=InputConf(path=data, hash_features=["color", "city", "amount"], hash_dim=1024),
+                          model=ModelConf(reg_param=0.001), output=OutputConf(model_path=str(tmp_path / "model"))))
+    theta = pq.read_table(tmp_path / "model" / "coefficients").column("coefficient").to_numpy()
+    assert len(theta) == 1025
+    predict.run(spark, PredictConf(input=PredictInputConf(path=data), model=ModelRefConf(path=str(tmp_path / "model")),
+                                   output=PredictOutputConf(path=str(tmp_path / "scores"))))
+    scores = pq.read_table(tmp_path / "scores").sort_by("id")
+    assert HASHED not in scores.column_names
+    vectors = with_hashed_features(spark.read.parquet(data), ["color", "city", "amount"], 1024) \
+        .orderBy("id").select(HASHED).collect()
+    X = np.array([row[0].toArray() for row in vectors])
+    np.testing.assert_allclose(scores.column("probability").to_numpy(),
+                               1 / (1 + np.exp(-(X @ theta[:-1] + theta[-1]))), rtol=1e-12)
+    assert roc_auc_score(y, scores.column("probability").to_numpy()) > 0.7
