@@ -47,7 +47,7 @@ def _pack(dist: Path) -> tuple[Path, Path]:
     dist.mkdir()
     subprocess.run([sys.executable, "-m", "zipfile", "-c", str(zipped), "logreg_spark/"], cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
-    subprocess.run([str(env / "bin" / "pip"), "install", "--quiet", "numpy", "pyarrow", "pandas>=2.2,<3",
+    subprocess.run([str(env / "bin" / "pip"), "install", "--quiet", "numpy", "pyarrow", "scipy", "pandas>=2.2,<3",
                     "venv-pack"], check=True, timeout=900)
     subprocess.run([str(env / "bin" / "venv-pack"), "-p", str(env), "-o", str(archive)], check=True,
                    capture_output=True, timeout=900)
