@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import VectorAssembler
 
-from logreg_spark.binomial import Layout, block_sums
+from logreg_spark.sums import Layout, block_sums
 from logreg_spark.blocks import Block, Summary
 from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.objective import Objective, in_memory_pass

@@ -29,7 +29,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from .binomial import Layout, block_sums
+from .sums import Layout, block_sums
 from .blocks import (LABEL, WEIGHT, Block, ClassWeights, FeatureSpec, Problems, Summary, block_from_table,
                      effective_weights)
 from .block_store import BlockFile, BlockLost
@@ -160,7 +160,7 @@ def label_and_weight_columns(df: DataFrame, label_col: str, weight_col: str) -> 
     label_type = _field(df, label_col, "input.label_col").dataType
     if not isinstance(label_type, (T.NumericType, T.BooleanType)):
         raise InputError(f"input.label_col: column {label_col!r} is {label_type.simpleString()}; "
-                         "labels must be 0/1 as integer, boolean or double")
+                         "labels must be class numbers 0, 1, … as integer, boolean or double")
     if weight_col:
         weight_type = _field(df, weight_col, "input.weight_col").dataType
         if not isinstance(weight_type, T.NumericType):
@@ -177,13 +177,13 @@ def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataF
     return df.select(*feature_columns(df, spec), *label_and_weight_columns(df, conf.label_col, conf.weight_col))
 
 
-def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str):
+def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str, classes: int):
     """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Summary, Problems)."""
     block_bytes = BLOCK_BYTES  # read here: the function runs on the executors
     cache_id = uuid.uuid4().hex[:12]
 
     def emit(table: pa.Table) -> pa.RecordBatch:
-        block, problems = block_from_table(table, spec, label_col, weight_col)
+        block, problems = block_from_table(table, spec, label_col, weight_col, classes)
         summary = Summary.of_block(block)
         if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
             block = block._replace(X=block.X.astype(np.float32))
@@ -249,18 +249,18 @@ class TrainingData:
 
     @classmethod
     def prepare(cls, df: DataFrame, conf: InputConf, aggregation_depth: int,
-                dtype: str = "float64") -> "TrainingData":
+                dtype: str = "float64", classes: int = 2) -> "TrainingData":
         """Convert and cache ``df`` once, computing its statistics on the way.
 
         ``dtype = "float32"`` stores the features in half the memory; passes
-        still compute and sum in float64.
+        still compute and sum in float64. Labels must be integers below ``classes``.
         """
         started = time.perf_counter()
         if conf.hash_features:
             df = with_hashed_features(df, conf.hash_features, conf.hash_dim)
         spec = feature_spec(df, conf)
         columns = training_columns(df, spec, conf)
-        blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype)
+        blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, classes)
         blocks = (
             columns.mapInArrow(blockify, "block binary")
             .rdd.map(lambda row: pickle.loads(row[0]))
@@ -291,9 +291,9 @@ class TrainingData:
         """
         sc = self.blocks.context
         blocks = self.blocks.coalesce(min(self.blocks.getNumPartitions(), sc.defaultParallelism))
-        d, class_weights = self.summary.n_features, self.class_weights
+        class_weights = self.class_weights
 
-        def aggregate(coef: np.ndarray, intercept: float, layout: Layout) -> np.ndarray:
+        def aggregate(coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> np.ndarray:
             point = sc.broadcast((coef, intercept))
 
             def add_block(acc: np.ndarray, item: tuple[BlockHandle, Summary, Problems]) -> np.ndarray:
@@ -307,8 +307,8 @@ class TrainingData:
             finally:
                 point.destroy()
 
-        def run(coef: np.ndarray, intercept: float, hessian: bool):
-            layout = Layout(d, hessian)
+        def run(coef: np.ndarray, intercept: float | np.ndarray, hessian: bool):
+            layout = Layout.for_point(coef, hessian)
             try:
                 sums = layout.unpack(aggregate(coef, intercept, layout))
             except Exception as err:

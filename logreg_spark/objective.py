@@ -2,10 +2,13 @@
 
     F(θ) = (1/W) Σᵢ wᵢ ℓᵢ(θ) + P(θ)
 
-where the data term comes from one pass over the data (:mod:`binomial` sums,
-whichever way they are computed) and ``P`` is the elastic-net penalty. The
-smooth part (data + L2) has gradient and Hessian; solvers treat the L1 part
-through :class:`~logreg_spark.penalty.ElasticNet`'s proximal operator.
+where the data term comes from one pass over the data (:mod:`sums`, whichever
+way they are computed) and ``P`` is the elastic-net penalty. The smooth part
+(data + L2) has gradient and Hessian; solvers treat the L1 part through
+:class:`~logreg_spark.penalty.ElasticNet`'s proximal operator.
+
+Solvers see one flat vector θ. For the multinomial model it holds K rows of
+``d + 1`` solver coordinates (each class's coefficients, intercept last).
 """
 
 from __future__ import annotations
@@ -15,20 +18,21 @@ from typing import Callable
 
 import numpy as np
 
-from .binomial import Layout, Sums, block_sums
+from .sums import Layout, Sums, block_sums
 from .blocks import Summary
 from .penalty import ElasticNet
 from .scaling import FeatureScaling
 
-#: One pass over the data: (coefficients, intercept, with_hessian) → sums.
-DataPass = Callable[[np.ndarray, float, bool], Sums]
+#: One pass over the data: (coefficients, intercept(s), with_hessian) → sums; see
+#: :func:`~logreg_spark.sums.block_sums` for the two families' shapes.
+DataPass = Callable[[np.ndarray, "float | np.ndarray", bool], Sums]
 
 
 def in_memory_pass(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> DataPass:
     """A pass over arrays held in this process (tests, benchmarks, small data)."""
 
-    def run(coef: np.ndarray, intercept: float, hessian: bool) -> Sums:
-        layout = Layout(X.shape[1], hessian)
+    def run(coef: np.ndarray, intercept: float | np.ndarray, hessian: bool) -> Sums:
+        layout = Layout.for_point(coef, hessian)
         return layout.unpack(block_sums(X, y, w, coef, intercept, layout))
 
     return run
@@ -50,33 +54,49 @@ class Objective:
     """Loss, gradient and Hessian of the full-batch objective; counts data passes."""
 
     def __init__(self, data_pass: DataPass, scaling: FeatureScaling, penalty: ElasticNet,
-                 total_weight: float) -> None:
+                 total_weight: float, classes: int = 0) -> None:
         self.data_pass = data_pass
         self.scaling = scaling
         self.penalty = penalty
         self.total_weight = total_weight
+        self.classes = classes  # 0: the binomial model; K: the multinomial model of K classes
         self.passes = 0
 
     @classmethod
     def build(cls, data_pass: DataPass, summary: Summary, *, reg_param: float, elastic_net_param: float = 0.0,
-              standardization: bool = True, fit_intercept: bool = True) -> "Objective":
-        """The objective of a model with these settings (MLlib's meaning) on data with ``summary``."""
+              standardization: bool = True, fit_intercept: bool = True, classes: int = 0) -> "Objective":
+        """The objective of a model with these settings (MLlib's meaning) on data with ``summary``;
+        ``classes = K`` makes it the multinomial model of K classes."""
         scaling = FeatureScaling.build(summary.mean, summary.std, fit_intercept)
-        penalty = ElasticNet.build(reg_param, elastic_net_param, summary.std, standardization, fit_intercept)
-        return cls(data_pass, scaling, penalty, summary.weight)
+        penalty = ElasticNet.build(reg_param, elastic_net_param, summary.std, standardization, fit_intercept,
+                                   copies=max(classes, 1))
+        return cls(data_pass, scaling, penalty, summary.weight, classes)
+
+    @property
+    def n_params(self) -> int:
+        return max(self.classes, 1) * self.scaling.n_params
+
+    def to_data(self, theta: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        """Solver coordinates → (coefficients, intercept): (d,) and a number, or (K, d) and (K,)."""
+        return self.scaling.to_data(theta.reshape(self.classes, -1) if self.classes else theta)
+
+    def from_data(self, coef: np.ndarray, intercept: float | np.ndarray) -> np.ndarray:
+        """(coefficients, intercept) of either shape → solver coordinates."""
+        return self.scaling.from_data(coef, intercept).ravel()
 
     def evaluate(self, theta: np.ndarray, hessian: bool = False) -> Evaluation:
         """One pass over the data at ``theta``."""
-        coef, intercept = self.scaling.to_data(theta)
+        coef, intercept = self.to_data(theta)
         sums = self.data_pass(coef, intercept, hessian)
         self.passes += 1
         scale = 1.0 / self.total_weight
         l2_value, l2_grad = self.penalty.smooth_value_and_gradient(theta)
         value = sums.loss * scale + l2_value
-        gradient = self.scaling.gradient_to_solver(sums.gradient * scale) + l2_grad
+        gradient = self.scaling.gradient_to_solver(sums.gradient * scale).ravel() + l2_grad
         hess = None
         if hessian:
-            hess = self.scaling.hessian_to_solver(sums.hessian * scale) + np.diag(self.penalty.l2)
+            hess = self.scaling.hessian_to_solver(sums.hessian * scale, max(self.classes, 1)) \
+                + np.diag(self.penalty.l2)
         return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta),
                           sums.misclassified)
 

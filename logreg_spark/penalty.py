@@ -29,8 +29,10 @@ class ElasticNet:
         feature_std: np.ndarray,
         standardization: bool,
         fit_intercept: bool,
+        copies: int = 1,
     ) -> "ElasticNet":
-        """Strengths for coefficients in standardized space (+ an intercept slot)."""
+        """Strengths for coefficients in standardized space (+ an intercept slot), repeated
+        ``copies`` times (the multinomial model's rows: every class penalized alike)."""
         if standardization:
             per_l2 = per_l1 = (feature_std > 0).astype(float)
         else:
@@ -38,8 +40,8 @@ class ElasticNet:
             per_l2, per_l1 = inv * inv, inv
         tail = [0.0] if fit_intercept else []
         return cls(
-            l2=np.append(reg_param * (1.0 - elastic_net_param) * per_l2, tail),
-            l1=np.append(reg_param * elastic_net_param * per_l1, tail),
+            l2=np.tile(np.append(reg_param * (1.0 - elastic_net_param) * per_l2, tail), copies),
+            l1=np.tile(np.append(reg_param * elastic_net_param * per_l1, tail), copies),
         )
 
     @property

@@ -35,29 +35,36 @@ class FeatureScaling:
     def n_params(self) -> int:
         return self.inv_std.size + int(self.fit_intercept)
 
-    def to_data(self, theta: np.ndarray) -> tuple[np.ndarray, float]:
-        """Solver coordinates → (coefficients, intercept) on the data's scale."""
+    def to_data(self, theta: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        """Solver coordinates → (coefficients, intercept) on the data's scale. ``theta`` is one
+        model's coordinates, or one row per class (then the intercepts are an array)."""
         d = self.inv_std.size
-        coef = theta[:d] * self.inv_std
-        intercept = float(theta[d] - self.mean @ coef) if self.fit_intercept else 0.0
-        return coef, intercept
+        coef = theta[..., :d] * self.inv_std
+        if not self.fit_intercept:
+            intercept = np.zeros(theta.shape[:-1])
+        else:
+            intercept = theta[..., d] - coef @ self.mean
+        return coef, (float(intercept) if theta.ndim == 1 else intercept)
 
-    def from_data(self, coef: np.ndarray, intercept: float) -> np.ndarray:
-        """(coefficients, intercept) on the data's scale → solver coordinates."""
+    def from_data(self, coef: np.ndarray, intercept: float | np.ndarray) -> np.ndarray:
+        """(coefficients, intercept) on the data's scale → solver coordinates (the inverse of
+        :meth:`to_data`)."""
         scaled = np.divide(coef, self.inv_std, out=np.zeros_like(coef), where=self.inv_std > 0)
         if not self.fit_intercept:
             return scaled
-        return np.append(scaled, intercept + self.mean @ coef)
+        return np.concatenate([scaled, np.expand_dims(intercept + coef @ self.mean, -1)], axis=-1)
 
     def gradient_to_solver(self, grad: np.ndarray) -> np.ndarray:
-        """``Aᵀ g`` for a data-scale gradient ``g = (g_β, g_b)``."""
+        """``Aᵀ g`` for a data-scale gradient ``g = (g_β, g_b)`` (or one such row per class)."""
         d = self.inv_std.size
-        g_coef = (grad[:d] - self.mean * grad[d]) * self.inv_std
-        return np.append(g_coef, grad[d]) if self.fit_intercept else g_coef
+        g_coef = (grad[..., :d] - self.mean * grad[..., d:]) * self.inv_std
+        return np.concatenate([g_coef, grad[..., d:]], axis=-1) if self.fit_intercept else g_coef
 
-    def hessian_to_solver(self, hess: np.ndarray) -> np.ndarray:
-        """``Aᵀ H A`` for a data-scale Hessian over ``(β, b)``."""
+    def hessian_to_solver(self, hess: np.ndarray, classes: int = 1) -> np.ndarray:
+        """``Aᵀ H A`` for a data-scale Hessian over ``(β, b)``, or over ``classes`` such blocks."""
         A = self.matrix()
+        if classes > 1:
+            A = np.kron(np.eye(classes), A)
         return A.T @ hess @ A
 
     def matrix(self) -> np.ndarray:

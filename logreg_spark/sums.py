@@ -1,0 +1,119 @@
+"""The sums one block of rows contributes to a pass, as one flat vector.
+
+A block returns a flat float64 vector (cheap to pickle and to add, which is
+all the distributed reduction does with it)::
+
+    [Σ w ℓ, Σ w, rows, misclassified weight,
+     gradient (m × (d + 1) values), Hessian ((m (d + 1))² values, only when asked)]
+
+where ``m`` is the number of margins: 1 for the binomial model (the margin of
+label 1, :mod:`logreg_spark.binomial`), K for the multinomial one (one per
+class, :mod:`logreg_spark.multinomial`). Each margin's ``d + 1`` entries have
+the intercept last. Which family a pass computes follows from the shape of the
+coefficients it is given: a vector of d values (binomial) or an m × d matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from . import binomial, multinomial
+
+#: A block's features: a dense column-major array, or a CSR sparse array.
+Features = np.ndarray | sparse.csr_array
+
+_HEAD = 4  # scalars before the gradient
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Positions of the sums in the flat vector one block returns."""
+
+    n_features: int
+    margins: int = 1
+    hessian: bool = False
+
+    @classmethod
+    def for_point(cls, coef: np.ndarray, hessian: bool = False) -> "Layout":
+        """The layout of a pass at ``coef``: shape (d,) is binomial, (K, d) multinomial."""
+        return cls(coef.shape[-1], coef.shape[0] if coef.ndim == 2 else 1, hessian)
+
+    @property
+    def n_params(self) -> int:
+        return self.margins * (self.n_features + 1)
+
+    @property
+    def size(self) -> int:
+        return _HEAD + self.n_params + (self.n_params ** 2 if self.hessian else 0)
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros(self.size)
+
+    def unpack(self, flat: np.ndarray) -> "Sums":
+        p = self.n_params
+        gradient = flat[_HEAD:_HEAD + p]
+        return Sums(
+            loss=float(flat[0]),
+            weight=float(flat[1]),
+            rows=int(round(flat[2])),
+            misclassified=float(flat[3]),
+            gradient=gradient.reshape(self.margins, -1) if self.margins > 1 else gradient,
+            hessian=flat[_HEAD + p:].reshape(p, p) if self.hessian else None,
+        )
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Sums over all rows. ``gradient`` is (d + 1,) or (K, d + 1), intercepts last;
+    ``hessian`` is over the gradient's entries in row-major order."""
+
+    loss: float
+    weight: float
+    rows: int
+    misclassified: float  # weight of rows the model gets wrong
+    gradient: np.ndarray
+    hessian: np.ndarray | None
+
+
+#: Rows are processed in chunks of about this size, so that X·θ and rᵀX read
+#: each chunk from memory once (the second use hits the CPU cache). Chunks of
+#: a column-major X are strided views: no copy.
+CHUNK_BYTES = 4 << 20
+
+
+def block_sums(
+    X: Features,
+    y: np.ndarray,
+    w: np.ndarray,
+    coef: np.ndarray,
+    intercept: float | np.ndarray,
+    layout: Layout,
+) -> np.ndarray:
+    """The flat sums (see :class:`Layout`) of one block of rows.
+
+    ``X`` is ``(n, d)``, float64 or float32 (each chunk is then widened to
+    float64, so all arithmetic and sums are float64), dense or CSR (then taken
+    whole: its products only touch the non-zeros); ``y`` holds the labels and
+    ``w`` non-negative weights, both of length ``n``. ``coef``/``intercept`` are
+    on the scale of ``X``: (d,) and a number, or (K, d) and (K,).
+    """
+    family = binomial if layout.margins == 1 else multinomial
+    out = layout.zeros()
+    if sparse.issparse(X):
+        chunks = [(X.astype(np.float64, copy=False), slice(None))]
+    else:
+        step = max(1, CHUNK_BYTES // max(X.itemsize * X.shape[1], 1))
+        chunks = ((np.asarray(X[rows], dtype=np.float64), rows)
+                  for rows in (slice(start, start + step) for start in range(0, X.shape[0], step)))
+    p = layout.n_params
+    for chunk, rows in chunks:
+        loss, misclassified, gradient, hessian = family.chunk_sums(chunk, y[rows], w[rows], coef, intercept,
+                                                                   layout.hessian)
+        out[:_HEAD] += (loss, w[rows].sum(), chunk.shape[0], misclassified)
+        out[_HEAD:_HEAD + p] += gradient.ravel()
+        if hessian is not None:
+            out[_HEAD + p:] += hessian.ravel()
+    return out

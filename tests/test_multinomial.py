@@ -1,0 +1,108 @@
+"""The multinomial model's math, checked without Spark."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from helpers import small_problem
+from logreg_spark.blocks import Block, Summary
+from logreg_spark.multinomial import identifiable
+from logreg_spark.objective import Objective, in_memory_pass
+
+
+def three_classes(rows: int = 240, seed: int = 3, weighted: bool = True):
+    X, _, w = small_problem(rows=rows, seed=seed, weighted=weighted)
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, rows).astype(float)
+    return X, y, w
+
+
+def reference_loss(X, y, w, coef, intercept) -> float:
+    """Σ w (−log softmax(z)_y), written the textbook way (moderate margins only)."""
+    Z = X @ coef.T + intercept
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    return float(-(w * np.log(P[np.arange(len(y)), y.astype(int)])).sum())
+
+
+def _objective(X, y, w, **settings):
+    return Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), classes=3, **settings)
+
+
+@pytest.mark.parametrize("as_csr", [False, True])
+def test_loss_gradient_and_hessian_match_the_formula_and_finite_differences(as_csr):
+    X, y, w = three_classes()
+    data = sparse.csr_array(X) if as_csr else np.asfortranarray(X)
+    rng = np.random.default_rng(0)
+    coef, intercept = rng.normal(size=(3, 4)) * 0.1, np.array([0.2, -0.1, 0.0])
+    run = in_memory_pass(data, y, w)
+    sums = run(coef, intercept, True)
+    assert sums.loss == pytest.approx(reference_loss(X, y, w, coef, intercept), rel=1e-13)
+    theta = np.hstack([coef, intercept[:, None]]).ravel()
+
+    def unpack(t):
+        t = t.reshape(3, 5)
+        return t[:, :4], t[:, 4]
+
+    eps = 1e-6
+    basis = np.eye(theta.size) * eps
+    fd_grad = [(run(*unpack(theta + e), False).loss - run(*unpack(theta - e), False).loss) / (2 * eps) for e in basis]
+    # +Σ w (p − onehot(y)) x: the sign is plus, as in the binomial model
+    np.testing.assert_allclose(sums.gradient.ravel(), fd_grad, rtol=1e-6, atol=1e-6)
+    fd_hess = [(run(*unpack(theta + e), False).gradient - run(*unpack(theta - e), False).gradient).ravel() / (2 * eps)
+               for e in basis]
+    np.testing.assert_allclose(sums.hessian, fd_hess, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("fit_intercept, reg_param, alpha, standardization",
+                         list(itertools.product([True, False], [0.0, 0.2], [0.0], [True, False])))
+def test_objective_gradient_and_hessian_match_finite_differences(fit_intercept, reg_param, alpha, standardization):
+    X, y, w = three_classes()
+    objective = _objective(X, y, w, fit_intercept=fit_intercept, reg_param=reg_param, elastic_net_param=alpha,
+                           standardization=standardization)
+    theta = np.random.default_rng(5).normal(size=objective.n_params) * 0.3
+    ev = objective.evaluate(theta, hessian=True)
+    eps = 1e-6
+    basis = np.eye(theta.size) * eps
+    fd = [(objective.evaluate(theta + e).value - objective.evaluate(theta - e).value) / (2 * eps) for e in basis]
+    np.testing.assert_allclose(ev.gradient, fd, rtol=1e-6, atol=1e-9)
+    fd_hess = [(objective.evaluate(theta + e).gradient - objective.evaluate(theta - e).gradient) / (2 * eps)
+               for e in basis]
+    np.testing.assert_allclose(ev.hessian, fd_hess, rtol=1e-5, atol=1e-8)
+
+
+def test_two_classes_is_the_binomial_model():
+    """softmax over margins (0, z) is sigmoid(z): the loss and the gradient's difference agree."""
+    X, y, w = small_problem()
+    coef, b = np.array([0.1, -0.02, 0.5, 0.05]), -0.3
+    binomial = in_memory_pass(X, y, w)(coef, b, False)
+    softmax = in_memory_pass(X, y, w)(np.vstack([np.zeros(4), coef]), np.array([0.0, b]), False)
+    assert softmax.loss == pytest.approx(binomial.loss, rel=1e-13)
+    np.testing.assert_allclose(softmax.gradient[1], binomial.gradient, rtol=1e-12)
+    np.testing.assert_allclose(softmax.gradient.sum(axis=0), 0.0, atol=1e-12)
+    assert softmax.misclassified == pytest.approx(binomial.misclassified)
+
+
+@pytest.mark.parametrize("margin", [1000.0, -1000.0, 745.0])
+def test_extreme_margins_are_finite_and_exact(margin):
+    X, y = np.array([[1.0], [1.0]]), np.array([2.0, 0.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sums = in_memory_pass(X, y, np.ones(2))(np.array([[0.0], [0.0], [margin]]), np.zeros(3), True)
+    # row 0 (y=2): log(2 + e^m) − m; row 1 (y=0): log(2 + e^m)
+    expected = np.logaddexp(np.log(2.0), margin) * 2 - margin
+    assert sums.loss == pytest.approx(expected, rel=1e-15)
+    assert np.isfinite(sums.gradient).all() and np.isfinite(sums.hessian).all()
+
+
+def test_identifiable_centres_intercepts_and_unpenalized_coefficients():
+    coef, intercept = np.array([[1.0, 2.0], [3.0, -2.0], [2.0, 0.0]]), np.array([1.0, 2.0, 6.0])
+    centred, shifted = identifiable(coef, intercept, penalized=False)
+    np.testing.assert_allclose(shifted, [-2.0, -1.0, 3.0])
+    np.testing.assert_allclose(centred.sum(axis=0), 0.0)
+    X = np.random.default_rng(1).normal(size=(5, 2))
+    before, after = X @ coef.T + intercept, X @ centred.T + shifted
+    np.testing.assert_allclose(after - after.mean(axis=1, keepdims=True), before - before.mean(axis=1, keepdims=True))
+    assert identifiable(coef, intercept, penalized=True)[0] is coef
