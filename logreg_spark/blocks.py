@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
-from .binomial import Features
+from .sums import Features
 
 LABEL = "__label"
 WEIGHT = "__weight"
@@ -184,26 +184,33 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
     return X, bad_row
 
 
-def labels_and_weights(table: pa.Table, label_col: str, weight_col: str,
-                       problems: Problems) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``LABEL`` and ``WEIGHT`` as float64, and a mask of rows whose label is not 0/1 or whose
-    weight is not a finite non-negative number; each problem is counted in ``problems``."""
+#: Labels a multinomial model accepts: integers 0 … MAX_CLASSES − 1.
+MAX_CLASSES = 1000
+
+
+def labels_and_weights(table: pa.Table, label_col: str, weight_col: str, problems: Problems,
+                       classes: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``LABEL`` and ``WEIGHT`` as float64, and a mask of rows whose label is not one of the
+    ``classes`` integers 0, 1, … or whose weight is not a finite non-negative number; each
+    problem is counted in ``problems``."""
     y = _float_column(table.column(LABEL))
     w = _float_column(table.column(WEIGHT))
-    bad_label = (y != 0.0) & (y != 1.0)
+    bad_label = ~((y >= 0) & (y < classes) & (y == np.floor(y)))  # NaN compares false
     bad_weight = ~(np.isfinite(w) & (w >= 0))
-    problems.add(label_col, "not 0 or 1 (or null/NaN)", bad_label, y)
+    allowed = "0 or 1" if classes == 2 else f"a class 0 … {classes - 1}"
+    problems.add(label_col, f"not {allowed} (or null/NaN)", bad_label, y)
     problems.add(weight_col or WEIGHT, "negative, NaN, infinite or null", bad_weight, w)
     return y, w, bad_label | bad_weight
 
 
-def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str,
-                     weight_col: str) -> tuple[Block, Problems]:
-    """Build a block from the rows that can be trained on, and count the others."""
+def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str, weight_col: str,
+                     classes: int = 2) -> tuple[Block, Problems]:
+    """Build a block from the rows that can be trained on (labels 0 … ``classes`` − 1),
+    and count the others."""
     table = table.combine_chunks()
     problems = Problems()
     X, bad_features = feature_matrix(table, spec, problems)
-    y, w, bad_labels = labels_and_weights(table, label_col, weight_col, problems)
+    y, w, bad_labels = labels_and_weights(table, label_col, weight_col, problems, classes)
     bad_row = bad_features | bad_labels
     keep = ~bad_row
     problems.rows_dropped = int(bad_row.sum())
@@ -212,14 +219,22 @@ def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str,
     return Block(X if sparse.issparse(X) else np.asfortranarray(X), y, w), problems
 
 
-ClassWeights = tuple[float, float]  # factors for label 0 and label 1
+ClassWeights = tuple[float, ...]  # a factor per label 0, 1, …
 
 
 def effective_weights(block: Block, class_weights: ClassWeights | None) -> np.ndarray:
     """Row weights times their class's factor (``class_weight = "balanced"``)."""
     if class_weights is None:
         return block.w
-    return block.w * np.where(block.y > 0.5, class_weights[1], class_weights[0])
+    return block.w * np.asarray(class_weights)[block.y.astype(np.intp)]
+
+
+def _padded_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b`` for per-class arrays that may stop at different labels."""
+    total = np.zeros(max(a.size, b.size), dtype=np.result_type(a, b))
+    total[:a.size] += a
+    total[:b.size] += b
+    return total
 
 
 @dataclass
@@ -233,8 +248,8 @@ class Summary:
     rows: int
     weight: float
     weight_sq: float
-    positive_weight: float  # Σ w·y
-    positive_rows: int
+    class_weight: np.ndarray  # Σ w per label 0 … (largest label seen)
+    class_rows: np.ndarray  # rows per label
     mean: np.ndarray
     m2: np.ndarray
 
@@ -249,7 +264,8 @@ class Summary:
         else:
             mean = (w @ X) / total if total > 0 else np.zeros(X.shape[1])
             m2 = w @ np.square(X - mean) if X.shape[0] else np.zeros(X.shape[1])
-        return cls(X.shape[0], total, float(w @ w), float(w @ y), int(y.sum()), mean, m2)
+        labels = y.astype(np.intp)
+        return cls(X.shape[0], total, float(w @ w), np.bincount(labels, weights=w), np.bincount(labels), mean, m2)
 
     def merge(self, other: "Summary") -> "Summary":
         total = self.weight + other.weight
@@ -263,17 +279,26 @@ class Summary:
         else:
             mean, m2 = self.mean, self.m2 + other.m2
         return Summary(self.rows + other.rows, total, self.weight_sq + other.weight_sq,
-                       self.positive_weight + other.positive_weight,
-                       self.positive_rows + other.positive_rows, mean, m2)
+                       _padded_sum(self.class_weight, other.class_weight),
+                       _padded_sum(self.class_rows, other.class_rows), mean, m2)
 
     @property
     def n_features(self) -> int:
         return self.mean.size
 
-    def balanced_class_weights(self) -> ClassWeights:
-        """sklearn's "balanced": ``n / (2 · n_class)`` for each class, from row counts."""
-        negatives = self.rows - self.positive_rows
-        return self.rows / (2.0 * negatives), self.rows / (2.0 * self.positive_rows)
+    @property
+    def classes(self) -> int:
+        """1 + the largest label seen."""
+        return self.class_rows.size
+
+    @property
+    def positive_weight(self) -> float:
+        """Σ w·y of 0/1 labels."""
+        return float(self.class_weight[1]) if self.classes > 1 else 0.0
+
+    def balanced_class_weights(self, classes: int) -> ClassWeights:
+        """sklearn's "balanced": ``n / (K · n_class)`` for each of ``classes`` classes, from row counts."""
+        return tuple(self.rows / (classes * float(n)) for n in self.class_rows[:classes])
 
     @property
     def std(self) -> np.ndarray:

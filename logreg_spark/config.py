@@ -56,6 +56,7 @@ class InputConf:
 
 @dataclass(frozen=True)
 class ModelConf:
+    family: str = field(default="auto", metadata=_one_of("auto", "binomial", "multinomial"))
     fit_intercept: bool = True
     reg_param: float = field(default=0.0, metadata=_at_least(0.0))
     elastic_net_param: float = field(default=0.0, metadata=_between(0.0, 1.0))

@@ -2,10 +2,13 @@
 
 Writes to ``output.path``: ``metrics/`` (Parquet: metric, value), ``calibration/``
 (Parquet: one row per bin), ``metrics.json`` (all of it, undefined values as
-null), ``roc.png`` and ``calibration.png``. Rows are weighted by
-``input.weight_col`` when set. Scores are computed once and cached; every
-metric is a sum over them computed by Spark, and the ranking metrics are exact
-(see :mod:`logreg_spark.metrics`): no row is collected to the driver.
+null), ``roc.png`` and ``calibration.png``. For a multinomial model:
+``metrics/``, ``classes/`` (Parquet: per class weight, precision, recall, F1),
+``confusion/`` (Parquet: label, prediction, weight) and ``metrics.json``.
+Rows are weighted by ``input.weight_col`` when set. Scores are computed once
+and cached; every metric is a sum over them computed by Spark, and the ranking
+metrics are exact (see :mod:`logreg_spark.metrics`): no row is collected to
+the driver.
 """
 
 from __future__ import annotations
@@ -26,30 +29,36 @@ from .blocks import LABEL, WEIGHT
 from .cli import job_main
 from .config import EvaluateConf
 from .dataset import InputError, read_input
-from .metrics import CALIBRATION_BINS, calibration_bin, ranking_sums, threshold_metrics
-from .model_io import read_model, write_small_parquet
-from .scoring import (labelled_check, labelled_columns, labels, model_input, probability, row_log_loss,
-                      scored_batches, validate_rows)
+from .metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, ranking_sums, threshold_metrics
+from .model_io import LoadedModel, read_model, write_small_parquet
+from .scoring import (decision_threshold, labelled_check, labelled_columns, labels, model_input, probability,
+                      row_log_loss, scored_batches, validate_rows)
 from .storage import HadoopPath, check_apart, check_writable, staged_directory
 
 log = logging.getLogger(__name__)
 
 _SCORED = "p double, y double, w double, loss double, bin long"
+_SCORED_CLASSES = "y double, w double, loss double, prediction double"
 
 
-def _score(df: DataFrame, conf: EvaluateConf, spark: SparkSession) -> tuple[DataFrame, Any]:
-    model = read_model(spark, conf.model.path)
+def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> DataFrame:
+    """Per valid row: the label, weight and log loss, with (binomial) the probability of label 1
+    and its calibration bin, or (multinomial) the predicted class."""
     framed = labelled_columns(model_input(df, model), conf.input.label_col, conf.input.weight_col)
-    check = labelled_check(model.spec, conf.input.label_col, conf.input.weight_col)
+    check = labelled_check(model, conf.input.label_col, conf.input.weight_col)
     validate_rows(framed, check, conf.input.invalid)
 
     def add(table: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray]:
         y, w = labels(table)
         p = probability(margin)
-        return {"p": p, "y": y, "w": w, "loss": row_log_loss(margin, y), "bin": calibration_bin(p)}
+        scores = {"y": y, "w": w, "loss": row_log_loss(margin, y)}
+        if model.classes:
+            return {**scores, "prediction": p.argmax(axis=1).astype(np.float64)}
+        return {"p": p, **scores, "bin": calibration_bin(p)}
 
     needed = [*(model.spec.columns or [model.spec.vector_col]), LABEL, WEIGHT]
-    return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), _SCORED), model
+    schema = _SCORED_CLASSES if model.classes else _SCORED
+    return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), schema)
 
 
 def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
@@ -138,6 +147,31 @@ def evaluate(scored: DataFrame, threshold: float) -> dict[str, Any]:
     }
 
 
+def evaluate_classes(scored: DataFrame, classes: int) -> dict[str, Any]:
+    """Multiclass metrics of the scored rows (columns y, w, loss, prediction): log loss, accuracy,
+    per-class precision, recall and F1, and the weighted confusion matrix (rows: label)."""
+    totals = scored.agg(F.count("*").alias("rows"), F.sum("w").alias("weight"),
+                        F.sum(F.col("w") * F.col("loss")).alias("loss")).first()
+    if not totals.rows:
+        raise InputError("no rows to evaluate")
+    confusion = np.zeros((classes, classes))
+    for cell in scored.groupBy("y", "prediction").agg(F.sum("w").alias("weight")).collect():
+        confusion[int(cell.y), int(cell.prediction)] = cell.weight
+    right = np.diag(confusion)
+    per_class = [{"class": k, "weight": float(confusion[k].sum()),
+                  **precision_recall_f1(tp=right[k], fp=confusion[:, k].sum() - right[k], fn=confusion[k].sum() - right[k])}
+                 for k in range(classes)]
+    return {
+        "rows": int(totals.rows),
+        "weight": float(totals.weight),
+        "classes": classes,
+        "log_loss": totals.loss / totals.weight if totals.weight > 0 else math.nan,
+        "accuracy": float(right.sum() / confusion.sum()) if confusion.sum() > 0 else math.nan,
+        "per_class": per_class,
+        "confusion_matrix": confusion,
+    }
+
+
 def _json_ready(value: Any) -> Any:
     """NaN → null, arrays → lists, recursively."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -149,38 +183,60 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+def _scalars(results: dict[str, Any], names: list[str]) -> pa.Table:
+    return pa.table({"metric": names, "value": [float(results[name]) for name in names]})
+
+
+def _binomial_outputs(results: dict[str, Any]) -> tuple[dict[str, pa.Table], dict[str, bytes | None]]:
+    """The tables and pictures of a binomial evaluation (takes the ROC curve out of ``results``)."""
+    curve, calibration = results.pop("roc_curve"), results["calibration"]
+    scalars = _scalars({**results, **results["confusion_matrix"]},
+                       [k for k in results if k not in ("confusion_matrix", "calibration")]
+                       + list(results["confusion_matrix"]))
+    pictures = {
+        "roc.png": plots.roc_curve(curve[:, 0], curve[:, 1], results["roc_auc"]) if len(curve) else None,
+        "calibration.png": plots.calibration(*(np.array([row[k] for row in calibration], dtype=float)
+                                               for k in ("mean_predicted", "observed_rate", "weight"))),
+    }
+    return {"metrics": scalars, "calibration": pa.Table.from_pylist(calibration)}, pictures
+
+
+def _class_outputs(results: dict[str, Any]) -> tuple[dict[str, pa.Table], dict[str, bytes | None]]:
+    """The tables of a multinomial evaluation."""
+    confusion = results["confusion_matrix"]
+    labels, predictions = np.indices(confusion.shape)
+    return {
+        "metrics": _scalars(results, ["rows", "weight", "classes", "log_loss", "accuracy"]),
+        "classes": pa.Table.from_pylist(results["per_class"]),
+        "confusion": pa.table({"label": labels.ravel(), "prediction": predictions.ravel(),
+                               "weight": confusion.ravel()}),
+    }, {}
+
+
 def run(spark: SparkSession, conf: EvaluateConf) -> str:
     """Evaluate the model on ``conf.input`` and write the results; return where they went."""
     target = HadoopPath(spark, conf.output.path)
     check_apart(spark, target, conf.input.path, "output.path")
     check_writable(target, conf.output.mode, "output.path")
     df = read_input(spark, conf.input)
-    scored, model = _score(df, conf, spark)
-    threshold = model.threshold if conf.model.threshold is None else conf.model.threshold
-    scored = scored.persist()
+    model = read_model(spark, conf.model.path)
+    threshold = decision_threshold(model, conf.model.threshold)
+    scored = _score(df, conf, model).persist()
     try:
-        results = evaluate(scored, threshold)
+        results = evaluate_classes(scored, model.classes) if model.classes else evaluate(scored, threshold)
     finally:
         scored.unpersist()
-    curve, calibration = results.pop("roc_curve"), results["calibration"]
-    scalars = {k: float(v) for k, v in results.items() if k not in ("confusion_matrix", "calibration")}
-    scalars.update({k: float(v) for k, v in results["confusion_matrix"].items()})
+    tables, pictures = (_class_outputs if model.classes else _binomial_outputs)(results)
     with staged_directory(target, conf.output.mode, "output.path") as staging:
-        write_small_parquet(spark, pa.table({"metric": list(scalars), "value": list(scalars.values())}),
-                            staging.child("metrics"))
-        write_small_parquet(spark, pa.Table.from_pylist(calibration), staging.child("calibration"))
+        for name, table in tables.items():
+            write_small_parquet(spark, table, staging.child(name))
         document = {"model": model.uri, "input": conf.input.path, **results}
         staging.child("metrics.json").write_text(json.dumps(_json_ready(document), indent=2) + "\n")
-        pictures = {
-            "roc.png": plots.roc_curve(curve[:, 0], curve[:, 1], results["roc_auc"]) if len(curve) else None,
-            "calibration.png": plots.calibration(*(np.array([row[k] for row in calibration], dtype=float)
-                                                   for k in ("mean_predicted", "observed_rate", "weight"))),
-        }
         for name, picture in pictures.items():
             if picture:
                 staging.child(name).write_bytes(picture)
-    log.info("log loss %.6g, ROC AUC %.6g, accuracy %.4g on %d rows", results["log_loss"], results["roc_auc"],
-             results["accuracy"], results["rows"])
+    log.info("log loss %.6g, accuracy %.4g on %d rows%s", results["log_loss"], results["accuracy"], results["rows"],
+             "" if model.classes else f", ROC AUC {results['roc_auc']:.6g}")
     return target.uri
 
 

@@ -38,19 +38,20 @@ def ranking_sums(pos: np.ndarray, neg: np.ndarray, tp_before: float, fp_before: 
     return area, average_precision, points
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else math.nan
+
+
+def precision_recall_f1(tp: float, fp: float, fn: float) -> dict[str, float]:
+    """Precision, recall and F1 of one class from weighted counts (NaN when undefined)."""
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    f1 = _ratio(2 * precision * recall, precision + recall) if not math.isnan(precision + recall) else math.nan
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
 def threshold_metrics(tp: float, fp: float, tn: float, fn: float) -> dict[str, float]:
     """Accuracy, precision, recall and F1 from the weighted confusion matrix (NaN when undefined)."""
-
-    def ratio(a: float, b: float) -> float:
-        return a / b if b > 0 else math.nan
-
-    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
-    return {
-        "accuracy": ratio(tp + tn, tp + fp + tn + fn),
-        "precision": precision,
-        "recall": recall,
-        "f1": ratio(2 * precision * recall, precision + recall) if not math.isnan(precision + recall) else math.nan,
-    }
+    return {"accuracy": _ratio(tp + tn, tp + fp + tn + fn), **precision_recall_f1(tp, fp, fn)}
 
 
 def calibration_bin(p: np.ndarray) -> np.ndarray:

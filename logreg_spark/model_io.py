@@ -7,7 +7,6 @@ ever executed (no pickle).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,6 +15,7 @@ import pyarrow as pa
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from . import plots
 from .blocks import FeatureSpec
@@ -29,12 +29,29 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class TrainedModel:
+    """A fitted model. Binomial: ``coefficients`` (d,) and one ``intercept``; multinomial
+    (``classes = K``): (K, d) and (K,)."""
+
     features: list[str]
     coefficients: np.ndarray  # on the original feature scale
-    intercept: float
+    intercept: float | np.ndarray
     history: list[IterationRecord]
     metadata: dict[str, Any]  # everything else that goes into model.json
     statistics: dict[str, np.ndarray] = field(default_factory=dict)  # columns, intercept last
+    classes: int = 0  # 0: binomial
+
+    def coefficients_table(self) -> pa.Table:
+        """``coefficients/``: (class,) feature, coefficient (, statistics); intercepts as ``(intercept)``."""
+        names = [*self.features, INTERCEPT]
+        values = np.column_stack([np.atleast_2d(self.coefficients), np.atleast_1d(self.intercept)])
+        columns = {"class": pa.array(np.repeat(np.arange(self.classes), len(names)), pa.int32())} \
+            if self.classes else {}
+        return pa.table({
+            **columns,
+            "feature": pa.array(names * len(values), pa.string()),
+            "coefficient": pa.array(values.ravel(), pa.float64()),
+            **{name: pa.array(column, pa.float64()) for name, column in self.statistics.items()},
+        })
 
 
 def write_small_parquet(spark: SparkSession, table: pa.Table, path: HadoopPath) -> None:
@@ -45,12 +62,7 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
     """Write ``model`` to ``path`` atomically; return the qualified path."""
     target = HadoopPath(spark, path)
     with staged_directory(target, mode, "output.model_path") as staging:
-        coefficients = pa.table({
-            "feature": pa.array([*model.features, INTERCEPT], pa.string()),
-            "coefficient": pa.array([*model.coefficients.tolist(), model.intercept], pa.float64()),
-            **{name: pa.array(values, pa.float64()) for name, values in model.statistics.items()},
-        })
-        write_small_parquet(spark, coefficients, staging.child("coefficients"))
+        write_small_parquet(spark, model.coefficients_table(), staging.child("coefficients"))
         history = pa.Table.from_pylist(
             [asdict(rec) for rec in model.history],
             schema=pa.schema([("iteration", pa.int64()), ("loss", pa.float64()),
@@ -61,7 +73,9 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
         picture = plots.loss_curve([rec.iteration for rec in model.history], [rec.loss for rec in model.history])
         if picture:
             staging.child("loss.png").write_bytes(picture)
-        document = {"format_version": FORMAT_VERSION, "features": model.features, **model.metadata}
+        document = {"format_version": FORMAT_VERSION, "features": model.features,
+                    "family": "multinomial" if model.classes else "binomial", "classes": model.classes or 2,
+                    **model.metadata}
         staging.child("model.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return target.uri
 
@@ -74,16 +88,32 @@ def _java_message(err: Py4JJavaError) -> str:
     return str(err.java_exception.toString()).splitlines()[0]
 
 
-def read_coefficients(spark: SparkSession, path: str) -> dict[str, float]:
-    """The coefficients of the model at ``path`` by feature name, the intercept as ``(intercept)``."""
+#: A model's coefficients by (class, feature name); class None in a binomial model.
+Coefficients = dict[tuple[int | None, str], float]
+
+
+def read_coefficients(spark: SparkSession, path: str) -> Coefficients:
+    """The coefficients of the model at ``path``, the intercepts under the name ``(intercept)``."""
     location = HadoopPath(spark, path).child("coefficients")
     try:
-        rows = spark.read.parquet(location.uri).select("feature", "coefficient").collect()
+        table = spark.read.parquet(location.uri)
+        by_class = F.col("class") if "class" in table.columns else F.lit(None)
+        rows = table.select(by_class.alias("class"), "feature", "coefficient").collect()
     except AnalysisException as err:
         raise ModelError(f"{location.uri}: cannot be read ({str(err).splitlines()[0]})") from None
     except Py4JJavaError as err:
         raise ModelError(f"{location.uri}: cannot be read ({_java_message(err)})") from None
-    return {row.feature: row.coefficient for row in rows}
+    return {(row["class"], row.feature): row.coefficient for row in rows}
+
+
+def arrange(values: Coefficients, features: list[str], classes: int) -> tuple[np.ndarray, float | np.ndarray]:
+    """(coefficients, intercept) in the order of ``features``: (d,) and a number for a binomial
+    model (``classes = 0``), (K, d) and (K,) for K classes. A missing entry is a KeyError."""
+    table = np.array([[values[(k, name)] for name in [*features, INTERCEPT]]
+                      for k in (range(classes) if classes else [None])], dtype=float)  # null → NaN
+    if classes:
+        return table[:, :-1], table[:, -1]
+    return table[0, :-1], float(table[0, -1])
 
 
 @dataclass(frozen=True)
@@ -92,12 +122,17 @@ class LoadedModel:
 
     uri: str
     features: list[str]
-    coefficients: np.ndarray
-    intercept: float
+    coefficients: np.ndarray  # (d,), or (K, d) for K classes
+    intercept: float | np.ndarray
     threshold: float
     spec: FeatureSpec  # where the features are in an input table
     label_col: str
     hashing: tuple[list[str], int] | None = None  # input.hash_features and hash_dim, when trained so
+    classes: int = 0  # 0: binomial
+
+    def margins(self, X: np.ndarray) -> np.ndarray:
+        """``xᵀβ + b`` per row, or the (n × K) class margins ``B x + b``."""
+        return X @ (self.coefficients.T if self.classes else self.coefficients) + self.intercept
 
 
 def read_model(spark: SparkSession, path: str) -> LoadedModel:
@@ -132,15 +167,18 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
             spec = FeatureSpec(columns=tuple(features))
         else:
             spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=len(features))
+        classes = int(document["classes"]) if document.get("family") == "multinomial" else 0
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
-    coefficients = read_coefficients(spark, path)
-    if sorted(coefficients) != sorted([*features, INTERCEPT]) or len(coefficients) != len(features) + 1:
-        raise ModelError(f"{where}: coefficients/ does not match the features in model.json "
-                         "(an incomplete copy, or edited files)")
-    values = [coefficients[name] for name in features]
-    if not all(isinstance(v, float) and math.isfinite(v) for v in [*values, coefficients[INTERCEPT]]) \
-            or not 0.0 <= threshold <= 1.0:
+    values = read_coefficients(spark, path)
+    try:
+        if len(values) != max(classes, 1) * (len(features) + 1):
+            raise KeyError(len(values))
+        coefficients, intercept = arrange(values, features, classes)
+    except (KeyError, TypeError):
+        raise ModelError(f"{where}: coefficients/ does not match the features and classes in model.json "
+                         "(an incomplete copy, or edited files)") from None
+    if not (np.isfinite(coefficients).all() and np.isfinite(intercept).all()) or not 0.0 <= threshold <= 1.0:
         raise ModelError(f"{where}: coefficients or threshold are not finite numbers in range")
-    return LoadedModel(directory.uri, features, np.array(values), coefficients[INTERCEPT], threshold, spec,
-                       label_col, hashing)
+    return LoadedModel(directory.uri, features, coefficients, intercept, threshold, spec, label_col, hashing,
+                       classes)

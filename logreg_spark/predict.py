@@ -3,7 +3,9 @@
 Output columns: the input's columns (``output.keep_cols``, default all), then
 ``probability`` (of label 1, double), ``prediction`` (1.0 when probability >
 threshold, else 0.0, as MLlib), and with ``output.raw_margin`` the margin
-``xᵀβ + b``. Each partition is scored and written by its executor.
+``xᵀβ + b``. A multinomial model's ``probability`` and ``raw_margin`` are
+arrays of K doubles (one per class) and ``prediction`` is the class of the
+highest probability. Each partition is scored and written by its executor.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .cli import job_main
 from .config import PredictConf
 from .dataset import InputError, read_input
 from .model_io import read_model
-from .scoring import feature_check, model_input, probability, scored_batches, validate_rows
+from .scoring import decision_threshold, feature_check, model_input, probability, scored_batches, validate_rows
 from .storage import HadoopPath, check_apart, check_writable, staged_directory
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
     check_apart(spark, target, conf.input.path, "output.path")
     check_writable(target, conf.output.mode, "output.path")
     model = read_model(spark, conf.model.path)
-    threshold = model.threshold if conf.model.threshold is None else conf.model.threshold
+    threshold = decision_threshold(model, conf.model.threshold)
     df = read_input(spark, conf.input)
     keep = df.columns if conf.output.keep_cols is None else conf.output.keep_cols
     df = model_input(df, model)
@@ -45,20 +47,32 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
     check = feature_check(model.spec)
     validate_rows(df, check, conf.input.invalid)
 
-    def add(_: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray]:
+    def add(_: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
         p = probability(margin)
-        columns = {"probability": p, "prediction": (p > threshold).astype(np.float64)}
+        predicted = p.argmax(axis=1) if model.classes else p > threshold
+        columns = {"probability": _per_row(p), "prediction": predicted.astype(np.float64)}
         if conf.output.raw_margin:
-            columns["raw_margin"] = margin
+            columns["raw_margin"] = _per_row(margin)
         return columns
 
+    per_class = T.ArrayType(T.DoubleType(), False) if model.classes else T.DoubleType()
     schema = T.StructType([df.schema[name] for name in keep]
-                          + [T.StructField(name, T.DoubleType(), False) for name in added])
+                          + [T.StructField(name, T.DoubleType() if name == "prediction" else per_class, False)
+                             for name in added])
     scored = df.mapInArrow(scored_batches(model, check, keep, add), schema)
     with staged_directory(target, conf.output.mode, "output.path") as staging:
         scored.write.parquet(staging.uri)
-    log.info("scored %s with the model at %s (threshold %g)", conf.input.path, model.uri, threshold)
+    log.info("scored %s with the model at %s (%s)", conf.input.path, model.uri,
+             f"{model.classes} classes" if model.classes else f"threshold {threshold:g}")
     return target.uri
+
+
+def _per_row(values: np.ndarray) -> np.ndarray | pa.Array:
+    """A column of numbers, or of arrays for an (n × K) matrix (no copy: a fixed-size view)."""
+    if values.ndim == 1:
+        return values
+    return pa.ListArray.from_arrays(np.arange(0, values.size + 1, values.shape[1], dtype=np.int32),
+                                    pa.array(values.ravel()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,12 +18,15 @@ from pyspark.sql import DataFrame
 
 from .binomial import softplus_and_sigmoid
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
+from .multinomial import log_softmax
+from .sums import Features
+from .config import ConfigError
 from .dataset import (InputError, apply_invalid_policy, label_and_weight_columns, locate_features,
                       with_hashed_features)
 from .model_io import LoadedModel
 
-#: Checks one table of rows and returns (rows to drop, their problems counted).
-RowCheck = Callable[[pa.Table], "tuple[np.ndarray, Problems]"]
+#: Checks one table of rows: (rows to drop, their problems counted, the features of every row).
+RowCheck = Callable[[pa.Table], "tuple[np.ndarray, Problems, Features]"]
 
 
 def model_input(df: DataFrame, model: LoadedModel) -> DataFrame:
@@ -39,20 +42,31 @@ def model_input(df: DataFrame, model: LoadedModel) -> DataFrame:
     return df
 
 
+def decision_threshold(model: LoadedModel, configured: float | None) -> float:
+    """``model.threshold`` from the conf, else the model's; a multinomial model takes none."""
+    if model.classes and configured is not None:
+        raise ConfigError(f"model.threshold: the model at {model.uri} is multinomial; it predicts the class "
+                          "of the highest probability (leave model.threshold out)")
+    return model.threshold if configured is None else configured
+
+
 def feature_check(spec: FeatureSpec) -> RowCheck:
-    def check(table: pa.Table) -> tuple[np.ndarray, Problems]:
+    def check(table: pa.Table) -> tuple[np.ndarray, Problems, Features]:
         problems = Problems()
-        return feature_matrix(table, spec, problems)[1], problems
+        X, bad = feature_matrix(table, spec, problems)
+        return bad, problems, X
 
     return check
 
 
-def labelled_check(spec: FeatureSpec, label_col: str, weight_col: str) -> RowCheck:
-    def check(table: pa.Table) -> tuple[np.ndarray, Problems]:
-        problems = Problems()
-        bad_features = feature_matrix(table, spec, problems)[1]
-        bad_labels = labels_and_weights(table, label_col, weight_col, problems)[2]
-        return bad_features | bad_labels, problems
+def labelled_check(model: LoadedModel, label_col: str, weight_col: str) -> RowCheck:
+    """Features as :func:`feature_check`; labels must be the model's classes."""
+    features = feature_check(model.spec)
+
+    def check(table: pa.Table) -> tuple[np.ndarray, Problems, Features]:
+        bad_features, problems, X = features(table)
+        bad_labels = labels_and_weights(table, label_col, weight_col, problems, max(model.classes, 2))[2]
+        return bad_features | bad_labels, problems, X
 
     return check
 
@@ -69,7 +83,7 @@ def validate_rows(df: DataFrame, check: RowCheck, policy: str) -> None:
     def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         problems = Problems()
         for batch in batches:
-            bad, found = check(pa.Table.from_batches([batch]))
+            bad, found, _ = check(pa.Table.from_batches([batch]))
             found.rows_dropped = int(bad.sum())
             problems.merge(found)
         yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(problems)], pa.binary())], names=["problems"])
@@ -83,16 +97,15 @@ def validate_rows(df: DataFrame, check: RowCheck, policy: str) -> None:
 def scored_batches(model: LoadedModel, check: RowCheck, keep: list[str],
                    add: Callable[[pa.Table, np.ndarray], dict[str, np.ndarray]]):
     """The ``mapInArrow`` function: drop invalid rows, then output the ``keep`` columns and
-    the columns ``add(valid_rows, margins)`` returns."""
-    spec, coef, intercept = model.spec, model.coefficients, model.intercept
+    the columns ``add(valid_rows, margins)`` returns (margins as :meth:`LoadedModel.margins`)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             table = pa.Table.from_batches([batch])
-            bad, _ = check(table)
+            bad, _, X = check(table)
             if bad.any():
-                table = table.filter(pa.array(~bad))
-            margin = feature_matrix(table, spec, Problems())[0] @ coef + intercept
+                table, X = table.filter(pa.array(~bad)), X[~bad]
+            margin = model.margins(X)
             columns = {name: table.column(name) for name in keep}
             columns.update({name: pa.array(values) for name, values in add(table, margin).items()})
             yield from pa.table(columns).to_batches()
@@ -101,11 +114,14 @@ def scored_batches(model: LoadedModel, check: RowCheck, keep: list[str],
 
 
 def probability(margin: np.ndarray) -> np.ndarray:
-    return softplus_and_sigmoid(margin)[1]
+    """P(label 1) for binomial margins (n,); the (n × K) class probabilities for class margins."""
+    return np.exp(log_softmax(margin)) if margin.ndim == 2 else softplus_and_sigmoid(margin)[1]
 
 
 def row_log_loss(margin: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``log(1 + e^z) − y z``, exact for any margin (see :mod:`logreg_spark.binomial`)."""
+    """``−log P(y)``, exact for any margin (see :mod:`logreg_spark.binomial`, :mod:`logreg_spark.multinomial`)."""
+    if margin.ndim == 2:
+        return -log_softmax(margin)[np.arange(len(y)), y.astype(np.intp)]
     return softplus_and_sigmoid((1.0 - 2.0 * y) * margin)[0]
 
 

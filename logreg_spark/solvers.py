@@ -98,9 +98,10 @@ def _stop_reason(previous: Evaluation, current: Evaluation, grad_norm: float, to
 ARMIJO = 1e-4
 #: Halvings of the step before a line search gives up.
 MAX_HALVINGS = 40
-#: ``auto`` picks Newton up to this many features: each row then costs d² for the
-#: Hessian instead of 2d, and partitions ship (d + 1)² sums instead of d + 1.
-NEWTON_MAX_FEATURES = 100
+#: ``auto`` picks Newton up to this many parameters p (coefficients and intercepts of
+#: every class): each row then costs p² for the Hessian instead of 2p, and partitions
+#: ship p² sums instead of p.
+NEWTON_MAX_PARAMS = 101
 
 
 def _backtrack(
@@ -324,8 +325,9 @@ def newton(
                     on_iteration=on_iteration, resume=resume)
 
 
-def resolve_solver(name: str, has_l1: bool, n_features: int) -> str:
-    """``auto`` → ``newton`` without L1 and with at most NEWTON_MAX_FEATURES features, else ``lbfgs``."""
+def resolve_solver(name: str, has_l1: bool, n_params: int) -> str:
+    """``auto`` → ``newton`` without L1 and with at most NEWTON_MAX_PARAMS parameters (a binomial
+    model of 100 features; Newton's work per row grows with their square), else ``lbfgs``."""
     if name != "auto":
         return name
-    return "newton" if not has_l1 and n_features <= NEWTON_MAX_FEATURES else "lbfgs"
+    return "newton" if not has_l1 and n_params <= NEWTON_MAX_PARAMS else "lbfgs"

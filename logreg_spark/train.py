@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import platform
 import time
 
@@ -12,15 +11,15 @@ import pyspark
 from pyspark.sql import DataFrame, SparkSession
 
 from . import __version__
-from .blocks import Summary
+from .blocks import MAX_CLASSES, Summary
 from .checkpoint import Checkpoints, fingerprint
 from .cli import job_main
 from .config import Conf, SolverConf
 from .dataset import InputError, TrainingData, apply_invalid_policy, read_input
 from .inference import SingularHessian, coefficient_statistics
-from .model_io import INTERCEPT, TrainedModel, read_coefficients, write_model
+from .model_io import INTERCEPT, TrainedModel, arrange, read_coefficients, write_model
+from .multinomial import identifiable
 from .objective import Objective
-from .scaling import FeatureScaling
 from .solvers import SEPARABLE, OnIteration, Progress, SolverResult, gradient_descent, lbfgs, newton, resolve_solver
 from .storage import HadoopPath, check_apart, check_writable
 
@@ -40,18 +39,27 @@ def _on_iteration(checkpoints: Checkpoints | None) -> OnIteration:
     return report
 
 
-def _check_rows(data: TrainingData, conf: Conf) -> None:
-    """Apply the ``input.invalid`` policy; refuse data that cannot be trained on."""
+def _classes(data: TrainingData, conf: Conf) -> int:
+    """Apply the ``input.invalid`` policy; refuse data that cannot be trained on; return the
+    number of classes of a multinomial model (``model.family``; ``auto``: more than two labels),
+    or 0 for the binomial model."""
     apply_invalid_policy(data.problems, conf.input.invalid)
-    summary = data.summary
+    summary, label_col = data.summary, conf.input.label_col
     if summary.rows == 0:
         raise InputError("no valid rows to train on")
     if summary.weight <= 0:
         raise InputError(f"input.weight_col {conf.input.weight_col!r}: all weights are zero")
-    if summary.positive_weight in (0.0, summary.weight):
-        present = int(summary.positive_weight > 0)
-        raise InputError(f"input.label_col {conf.input.label_col!r}: every row has label {present}; "
-                         "logistic regression needs both classes")
+    present = np.flatnonzero(summary.class_weight > 0)
+    if present.size == 1:
+        raise InputError(f"input.label_col {label_col!r}: every row has label {present[0]}; "
+                         "logistic regression needs two classes or more")
+    multinomial = conf.model.family == "multinomial" or (conf.model.family == "auto" and summary.classes > 2)
+    classes = max(summary.classes, 2) if multinomial else 2
+    absent = sorted(set(range(classes)) - set(present.tolist()))
+    if absent:
+        raise InputError(f"input.label_col {label_col!r}: no rows (of positive weight) have label {absent[0]}; "
+                         f"labels must be 0 … {classes - 1} with every class present")
+    return classes if multinomial else 0
 
 
 def _solve(name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf,
@@ -67,29 +75,43 @@ def _solve(name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf
     return newton(objective, theta0, **common)
 
 
-def _initial_point(spark: SparkSession, conf: Conf, features: list[str], scaling: FeatureScaling,
+def _initial_point(spark: SparkSession, conf: Conf, features: list[str], objective: Objective,
                    summary: Summary) -> np.ndarray:
-    """Zero coefficients with the log-odds intercept, or the coefficients of ``model.init_model``."""
+    """Zero coefficients with the intercepts of the class frequencies (log-odds; for K classes
+    centred log weights, as MLlib), or the coefficients of ``model.init_model``."""
+    classes, fit_intercept = objective.classes, conf.model.fit_intercept
     if not conf.model.init_model:
-        log_odds = math.log(summary.positive_weight / (summary.weight - summary.positive_weight))
-        return scaling.from_data(np.zeros(len(features)), log_odds if conf.model.fit_intercept else 0.0)
+        log_weight = np.log(summary.class_weight[:max(classes, 2)])
+        if classes:
+            coef, intercept = np.zeros((classes, len(features))), log_weight - log_weight.mean()
+        else:
+            coef, intercept = np.zeros(len(features)), float(log_weight[1] - log_weight[0])
+        return objective.from_data(coef, intercept * fit_intercept)
     previous = read_coefficients(spark, conf.model.init_model)
-    intercept = previous.pop(INTERCEPT, 0.0)
-    missing, unexpected = set(features) - set(previous), set(previous) - set(features)
+    names = {name for _, name in previous} - {INTERCEPT}
+    missing, unexpected = set(features) - names, names - set(features)
     if missing or unexpected:
         raise InputError(f"model.init_model {conf.model.init_model}: features do not match the input "
                          f"(missing from the model: {sorted(missing)[:5]}, not in the input: {sorted(unexpected)[:5]})")
-    coef = np.array([previous[name] for name in features])
-    return scaling.from_data(coef, intercept if conf.model.fit_intercept else 0.0)
+    try:
+        coef, intercept = arrange(previous, features, classes)
+    except KeyError:
+        raise InputError(f"model.init_model {conf.model.init_model}: not a model of the same family and classes "
+                         f"({f'multinomial, {classes} classes' if classes else 'binomial'})") from None
+    return objective.from_data(coef, intercept * fit_intercept)
 
+
+#: Newton is refused beyond this many parameters: its Hessian (8 p² bytes, 200 MB here) is
+#: summed in every partition and sent to the driver on every pass.
+NEWTON_LIMIT = 5000
 
 #: Standard errors need the (d + 1)² Hessian: not computed for wider models.
 STATISTICS_MAX_FEATURES = 2000
 
 
 def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[str, np.ndarray]:
-    """Standard errors etc. for a converged, unpenalized fit with an intercept; else none."""
-    if conf.model.reg_param > 0 or not conf.model.fit_intercept or not result.converged:
+    """Standard errors etc. for a converged, unpenalized binomial fit with an intercept; else none."""
+    if conf.model.reg_param > 0 or not conf.model.fit_intercept or not result.converged or objective.classes:
         return {}
     if objective.scaling.n_params > STATISTICS_MAX_FEATURES + 1:
         log.info("no standard errors for more than %d features (the Hessian has (d + 1)² entries)",
@@ -114,18 +136,23 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
     """
     started = time.perf_counter()
     depth = conf.solver.aggregation_depth
-    _check_rows(data, conf)
+    classes = _classes(data, conf)
     if conf.model.class_weight == "balanced":
-        data = data.with_class_weights(data.summary.balanced_class_weights(), depth)
+        data = data.with_class_weights(data.summary.balanced_class_weights(max(classes, 2)), depth)
     summary, model_conf = data.summary, conf.model
     objective = Objective.build(data.data_pass(depth), summary, reg_param=model_conf.reg_param,
                                 elastic_net_param=model_conf.elastic_net_param,
-                                standardization=model_conf.standardization, fit_intercept=model_conf.fit_intercept)
-    scaling, penalty = objective.scaling, objective.penalty
+                                standardization=model_conf.standardization, fit_intercept=model_conf.fit_intercept,
+                                classes=classes)
     features = data.spec.names
-    theta0 = _initial_point(spark, conf, features, scaling, summary)
-    solver = resolve_solver(conf.solver.name, penalty.has_l1, summary.n_features)
-    log.info("solver %s on %d rows x %d features", solver, summary.rows, summary.n_features)
+    theta0 = _initial_point(spark, conf, features, objective, summary)
+    solver = resolve_solver(conf.solver.name, objective.penalty.has_l1, objective.n_params)
+    if solver == "newton" and objective.n_params > NEWTON_LIMIT:
+        raise InputError(f"solver.name = \"newton\": the Hessian of {objective.n_params} parameters would take "
+                         f"{8 * objective.n_params ** 2 / 1e9:.1f} GB in every partition; use \"lbfgs\" (or "
+                         f"\"auto\") beyond {NEWTON_LIMIT} parameters")
+    log.info("solver %s on %d rows x %d features%s", solver, summary.rows, summary.n_features,
+             f", {classes} classes" if classes else "")
     result = _solve(solver, objective, theta0, conf.solver, checkpoints)
     if result.reason == SEPARABLE:
         log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model",
@@ -136,7 +163,9 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
     elif not result.converged:
         log.warning("%s stopped without converging: %s", solver, result.reason)
     statistics = _statistics(objective, result, conf)
-    coef, intercept = scaling.to_data(result.theta)
+    coef, intercept = objective.to_data(result.theta)
+    if classes:
+        coef, intercept = identifiable(coef, intercept, penalized=model_conf.reg_param > 0)
     metadata = {
         "label_col": conf.input.label_col,
         "conf": conf.to_dict(),
@@ -157,12 +186,13 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
         "versions": {"logreg_spark": __version__, "spark": pyspark.__version__,
                      "python": platform.python_version(), "numpy": np.__version__},
     }
-    return TrainedModel(features, coef, intercept, result.history, metadata, statistics)
+    return TrainedModel(features, coef, intercept, result.history, metadata, statistics, classes)
 
 
 def fit(df: DataFrame, conf: Conf, checkpoints: Checkpoints | None = None) -> TrainedModel:
     """Prepare ``df`` (read from ``conf.input``), train, and release the cache."""
-    data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype)
+    labels = 2 if conf.model.family == "binomial" else MAX_CLASSES
+    data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, labels)
     try:
         return fit_prepared(data, conf, df.sparkSession, checkpoints)
     finally:

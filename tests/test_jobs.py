@@ -9,11 +9,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyspark.ml.linalg import Vectors
-from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+from sklearn.metrics import (accuracy_score, average_precision_score, confusion_matrix, log_loss,
+                             precision_recall_fscore_support, roc_auc_score)
 
 from logreg_spark import evaluate, predict, train
-from logreg_spark.config import (Conf, EvaluateConf, EvaluateInputConf, EvaluateOutputConf, InputConf, ModelConf,
-                                 ModelRefConf, OutputConf, PredictConf, PredictInputConf, PredictOutputConf,
+from logreg_spark.config import (Conf, ConfigError, EvaluateConf, EvaluateInputConf, EvaluateOutputConf, InputConf,
+                                 ModelConf, ModelRefConf, OutputConf, PredictConf, PredictInputConf, PredictOutputConf,
                                  SolverConf)
 from logreg_spark.dataset import HASHED, InputError, with_hashed_features
 from logreg_spark.model_io import ModelError
@@ -215,3 +216,66 @@ def test_hashed_features_are_stable_and_scoring_hashes_alike(spark, tmp_path):
     np.testing.assert_allclose(scores.column("probability").to_numpy(),
                                1 / (1 + np.exp(-(X @ theta[:-1] + theta[-1]))), rtol=1e-12)
     assert roc_auc_score(y, scores.column("probability").to_numpy()) > 0.7
+
+
+def test_multinomial_model_is_written_scored_and_evaluated(spark, tmp_path):
+    """Four classes, sparse Vector features: coefficients/ with a class column, per-class
+    probabilities and the arg-max from predict, multiclass metrics as scikit-learn's."""
+    rng = np.random.default_rng(12)
+    rows, d = 2000, 6
+    X = np.where(rng.random((rows, d)) < 0.5, rng.normal(size=(rows, d)), 0.0)
+    Z = X @ rng.normal(size=(d, 4)) + np.array([0.5, 0.0, -0.3, 0.2])
+    y = (rng.random(rows)[:, None] > np.cumsum(np.exp(Z) / np.exp(Z).sum(1, keepdims=True), axis=1)).sum(1)
+    w = rng.uniform(0.5, 2.0, rows)
+    vectors = [Vectors.sparse(d, {int(j): float(X[i, j]) for j in np.flatnonzero(X[i])}) for i in range(rows)]
+    df = spark.createDataFrame(list(zip(range(rows), vectors, y.tolist(), w.tolist())), ["id", "features", "label", "w"])
+    df.repartition(3).write.parquet(str(tmp_path / "data"))
+    data, model = str(tmp_path / "data"), str(tmp_path / "model")
+    train.run(spark, Conf(input=InputConf(path=data, features_col="features", weight_col="w"),
+                          model=ModelConf(reg_param=0.001), solver=SolverConf(tol=1e-10),
+                          output=OutputConf(model_path=model)))
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert (meta["family"], meta["classes"], meta["solver"]) == ("multinomial", 4, "newton")  # auto: 28 parameters
+    coefficients = pq.read_table(tmp_path / "model" / "coefficients").sort_by([("class", "ascending")])
+    assert coefficients.column_names == ["class", "feature", "coefficient"]
+    theta = coefficients.column("coefficient").to_numpy().reshape(4, d + 1)
+    assert coefficients.column("feature").to_pylist()[:d + 1] == [f"features[{j}]" for j in range(d)] + ["(intercept)"]
+    np.testing.assert_allclose(theta[:, -1].sum(), 0.0, atol=1e-12)  # MLlib's convention: intercepts sum to 0
+
+    predict.run(spark, PredictConf(input=PredictInputConf(path=data), model=ModelRefConf(path=model),
+                                   output=PredictOutputConf(path=str(tmp_path / "scores"), keep_cols=["id"],
+                                                            raw_margin=True)))
+    scores = pq.read_table(tmp_path / "scores").sort_by("id")
+    margins = X @ theta[:, :-1].T + theta[:, -1]
+    P = np.exp(margins) / np.exp(margins).sum(1, keepdims=True)
+    np.testing.assert_allclose(np.array(scores.column("raw_margin").to_pylist()), margins, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.array(scores.column("probability").to_pylist()), P, rtol=1e-12)
+    np.testing.assert_array_equal(scores.column("prediction").to_numpy(), P.argmax(1))
+    with pytest.raises(ConfigError, match="model.threshold: .* is multinomial"):
+        predict.run(spark, PredictConf(input=PredictInputConf(path=data), model=ModelRefConf(path=model, threshold=0.3),
+                                       output=PredictOutputConf(path=str(tmp_path / "other"))))
+
+    evaluate.run(spark, EvaluateConf(input=EvaluateInputConf(path=data, weight_col="w"), model=ModelRefConf(path=model),
+                                     output=EvaluateOutputConf(path=str(tmp_path / "eval"))))
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["rows"] == rows and metrics["classes"] == 4
+    assert metrics["log_loss"] == pytest.approx(log_loss(y, P, sample_weight=w), abs=1e-9)
+    assert metrics["accuracy"] == pytest.approx(accuracy_score(y, P.argmax(1), sample_weight=w), abs=1e-12)
+    precision, recall, f1, support = precision_recall_fscore_support(y, P.argmax(1), sample_weight=w)
+    per_class = metrics["per_class"]
+    np.testing.assert_allclose([row["precision"] for row in per_class], precision, rtol=1e-12)
+    np.testing.assert_allclose([row["recall"] for row in per_class], recall, rtol=1e-12)
+    np.testing.assert_allclose([row["f1"] for row in per_class], f1, rtol=1e-12)
+    np.testing.assert_allclose([row["weight"] for row in per_class], support, rtol=1e-12)
+    np.testing.assert_allclose(metrics["confusion_matrix"], confusion_matrix(y, P.argmax(1), sample_weight=w),
+                               rtol=1e-12)
+    confusion = pq.read_table(tmp_path / "eval" / "confusion")
+    assert confusion.num_rows == 16 and sorted(pq.read_table(tmp_path / "eval" / "classes").column("class").to_pylist()) \
+        == [0, 1, 2, 3]
+    # labels outside the model's classes are invalid rows when evaluating
+    bad = pa.table({"features": pa.array([[1.0] * d] * 4), "label": [0, 1, 4, 2]})
+    pq.write_table(bad, tmp_path / "bad.parquet")
+    with pytest.raises(InputError, match=r"column 'label': 1 row is not a class 0 … 3"):
+        evaluate.run(spark, EvaluateConf(input=EvaluateInputConf(path=str(tmp_path / "bad.parquet")),
+                                         model=ModelRefConf(path=model),
+                                         output=EvaluateOutputConf(path=str(tmp_path / "eval2"))))

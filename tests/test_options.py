@@ -98,3 +98,34 @@ def test_max_iter_warning_names_the_setting(spark, tmp_path, imbalanced, caplog)
         _, meta = _run(spark, tmp_path, path, "solver.name=gd", "solver.max_iter=2")
     assert meta["stop_reason"] == "max_iter reached" and not meta["converged"]
     assert "raise solver.max_iter" in caplog.text
+
+
+def test_multinomial_balanced_weights_and_warm_start(spark, tmp_path, imbalanced):
+    """Three unequal classes: balanced weights n / (3 n_k) as scikit-learn's; a warm start from a
+    multinomial model; a binomial model cannot start a multinomial fit."""
+    path, X, y = imbalanced
+    labels = (y + (X[:, 2] > 1.0) * (1 - y) * 2).astype(np.int64)  # classes 0, 1, 2 of unequal sizes
+    data = tmp_path / "three"
+    write_parquet(data, X, labels, files=2)
+    table, meta = _run(spark, tmp_path, data, "model.class_weight=balanced", "model.reg_param=0.01",
+                       "model.standardization=false", "solver.name=lbfgs")
+    counts = np.bincount(labels)
+    assert meta["family"] == "multinomial" and meta["class_weights"] == pytest.approx(len(labels) / (3 * counts))
+    sk = LogisticRegression(C=1 / (len(labels) * 0.01), class_weight="balanced", tol=1e-12,
+                            max_iter=10_000).fit(X, labels)
+    got = table.sort_by([("class", "ascending")]).column("coefficient").to_numpy().reshape(3, 4)
+    np.testing.assert_allclose(got[:, :3], sk.coef_, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got[:, 3], sk.intercept_ - sk.intercept_.mean(), rtol=1e-4, atol=1e-5)
+
+    earlier = tmp_path / "earlier"
+    (tmp_path / "model").rename(earlier)
+    _, warm = _run(spark, tmp_path, data, "model.class_weight=balanced", "model.reg_param=0.01",
+                   "model.standardization=false", "solver.name=lbfgs", f"model.init_model={earlier}")
+    assert warm["iterations"] <= 2 < meta["iterations"]
+    assert warm["final_loss"] == pytest.approx(meta["final_loss"], rel=1e-10)
+    binomial = tmp_path / "binomial"
+    _run(spark, tmp_path, path, "solver.max_iter=3")
+    (tmp_path / "model").rename(binomial)
+    with pytest.raises(InputError, match=r"model.init_model .*: not a model of the same family and classes "
+                                         r"\(multinomial, 3 classes\)"):
+        _run(spark, tmp_path, data, f"model.init_model={binomial}")

@@ -14,7 +14,7 @@ from pyspark.ml.linalg import Vectors
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
-from logreg_spark.blocks import Block, Summary
+from logreg_spark.blocks import MAX_CLASSES, Block, Summary
 from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.dataset import TrainingData
 from logreg_spark.objective import Objective, in_memory_pass
@@ -27,25 +27,33 @@ def _conf(features, cache="local", **model) -> Conf:
                 output=OutputConf(model_path="-"))
 
 
-def _objective_value(X, y, w, coef, intercept, model: ModelConf) -> float:
-    """Our objective at data-scale (coef, intercept), computed in this process."""
+def _objective_at(X, y, w, coef, intercept, model: ModelConf, classes: int = 0) -> tuple[float, float]:
+    """Our objective at data-scale (coef, intercept), computed in this process, and the norm of
+    its minimum-norm subgradient there (0 at the optimum)."""
     objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)),
                                 reg_param=model.reg_param, elastic_net_param=model.elastic_net_param,
-                                standardization=model.standardization, fit_intercept=model.fit_intercept)
-    return objective.evaluate(objective.scaling.from_data(coef, intercept)).total
+                                standardization=model.standardization, fit_intercept=model.fit_intercept,
+                                classes=classes)
+    evaluation = objective.evaluate(objective.from_data(coef, intercept))
+    return evaluation.total, objective.optimality(evaluation)
+
+
+def _objective_value(X, y, w, coef, intercept, model: ModelConf) -> float:
+    return _objective_at(X, y, w, coef, intercept, model)[0]
 
 
 class Prepared:
     """A data set both as a cached TrainingData and as arrays, for several fits."""
 
-    def __init__(self, spark, X, y, w, names, cache="local", dtype="float64"):
+    def __init__(self, spark, X, y, w, names, cache="local", dtype="float64", labels=2):
         self.X, self.y, self.w, self.names = X, y, w, names
         table = pa.table({**{n: X[:, j] for j, n in enumerate(names)}, "label": y, "w": w})
         self.df = spark.createDataFrame(table).repartition(3).cache()
-        self.data = TrainingData.prepare(self.df, _conf(names, cache).input, 2, dtype)
+        self.data = TrainingData.prepare(self.df, _conf(names, cache).input, 2, dtype, labels)
 
-    def fit(self, spark, **model):
-        fitted = fit_prepared(self.data, _conf(self.names, **model), spark)
+    def fit(self, spark, solver="auto", **model):
+        conf = _conf(self.names, **model)
+        fitted = fit_prepared(self.data, replace(conf, solver=replace(conf.solver, name=solver)), spark)
         return fitted.coefficients, fitted.intercept, fitted
 
     def release(self):
@@ -198,3 +206,71 @@ def test_matches_statsmodels_logit_with_standard_errors(spark, affairs, solver):
     np.testing.assert_allclose(fitted.statistics["p_value"], logit.pvalues, rtol=1e-5, atol=1e-12)
     sk = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(affairs.X, affairs.y)
     np.testing.assert_allclose(fitted.coefficients, sk.coef_[0], rtol=1e-5, atol=1e-7)
+
+
+@pytest.fixture(scope="module")
+def three_classes(spark):
+    """Three classes from a softmax model over features of scales 0.01 … 100, weighted rows."""
+    rng = np.random.default_rng(11)
+    n, scales = 1500, np.array([0.01, 1.0, 100.0, 5.0])
+    X = rng.normal(size=(n, 4)) * scales + np.array([0.0, 3.0, -50.0, 1.0])
+    B = np.array([[1.0, -0.5, 0.3, 0.0], [-0.4, 0.8, 0.0, 0.6], [0.0, 0.0, -0.5, -0.2]])
+    Z = (X - X.mean(0)) / scales @ B.T + np.array([0.2, -0.1, 0.0])
+    P = np.exp(Z - Z.max(1, keepdims=True))
+    y = (rng.random(n)[:, None] > np.cumsum(P / P.sum(1, keepdims=True), axis=1)).sum(1).astype(float)
+    prepared = Prepared(spark, X, y, rng.uniform(0.3, 3.0, n), [f"x{j}" for j in range(4)], labels=MAX_CLASSES)
+    prepared.mllib_df = VectorAssembler(inputCols=prepared.names, outputCol="features").transform(prepared.df)
+    yield prepared
+    prepared.release()
+
+
+@pytest.mark.parametrize("reg_param, alpha, standardization, fit_intercept, solver", [
+    (0.0, 0.0, True, True, "auto"),  # auto: Newton (15 parameters)
+    (0.0, 0.0, False, True, "lbfgs"),
+    (0.01, 0.0, True, True, "auto"),
+    (0.01, 0.0, False, False, "lbfgs"),
+    (0.01, 0.5, True, True, "auto"),  # auto: OWL-QN
+    (0.02, 1.0, True, True, "auto"),
+    (0.02, 1.0, False, True, "auto"),
+])
+def test_multinomial_matches_mllib(spark, three_classes, reg_param, alpha, standardization, fit_intercept, solver):
+    """Same coefficients as MLlib's family = "multinomial", whose convention we follow for the
+    softmax's free direction: intercepts sum to zero; without a penalty each feature's too.
+    Where MLlib's optimizer stops short (its objective more than 1e-7 above ours: α = 1
+    without standardization here, 3e-5 above), ours must be the lower one."""
+    model = dict(reg_param=reg_param, elastic_net_param=alpha, standardization=standardization,
+                 fit_intercept=fit_intercept)
+    coef, intercept, fitted = three_classes.fit(spark, solver=solver, family="multinomial", **model)
+    assert coef.shape == (3, 4) and fitted.classes == 3
+    mllib = MLlibLogisticRegression(regParam=reg_param, elasticNetParam=alpha, standardization=standardization,
+                                    fitIntercept=fit_intercept, weightCol="w", maxIter=1000, tol=1e-12,
+                                    family="multinomial").fit(three_classes.mllib_df)
+    theirs_coef, theirs_intercept = mllib.coefficientMatrix.toArray(), mllib.interceptVector.toArray()
+    X, y, w = three_classes.X, three_classes.y, three_classes.w
+    ours_value, ours_optimality = _objective_at(X, y, w, coef, intercept, ModelConf(**model), classes=3)
+    theirs_value, _ = _objective_at(X, y, w, theirs_coef, theirs_intercept, ModelConf(**model), classes=3)
+    assert ours_value <= theirs_value * (1 + 1e-9) and ours_optimality < 1e-5
+    if theirs_value > ours_value * (1 + 1e-7):
+        return
+    assert ours_value == pytest.approx(theirs_value, rel=1e-9)
+    np.testing.assert_allclose(np.column_stack([coef, intercept]), np.column_stack([theirs_coef, theirs_intercept]),
+                               atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("reg_param", [0.0, 0.01])
+def test_multinomial_matches_scikit_learn(spark, three_classes, reg_param):
+    """scikit-learn minimises C Σ w ℓ + ½‖B‖²: ours with standardization = false and
+    λ = 1/(C·W); without a penalty it leaves the softmax's free direction as it lands, so
+    probabilities are compared there."""
+    coef, intercept, _ = three_classes.fit(spark, family="multinomial", reg_param=reg_param, standardization=False)
+    X, y, w = three_classes.X, three_classes.y, three_classes.w
+    C = 1 / (reg_param * w.sum()) if reg_param else np.inf
+    sk = LogisticRegression(C=C, tol=1e-12, max_iter=100_000).fit(X, y, sample_weight=w)
+    model = ModelConf(reg_param=reg_param, standardization=False)
+    theirs_value = _objective_at(X, y, w, sk.coef_, sk.intercept_, model, classes=3)[0]
+    assert _objective_at(X, y, w, coef, intercept, model, classes=3)[0] <= theirs_value * (1 + 1e-9)
+    ours = X @ coef.T + intercept
+    np.testing.assert_allclose(np.exp(ours) / np.exp(ours).sum(1, keepdims=True), sk.predict_proba(X), atol=1e-5)
+    if reg_param:
+        np.testing.assert_allclose(coef, sk.coef_, atol=1e-4, rtol=1e-4)
+        np.testing.assert_allclose(intercept, sk.intercept_ - sk.intercept_.mean(), atol=1e-4)

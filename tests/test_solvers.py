@@ -96,10 +96,10 @@ def test_gd_line_search_rescues_a_bad_learning_rate():
 
 
 def test_auto_choice():
-    assert resolve_solver("auto", has_l1=False, n_features=50) == "newton"
-    assert resolve_solver("auto", has_l1=True, n_features=50) == "lbfgs"
-    assert resolve_solver("auto", has_l1=False, n_features=5000) == "lbfgs"
-    assert resolve_solver("gd", has_l1=False, n_features=5) == "gd"
+    assert resolve_solver("auto", has_l1=False, n_params=51) == "newton"
+    assert resolve_solver("auto", has_l1=True, n_params=51) == "lbfgs"
+    assert resolve_solver("auto", has_l1=False, n_params=5100) == "lbfgs"
+    assert resolve_solver("gd", has_l1=False, n_params=6) == "gd"
 
 
 @pytest.mark.parametrize("name, alpha", [("gd", 0.0), ("lbfgs", 0.0), ("lbfgs", 0.5), ("newton", 0.0)])

@@ -121,10 +121,10 @@ def test_invalid_rows_are_refused_or_skipped(spark, tmp_path, column, values, me
     table[column] = np.concatenate([values, table[column][4:]]).astype(table[column].dtype if column != "label" else float)
     pq.write_table(pa.table(table), rows / "part-0.parquet")
     with pytest.raises(InputError) as err:
-        run(spark, _conf(tmp_path, rows, "solver.max_iter=2"))
+        run(spark, _conf(tmp_path, rows, "solver.max_iter=2", "model.family=binomial"))
     assert message in str(err.value)
     assert not (tmp_path / "model").exists()
-    run(spark, _conf(tmp_path, rows, "solver.max_iter=2", "input.invalid=skip"))
+    run(spark, _conf(tmp_path, rows, "solver.max_iter=2", "model.family=binomial", "input.invalid=skip"))
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
     assert meta["rows_skipped"] == sum(1 for v in values if not (v in (0, 1) if column == "label" else np.isfinite(v)))
     assert meta["rows"] == 40 - meta["rows_skipped"]
