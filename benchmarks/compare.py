@@ -1,22 +1,26 @@
 """This project against Spark MLlib's LogisticRegression, side by side in one Spark session.
 
-    python benchmarks/compare.py [--rows 500000 2000000] [--features 50] [--master local[2]]
+    python benchmarks/compare.py [--rows 500000 2000000] [--features 50] [--nonzeros K] [--master local[2]]
                                  [--work /tmp/logreg_bench] [--reg-param 1e-3] [--cache spark|local]
                                  [--dtype float64|float32]
 
 For each size it writes synthetic Parquet data (benchmarks/make_data.py's
-generator) unless already there, then measures on the same data and objective
-(L2, standardization = false, tol 1e-6):
+generators) unless already there: --features dense columns, or with
+--nonzeros K one sparse Spark ML Vector column of size --features with about K
+non-zeros per row. Then it measures on the same data and objective (L2,
+standardization = false, tol 1e-6):
 
-- NumPy floor: one pass (X·θ, then Xᵀ(h − y)) over the whole column-major
-  matrix in this process;
+- NumPy floor: one pass (X·θ, then Xᵀ(h − y)) over the whole matrix in this
+  process, as the cached blocks hold it (column-major, or CSR when sparse);
 - MLlib (after one untimed fit on the new files): a converged fit from Parquet to a saved model (whole fit), and fits
   with tol = 0 stopped at maxIter = 2 and 2 + 20 (best of two each):
   seconds per iteration = the slope between those two, set-up = what the
   short fit took beyond its iterations;
 - this project: the training job from Parquet to a written model directory,
-  once per solver in --solvers (default: auto, which is Newton here, and lbfgs,
-  whose passes compare with MLlib's L-BFGS iterations).
+  once per solver in --solvers (default: auto, which is Newton on the dense
+  data, and lbfgs, whose passes compare with MLlib's L-BFGS iterations);
+  solvers that resolve to the same one run once (auto is lbfgs on more than
+  100 features).
 
 Both final objectives are evaluated by the same NumPy code. It prints a
 Markdown table of seconds and the ratios ours/MLlib and ours/floor.
@@ -28,23 +32,74 @@ import argparse
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import VectorAssembler
+from pyspark.sql import DataFrame, SparkSession
+from scipy import sparse
+from sparse_data import FEATURES, write_sparse_classification
 
-from logreg_spark.sums import Layout, block_sums
-from logreg_spark.blocks import Block, Summary
+from logreg_spark.blocks import Block, FeatureSpec, Problems, Summary, feature_matrix
 from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.objective import Objective, in_memory_pass
 from logreg_spark.session import spark_session
+from logreg_spark.solvers import resolve_solver
+from logreg_spark.sums import Features, Layout, block_sums
 from logreg_spark.synthetic import write_classification
 from logreg_spark.train import run
 
 
-def numpy_floor(X: np.ndarray, y: np.ndarray, repeats: int = 3) -> float:
+@dataclass(frozen=True)
+class Data:
+    """A benchmark dataset: ``features`` dense columns ``x0..``, or (``nonzeros`` > 0) one sparse
+    Vector column of that size with about ``nonzeros`` non-zeros per row."""
+
+    path: Path
+    rows: int
+    features: int
+    nonzeros: int = 0
+
+    @property
+    def size(self) -> str:
+        shape = f"{self.rows:,} × {self.features:,}"
+        return f"{shape} sparse, {self.nonzeros} per row" if self.nonzeros else shape
+
+    @property
+    def names(self) -> list[str]:
+        return [f"x{j}" for j in range(self.features)]
+
+    def frame(self, spark: SparkSession) -> DataFrame:
+        """The data with a Vector column ``features``, as MLlib takes it."""
+        df = spark.read.parquet(str(self.path))
+        return df if self.nonzeros else VectorAssembler(inputCols=self.names, outputCol="features").transform(df)
+
+    def input_conf(self, cache: str) -> InputConf:
+        if self.nonzeros:
+            return InputConf(path=str(self.path), features_col=FEATURES, cache=cache)
+        return InputConf(path=str(self.path), features=self.names, cache=cache)
+
+    def arrays(self) -> tuple[Features, np.ndarray]:
+        """``(X, y)`` in this process, X as the cached blocks hold it: column-major, or CSR."""
+        table = pq.read_table(self.path)
+        y = table.column("label").to_numpy().astype(np.float64)
+        if self.nonzeros:
+            return feature_matrix(table, FeatureSpec(vector_col=FEATURES, d=self.features), Problems())[0], y
+        X = np.empty((table.num_rows, self.features), order="F")
+        for j, name in enumerate(self.names):
+            X[:, j] = table.column(name).to_numpy()
+        return X, y
+
+
+def nbytes(X: Features) -> int:
+    """Bytes of a dense array, or of a CSR array's three arrays."""
+    return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes if sparse.issparse(X) else X.nbytes
+
+
+def numpy_floor(X: Features, y: np.ndarray, repeats: int = 3) -> float:
     layout, w, theta = Layout(X.shape[1]), np.ones(len(y)), np.full(X.shape[1], 0.01)
     times = []
     for _ in range(repeats):
@@ -54,29 +109,27 @@ def numpy_floor(X: np.ndarray, y: np.ndarray, repeats: int = 3) -> float:
     return min(times)
 
 
-def objective_value(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float, reg_param: float) -> float:
+def objective_value(X: Features, y: np.ndarray, coef: np.ndarray, intercept: float, reg_param: float) -> float:
     w = np.ones(len(y))
     objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param,
                                 standardization=False)
     return objective.evaluate(objective.scaling.from_data(coef, intercept)).total
 
 
-def time_mllib(spark, path: str, features: list[str], reg_param: float, max_iter: int, out: Path,
-               tol: float = 1e-6):
+def time_mllib(spark, data: Data, reg_param: float, max_iter: int, out: Path, tol: float = 1e-6):
     started = time.perf_counter()
-    df = VectorAssembler(inputCols=features, outputCol="features").transform(spark.read.parquet(path))
     model = LogisticRegression(regParam=reg_param, standardization=False, maxIter=max_iter, tol=tol,
-                               family="binomial").fit(df)
+                               family="binomial").fit(data.frame(spark))
     model.write().overwrite().save(str(out))
     return time.perf_counter() - started, model
 
 
-def mllib_iteration_cost(spark, path: str, features: list[str], reg_param: float, out: Path,
+def mllib_iteration_cost(spark, data: Data, reg_param: float, out: Path,
                          short: int = 2, extra: int = 20) -> tuple[float, float]:
     """(set-up seconds, seconds per iteration) of MLlib, from the slope between two fits
     that run a fixed number of iterations (tol = 0), best of two each."""
     def best(max_iter: int) -> tuple[float, int]:
-        runs = [time_mllib(spark, path, features, reg_param, max_iter, out, tol=0.0) for _ in range(2)]
+        runs = [time_mllib(spark, data, reg_param, max_iter, out, tol=0.0) for _ in range(2)]
         return min(seconds for seconds, _ in runs), runs[0][1].summary.totalIterations
 
     short_seconds, short_iterations = best(short)
@@ -85,18 +138,22 @@ def mllib_iteration_cost(spark, path: str, features: list[str], reg_param: float
     return short_seconds - short_iterations * per_iteration, per_iteration
 
 
-def dataset(work: Path, rows: int, features: int) -> Path:
-    data = work / f"rows_{rows}_features_{features}"
-    if not data.exists():
-        write_classification(data, rows, features, files=16, seed=0, condition=10.0, positive_rate=0.3)
+def dataset(work: Path, rows: int, features: int, nonzeros: int) -> Data:
+    """The dataset of this shape under ``work``, written unless already there."""
+    data = Data(work / (f"rows_{rows}_features_{features}" + (f"_nonzeros_{nonzeros}" if nonzeros else "")),
+                rows, features, nonzeros)
+    if not data.path.exists():
+        if nonzeros:
+            write_sparse_classification(data.path, rows, features, nonzeros, files=16, seed=0, positive_rate=0.3)
+        else:
+            write_classification(data.path, rows, features, files=16, seed=0, condition=10.0, positive_rate=0.3)
     return data
 
 
-def our_fit(spark, data: Path, names: list[str], reg_param: float, out: Path, storage: tuple[str, str],
-            solver: str = "auto") -> float:
+def our_fit(spark, data: Data, reg_param: float, out: Path, storage: tuple[str, str], solver: str = "auto") -> float:
     """Seconds for the training job from Parquet to a written model."""
     cache, dtype = storage
-    conf = Conf(input=InputConf(path=str(data), features=names, cache=cache),
+    conf = Conf(input=data.input_conf(cache),
                 model=ModelConf(reg_param=reg_param, standardization=False),
                 solver=SolverConf(name=solver, tol=1e-6, dtype=dtype),
                 output=OutputConf(model_path=str(out), mode="overwrite"))
@@ -105,30 +162,22 @@ def our_fit(spark, data: Path, names: list[str], reg_param: float, out: Path, st
     return time.perf_counter() - started
 
 
-def warm_up(spark, work: Path, features: int, storage: tuple[str, str]) -> None:
+def warm_up(spark, data: Data, work: Path, storage: tuple[str, str]) -> None:
     """One small fit of each, so that JVM start-up and JIT compilation are not measured."""
-    data = dataset(work, 20_000, features)
-    names = [f"x{j}" for j in range(features)]
-    time_mllib(spark, str(data), names, 0.0, 5, work / "mllib_model")
-    our_fit(spark, data, names, 0.0, work / "our_model", storage)
+    time_mllib(spark, data, 0.0, 5, work / "mllib_model")
+    our_fit(spark, data, 0.0, work / "our_model", storage)
 
 
-def measure(spark, rows: int, features: int, work: Path, reg_param: float, storage: tuple[str, str],
-            solvers: list[str]) -> dict:
-    data = dataset(work, rows, features)
-    table = pq.read_table(data)
-    names = [f"x{j}" for j in range(features)]
-    X = np.empty((table.num_rows, features), order="F")  # column-major, as the cached blocks
-    for j, name in enumerate(names):
-        X[:, j] = table.column(name).to_numpy()
-    y = table.column("label").to_numpy().astype(np.float64)
+def measure(spark, data: Data, work: Path, reg_param: float, storage: tuple[str, str], solvers: list[str]) -> dict:
+    X, y = data.arrays()
     floor = numpy_floor(X, y)
 
-    time_mllib(spark, str(data), names, reg_param, 1, work / "mllib_model")  # new files: listing, page cache
-    mllib_setup, mllib_pass = mllib_iteration_cost(spark, str(data), names, reg_param, work / "mllib_model")
-    full, model = time_mllib(spark, str(data), names, reg_param, 100, work / "mllib_model")
+    time_mllib(spark, data, reg_param, 1, work / "mllib_model")  # new files: listing, page cache
+    mllib_setup, mllib_pass = mllib_iteration_cost(spark, data, reg_param, work / "mllib_model")
+    full, model = time_mllib(spark, data, reg_param, 100, work / "mllib_model")
     result = {
-        "rows": rows, "features": features, "x_bytes": X.nbytes, "numpy_pass": floor,
+        "rows": data.rows, "features": data.features, "nonzeros": data.nonzeros, "size": data.size,
+        "x_bytes": nbytes(X), "numpy_pass": floor,
         "mllib": {"setup": mllib_setup, "per_pass": mllib_pass, "passes": model.summary.totalIterations,
                   "whole": full,
                   "objective": objective_value(X, y, model.coefficients.toArray(), model.intercept, reg_param)},
@@ -136,7 +185,7 @@ def measure(spark, rows: int, features: int, work: Path, reg_param: float, stora
     }
     out = work / "our_model"
     for solver in solvers:
-        whole = our_fit(spark, data, names, reg_param, out, storage, solver)
+        whole = our_fit(spark, data, reg_param, out, storage, solver)
         meta = json.loads((out / "model.json").read_text())
         coefficients = pq.read_table(out / "coefficients").column("coefficient").to_numpy()
         result["ours"].append({
@@ -155,7 +204,7 @@ def table(results: list[dict]) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        size = f"{r['rows']:,} × {r['features']}"
+        size = r["size"]
         m = r["mllib"]
         lines.append(f"| {size} | MLlib | {m['setup']:.2f} | {m['per_pass']:.3f} | {m['passes']} | "
                      f"{m['whole']:.2f} | {m['objective']:.10f} | |")
@@ -182,6 +231,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[500_000, 2_000_000])
     parser.add_argument("--features", type=int, default=50)
+    parser.add_argument("--nonzeros", type=int, default=0,
+                        help="sparse data: about this many non-zeros per row of a Vector of size --features")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="12g")
     parser.add_argument("--reg-param", type=float, default=1e-3)
@@ -196,8 +247,10 @@ def main() -> None:
                            "spark.ui.showConsoleProgress": "false"}, "logreg_spark benchmark")
     try:
         storage = (args.cache, args.dtype)
-        warm_up(spark, args.work, args.features, storage)
-        results = [measure(spark, rows, args.features, args.work, args.reg_param, storage, args.solvers)
+        solvers = list(dict.fromkeys(resolve_solver(name, False, args.features + 1) for name in args.solvers))
+        warm_up(spark, dataset(args.work, 20_000, args.features, args.nonzeros), args.work, storage)
+        results = [measure(spark, dataset(args.work, rows, args.features, args.nonzeros), args.work,
+                           args.reg_param, storage, solvers)
                    for rows in args.rows]
     finally:
         spark.stop()

@@ -1,5 +1,6 @@
 """The benchmark runs end to end at a tiny size (its timings are not checked here)."""
 
+import json
 import os
 import re
 import subprocess
@@ -8,19 +9,42 @@ import sys
 from conftest import ROOT
 
 
-def test_compare_prints_a_table_with_both_fits(tmp_path):
+def run_compare(tmp_path, *args: str) -> str:
+    """compare.py's table, run on this checkout's code at a tiny size."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "compare.py"), "--rows", "3000", "6000", "--features", "5",
-         "--work", str(tmp_path), "--driver-memory", "1g", "--cache", "local", "--json", str(tmp_path / "r.json")],
+        [sys.executable, str(ROOT / "benchmarks" / "compare.py"), *args, "--work", str(tmp_path),
+         "--driver-memory", "1g", "--cache", "local", "--json", str(tmp_path / "r.json")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    table = result.stdout
+    return result.stdout
+
+
+def relative_differences(table: str) -> list[float]:
+    """The "(rel.)" differences of our final objectives from MLlib's."""
+    return [float(d) for d in re.findall(r"\| ([+-]\d\.\de[+-]\d+) \(rel\.\)", table)]
+
+
+def test_compare_prints_a_table_with_both_fits(tmp_path):
+    table = run_compare(tmp_path, "--rows", "3000", "6000", "--features", "5")
     for size in ("3,000 × 5", "6,000 × 5"):
         for label in ("MLlib", "logreg_spark (newton, local cache, float64)", "newton / MLlib",
                       "logreg_spark (lbfgs, local cache, float64)", "lbfgs / MLlib", "NumPy floor"):
             assert f"| {size} | {label} |" in table
-    differences = [float(d) for d in re.findall(r"\| ([+-]\d\.\de[+-]\d+) \(rel\.\)", table)]
+    differences = relative_differences(table)
     assert len(differences) == 4 and all(abs(d) < 1e-5 for d in differences)
     assert (tmp_path / "r.json").exists()
+
+
+def test_compare_on_sparse_vectors_runs_auto_once_as_lbfgs(tmp_path):
+    table = run_compare(tmp_path, "--rows", "3000", "--features", "2000", "--nonzeros", "10")
+    size = "3,000 × 2,000 sparse, 10 per row"
+    for label in ("MLlib", "logreg_spark (lbfgs, local cache, float64)", "lbfgs / MLlib", "NumPy floor"):
+        assert f"| {size} | {label} |" in table
+    assert "newton" not in table
+    differences = relative_differences(table)
+    assert len(differences) == 1 and abs(differences[0]) < 1e-5
+    (result,) = json.loads((tmp_path / "r.json").read_text())
+    assert result["nonzeros"] == 10 and result["mllib"]["passes"] > 1
