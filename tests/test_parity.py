@@ -1,6 +1,5 @@
 """The same answers as Spark MLlib, scikit-learn and statsmodels, fitted side by side."""
 
-import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -71,6 +70,7 @@ def _synthetic(spark, weighted: bool, cache="local", dtype="float64") -> Prepare
     y = (rng.random(n) < 1 / (1 + np.exp(-margin))).astype(float)
     w = rng.uniform(0.3, 3.0, n) if weighted else np.ones(n)
     prepared = Prepared(spark, X, y, w, [f"x{j}" for j in range(5)], cache, dtype)
+    prepared.weighted = weighted
     prepared.mllib_df = VectorAssembler(inputCols=prepared.names, outputCol="features").transform(prepared.df)
     return prepared
 
@@ -111,9 +111,15 @@ def _assert_matches_mllib(spark, prepared: Prepared, model: dict) -> None:
         np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=1e-4)
 
 
+#: (standardization, fit_intercept): two of the four settings with unweighted rows, the other two weighted.
+SETTINGS = {False: [(True, True), (False, False)], True: [(True, False), (False, True)]}
+
+
 @pytest.mark.parametrize("reg_param, alpha", GRID)
-@pytest.mark.parametrize("standardization, fit_intercept", list(itertools.product([True, False], repeat=2)))
-def test_matches_mllib(spark, synthetic, reg_param, alpha, standardization, fit_intercept):
+@pytest.mark.parametrize("setting", [0, 1])
+def test_matches_mllib(spark, synthetic, reg_param, alpha, setting):
+    """Every (λ, α, standardization, intercept) of the grid once, with weighted or unweighted rows."""
+    standardization, fit_intercept = SETTINGS[synthetic.weighted][setting]
     _assert_matches_mllib(spark, synthetic, dict(reg_param=reg_param, elastic_net_param=alpha,
                                                  standardization=standardization, fit_intercept=fit_intercept))
 
