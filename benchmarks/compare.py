@@ -2,7 +2,7 @@
 
     python benchmarks/compare.py [--rows 500000 2000000] [--features 50] [--nonzeros K] [--master local[2]]
                                  [--work /tmp/logreg_bench] [--reg-param 1e-3] [--cache spark|local]
-                                 [--dtype float64|float32]
+                                 [--dtype float64|float32] [--warm-up-rows 20000]
 
 For each size it writes synthetic Parquet data (benchmarks/make_data.py's
 generators) unless already there: --features dense columns, or with
@@ -241,6 +241,7 @@ def main() -> None:
     parser.add_argument("--dtype", default=SolverConf.dtype, choices=["float64", "float32"], help="solver.dtype")
     parser.add_argument("--solvers", nargs="+", default=["auto", "lbfgs"], help="solver.name values to run")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--warm-up-rows", type=int, default=20_000, help="rows of the untimed first fits")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     spark = spark_session({"spark.master": args.master, "spark.driver.memory": args.driver_memory,
@@ -248,7 +249,7 @@ def main() -> None:
     try:
         storage = (args.cache, args.dtype)
         solvers = list(dict.fromkeys(resolve_solver(name, False, args.features + 1) for name in args.solvers))
-        warm_up(spark, dataset(args.work, 20_000, args.features, args.nonzeros), args.work, storage)
+        warm_up(spark, dataset(args.work, args.warm_up_rows, args.features, args.nonzeros), args.work, storage)
         results = [measure(spark, dataset(args.work, rows, args.features, args.nonzeros), args.work,
                            args.reg_param, storage, solvers)
                    for rows in args.rows]

@@ -15,7 +15,7 @@ def run_compare(tmp_path, *args: str) -> str:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "compare.py"), *args, "--work", str(tmp_path),
-         "--driver-memory", "1g", "--cache", "local", "--json", str(tmp_path / "r.json")],
+         "--driver-memory", "1g", "--cache", "local", "--json", str(tmp_path / "r.json"), "--warm-up-rows", "1000"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
