@@ -135,6 +135,9 @@ def _validate_feature_source(conf: InputConf, where: Where) -> None:
         raise ConfigError(f"{where(f'input.{given}')}: input.{given} needs {' and '.join(missing)} "
                           "(the index/value pair input: input.indices_col, input.values_col and "
                           "input.num_features go together)")
+    if conf.indices_col and conf.indices_col == conf.values_col:
+        raise ConfigError(f"{where('input.values_col')}: input.indices_col and input.values_col must be "
+                          f"two columns, not both {conf.values_col!r}")
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,9 @@ def feature_spec(df: DataFrame, conf: InputConf) -> FeatureSpec:
     """Check the feature columns' types; find ``d`` for an array or Vector column."""
     if conf.hash_features:
         return FeatureSpec(vector_col=HASHED, d=conf.hash_dim)
+    if conf.indices_col:
+        spec = FeatureSpec(indices_col=conf.indices_col, vector_col=conf.values_col, d=conf.num_features)
+        return check_pair_columns(df, spec, "input.indices_col", "input.values_col")
     key = "input.features" if conf.features else "input.features_col"
     return locate_features(df, tuple(conf.features), conf.features_col, key)
 
@@ -146,8 +149,23 @@ def locate_features(df: DataFrame, columns: tuple[str, ...], vector_col: str, ke
     return FeatureSpec(vector_col=vector_col, d=first[0].size if isinstance(dtype, VectorUDT) else len(first[0]))
 
 
+def check_pair_columns(df: DataFrame, spec: FeatureSpec, indices_key: str, values_key: str) -> FeatureSpec:
+    """Check that ``df`` has ``spec``'s index column (an array of integers) and value column (an
+    array of numbers); errors name the key given for each."""
+    numeric = (T.NumericType, T.BooleanType)
+    for name, key, elements, kind in ((spec.indices_col, indices_key, T.IntegralType, "integers"),
+                                      (spec.vector_col, values_key, numeric, "numbers")):
+        dtype = _field(df, name, key).dataType
+        if not (isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, elements)):
+            raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not an array of {kind}")
+    return spec
+
+
 def feature_columns(df: DataFrame, spec: FeatureSpec) -> list[F.Column]:
-    """The features as float64 columns (a Vector column as it is)."""
+    """The features as float64 columns (a Vector column, and the indices of index/value pairs,
+    as they are)."""
+    if spec.indices_col:
+        return [_col(spec.indices_col), _col(spec.vector_col).cast("array<double>").alias(spec.vector_col)]
     if spec.columns:
         return [_col(c).cast("double").alias(c) for c in spec.columns]
     if isinstance(df.schema[spec.vector_col].dataType, VectorUDT):

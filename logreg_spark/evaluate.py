@@ -48,7 +48,7 @@ def _score(df: DataFrame, conf: EvaluateConf, spark: SparkSession) -> tuple[Data
         p = probability(margin)
         return {"p": p, "y": y, "w": w, "loss": row_log_loss(margin, y), "bin": calibration_bin(p)}
 
-    needed = [*(model.spec.columns or [model.spec.vector_col]), LABEL, WEIGHT]
+    needed = [*model.spec.input_columns, LABEL, WEIGHT]
     return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), _SCORED), model
 
 

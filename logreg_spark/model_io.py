@@ -130,6 +130,9 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
             if input_conf.get("hash_features") else None
         if input_conf["features"]:
             spec = FeatureSpec(columns=tuple(features))
+        elif input_conf.get("indices_col"):
+            spec = FeatureSpec(indices_col=str(input_conf["indices_col"]), vector_col=str(input_conf["values_col"]),
+                               d=len(features))
         else:
             spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=len(features))
     except (KeyError, TypeError, ValueError) as err:

@@ -95,6 +95,7 @@ def test_required_keys(tmp_path):
     ('indices_col = "idx"\nvalues_col = "val"', "input.indices_col needs input.num_features"),
     ('features = ["a"]\nnum_features = 100', "input.num_features needs input.indices_col and input.values_col"),
     ('indices_col = "idx"\nvalues_col = "val"\nnum_features = 0', "input.num_features must be >= 1"),
+    ('indices_col = "v"\nvalues_col = "v"\nnum_features = 9', "must be two columns, not both 'v'"),
 ])
 def test_the_index_value_pair_input_needs_all_three_keys(tmp_path, keys, message):
     conf = tmp_path / "c.toml"
