@@ -196,13 +196,12 @@ def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataF
 
 
 def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str):
-    """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Summary, Problems)."""
+    """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Problems)."""
     block_bytes = BLOCK_BYTES  # read here: the function runs on the executors
     cache_id = uuid.uuid4().hex[:12]
 
     def emit(table: pa.Table) -> pa.RecordBatch:
         block, problems = block_from_table(table, spec, label_col, weight_col)
-        summary = Summary.of_block(block)
         if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
             block = block._replace(X=block.X.astype(np.float32))
         handle = block
@@ -210,7 +209,7 @@ def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dt
             # unique per write: a recomputed partition may hold other rows than the lost one
             name = f"{cache_id}-{TaskContext.get().partitionId()}-{uuid.uuid4().hex[:12]}"
             handle = BlockFile.write(block, name)
-        built = (handle, summary, problems)
+        built = (handle, problems)
         return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())],
                                           names=["block"])
 
@@ -240,14 +239,17 @@ def _merge_summaries(a: tuple[Summary, Problems] | None, b: tuple[Summary, Probl
 
 def _summarize(blocks: RDD, n_features: int, depth: int,
                class_weights: ClassWeights | None) -> tuple[Summary, Problems] | None:
-    """The rows' statistics and validation counts: merged from preparation, or recomputed
-    from the blocks under class weights."""
+    """The statistics of the cached blocks' rows (under class weights, if given), and the
+    validation counts of preparation.
+
+    The first call is the job that fills the cache. The cache holds no statistics (two
+    d-vectors per block): each block's are computed here, from the block as stored, and
+    merged, and only the merged ones reach the driver.
+    """
     depth = tree_depth(depth, blocks.getNumPartitions(), 16 * n_features)  # a Summary: two d-vectors
 
-    def summary(item: tuple[BlockHandle, Summary, Problems]) -> tuple[Summary, Problems]:
-        if class_weights is None:
-            return item[1], item[2]
-        return Summary.of_block(item[0].load(), class_weights), item[2]
+    def summary(item: tuple[BlockHandle, Problems]) -> tuple[Summary, Problems]:
+        return Summary.of_block(item[0].load(), class_weights), item[1]
 
     return blocks.treeAggregate(None, lambda acc, item: _merge_summaries(acc, summary(item)),
                                 _merge_summaries, depth)
@@ -257,7 +259,7 @@ def _summarize(blocks: RDD, n_features: int, depth: int,
 class TrainingData:
     """The training rows as cached NumPy blocks, with their statistics."""
 
-    blocks: RDD  # of (BlockHandle, Summary, Problems), persisted
+    blocks: RDD  # of (BlockHandle, Problems), persisted
     store: str
     spec: FeatureSpec
     summary: Summary
@@ -270,8 +272,8 @@ class TrainingData:
                 dtype: str = "float64") -> "TrainingData":
         """Convert and cache ``df`` once, computing its statistics on the way.
 
-        ``dtype = "float32"`` stores the features in half the memory; passes
-        still compute and sum in float64.
+        ``dtype = "float32"`` stores the features in half the memory; the
+        statistics and the passes are computed in float64 from the stored values.
         """
         started = time.perf_counter()
         if conf.hash_features:
@@ -314,7 +316,7 @@ class TrainingData:
         def aggregate(coef: np.ndarray, intercept: float, layout: Layout) -> np.ndarray:
             point = sc.broadcast((coef, intercept))
 
-            def add_block(acc: np.ndarray, item: tuple[BlockHandle, Summary, Problems]) -> np.ndarray:
+            def add_block(acc: np.ndarray, item: tuple[BlockHandle, Problems]) -> np.ndarray:
                 block = item[0].load()
                 w = effective_weights(block, class_weights)
                 return acc + block_sums(block.X, block.y, w, *point.value, layout)
