@@ -165,6 +165,11 @@ class FeatureSpec:
             return list(self.columns)
         return [f"{self.vector_col}[{j}]" for j in range(self.d)]
 
+    def described(self) -> dict[str, int | list[str]]:
+        """The features in ``model.json``: their number, and their names when they are columns'
+        (an array, Vector or index/value input's names, ``col[j]``, follow from the conf)."""
+        return {"n_features": self.d or len(self.columns)} | ({"features": self.names} if self.columns else {})
+
     @property
     def input_columns(self) -> list[str]:
         """The input columns that hold the features."""

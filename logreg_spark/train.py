@@ -138,6 +138,7 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
     statistics = _statistics(objective, result, conf)
     coef, intercept = scaling.to_data(result.theta)
     metadata = {
+        **data.spec.described(),
         "label_col": conf.input.label_col,
         "conf": conf.to_dict(),
         "solver": solver,

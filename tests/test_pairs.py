@@ -3,6 +3,7 @@ like the same rows in a sparse Spark ML Vector column."""
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +18,7 @@ from logreg_spark.blocks import FeatureSpec, Problems, feature_matrix
 from logreg_spark.config import (Conf, EvaluateConf, EvaluateInputConf, EvaluateOutputConf, InputConf, ModelConf,
                                  ModelRefConf, OutputConf, PredictConf, PredictInputConf, PredictOutputConf,
                                  SolverConf)
+from logreg_spark.model_io import read_model
 
 ROWS, D = 800, 50
 PAIRS = dict(indices_col="idx", values_col="val", num_features=D)
@@ -71,8 +73,23 @@ def test_pairs_train_like_a_sparse_vector_column(spark, data, pair_model):
     np.testing.assert_allclose(theta, vector_theta, rtol=0, atol=1e-10)
     meta = json.loads((model / "model.json").read_text())
     assert meta["conf"]["input"] | PAIRS == meta["conf"]["input"]
+    assert meta["n_features"] == D and "features" not in meta  # the names are implicit: val[0], val[1], …
     names = pq.read_table(model / "coefficients").column("feature").to_pylist()
     assert names == [f"val[{j}]" for j in range(D)] + ["(intercept)"]
+
+
+def test_models_that_list_every_name_still_read(spark, data, pair_model, tmp_path):
+    """Models written before the count replaced the list of implicit names."""
+    model = pair_model[0]
+    shutil.copytree(model, tmp_path / "old")
+    meta = json.loads((model / "model.json").read_text())
+    meta["features"] = [f"val[{j}]" for j in range(D)]
+    del meta["n_features"]
+    (tmp_path / "old" / "model.json").write_text(json.dumps(meta))
+    (tmp_path / "old" / ".model.json.crc").unlink()
+    old, new = read_model(spark, str(tmp_path / "old")), read_model(spark, str(model))
+    assert (old.spec, old.features, old.intercept) == (new.spec, new.features, new.intercept)
+    np.testing.assert_array_equal(old.coefficients, new.coefficients)
 
 
 def test_invalid_pair_rows_are_skipped(spark, data, pair_model, tmp_path):
