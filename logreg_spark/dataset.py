@@ -255,6 +255,14 @@ def _summarize(blocks: RDD, n_features: int, depth: int,
                                 _merge_summaries, depth)
 
 
+def _add_partials(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """``a + b``, reusing ``a``'s memory; None stands for no rows yet."""
+    if a is None or b is None:
+        return a if b is None else b
+    a += b
+    return a
+
+
 @dataclass
 class TrainingData:
     """The training rows as cached NumPy blocks, with their statistics."""
@@ -316,14 +324,16 @@ class TrainingData:
         def aggregate(coef: np.ndarray, intercept: float, layout: Layout) -> np.ndarray:
             point = sc.broadcast((coef, intercept))
 
-            def add_block(acc: np.ndarray, item: tuple[BlockHandle, Problems]) -> np.ndarray:
+            def add_block(acc: np.ndarray | None, item: tuple[BlockHandle, Problems]) -> np.ndarray:
                 block = item[0].load()
                 w = effective_weights(block, class_weights)
-                return acc + block_sums(block.X, block.y, w, *point.value, layout)
+                return _add_partials(acc, block_sums(block.X, block.y, w, *point.value, layout))
 
             try:
                 depth = tree_depth(aggregation_depth, blocks.getNumPartitions(), 8 * layout.size)
-                return blocks.treeAggregate(layout.zeros(), add_block, np.add, depth)
+                # no zero vector as the start: it would be shipped to every task with the function
+                total = blocks.treeAggregate(None, add_block, _add_partials, depth)
+                return layout.zeros() if total is None else total
             finally:
                 point.destroy()
 
