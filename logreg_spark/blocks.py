@@ -2,8 +2,9 @@
 
 Pure NumPy/pyarrow, run inside the executors' Python workers; no Spark here.
 Features come as numeric or boolean columns, one numeric array column, a
-Spark ML Vector's struct, or a pair of index and value array columns; the training frame has been reduced by
-:mod:`logreg_spark.dataset` to float64 features, ``LABEL`` and ``WEIGHT``.
+Spark ML Vector's struct, or a pair of index and value array columns; the
+training frame has been reduced by :mod:`logreg_spark.dataset` to float64
+features, ``LABEL`` and ``WEIGHT``.
 """
 
 from __future__ import annotations

@@ -132,7 +132,8 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
         if input_conf["features"]:
             spec = FeatureSpec(columns=tuple(str(name) for name in listed))
         elif input_conf.get("indices_col"):
-            spec = FeatureSpec(indices_col=str(input_conf["indices_col"]), vector_col=str(input_conf["values_col"]), d=d)
+            spec = FeatureSpec(indices_col=str(input_conf["indices_col"]), vector_col=str(input_conf["values_col"]),
+                               d=d)
         else:
             spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=d)
         features = spec.names
