@@ -1,9 +1,10 @@
 """Arrow record batches → NumPy blocks of rows, and the statistics of those blocks.
 
 Pure NumPy/pyarrow, run inside the executors' Python workers; no Spark here.
-Features come as numeric or boolean columns, one numeric array column, or a
-Spark ML Vector's struct; the training frame has been reduced by
-:mod:`logreg_spark.dataset` to float64 features, ``LABEL`` and ``WEIGHT``.
+Features come as numeric or boolean columns, one numeric array column, a
+Spark ML Vector's struct, or a pair of index and value array columns; the
+training frame has been reduced by :mod:`logreg_spark.dataset` to float64
+features, ``LABEL`` and ``WEIGHT``.
 """
 
 from __future__ import annotations
@@ -84,13 +85,18 @@ def _features_from_columns(table: pa.Table, names: list[str]) -> np.ndarray:
     return X
 
 
+def _element_rows(lengths: np.ndarray) -> np.ndarray:
+    """The row of each element of flattened lists of these lengths."""
+    return np.repeat(np.arange(len(lengths)), lengths)
+
+
 def _features_from_list(column: pa.ListArray, d: int) -> tuple[np.ndarray, np.ndarray]:
     """``array<double>`` rows as an (n × d) matrix; rows of another length (or null) are flagged."""
     lengths = column.value_lengths().fill_null(-1).to_numpy(zero_copy_only=False)
     fits = lengths == d
     X = np.full((len(column), d), np.nan)
     values = _float_column(column.flatten())
-    value_rows = np.repeat(np.arange(len(column)), np.maximum(lengths, 0))
+    value_rows = _element_rows(np.maximum(lengths, 0))
     X[fits] = values[fits[value_rows]].reshape(-1, d)
     return X, ~fits
 
@@ -113,7 +119,7 @@ def _sparse_features_from_vector(column: pa.StructArray, d: int) -> tuple[sparse
     sizes = np.where(dense, value_lengths, column.field("size").fill_null(-1).to_numpy(zero_copy_only=False))
     fits = valid & (sizes == d)
     flat_values = _float_column(values.flatten())
-    value_rows = np.repeat(np.arange(n), value_lengths)
+    value_rows = _element_rows(value_lengths)
     in_sparse_row = ~dense[value_rows]
     cols = np.empty(len(flat_values), dtype=np.int64)
     cols[in_sparse_row] = column.field("indices").flatten().to_numpy(zero_copy_only=False)
@@ -133,13 +139,26 @@ def _features_from_vector(column: pa.StructArray, d: int) -> tuple[np.ndarray, n
     return dense, misfit
 
 
+def _nonfinite_rows(X: sparse.csr_array, column: str, problems: Problems) -> np.ndarray:
+    """The rows of ``X`` holding a NaN or infinite value, counted in ``problems`` under ``column``."""
+    bad_value = ~np.isfinite(X.data)
+    bad = np.zeros(X.shape[0], dtype=bool)
+    if bad_value.any():
+        bad[_element_rows(np.diff(X.indptr))[bad_value]] = True
+        problems.add(column, "NaN, infinite or null", bad, np.full(X.shape[0], X.data[bad_value][0]))
+    return bad
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
-    """Where the features are: named numeric columns, or one array/Vector column of ``d`` values."""
+    """Where the features are: named numeric columns, one array/Vector column of ``d`` values,
+    or (with ``indices_col``) rows of ``d`` features given as an array of indices in
+    ``indices_col`` and an array of their values in ``vector_col``."""
 
     columns: tuple[str, ...] = ()
     vector_col: str = ""
     d: int = 0
+    indices_col: str = ""
 
     @property
     def names(self) -> list[str]:
@@ -147,24 +166,67 @@ class FeatureSpec:
             return list(self.columns)
         return [f"{self.vector_col}[{j}]" for j in range(self.d)]
 
+    def described(self) -> dict[str, int | list[str]]:
+        """The features in ``model.json``: their number, and their names when they are columns'
+        (an array, Vector or index/value input's names, ``col[j]``, follow from the conf)."""
+        return {"n_features": self.d or len(self.columns)} | ({"features": self.names} if self.columns else {})
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The input columns that hold the features."""
+        return list(self.columns) or [name for name in (self.indices_col, self.vector_col) if name]
+
+
+def _list_lengths(column: pa.ListArray) -> np.ndarray:
+    """The lengths of the lists, 0 for null ones (whose elements ``flatten`` leaves out)."""
+    return column.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _sparse_features_from_pairs(indices: pa.ListArray, values: pa.ListArray, spec: FeatureSpec,
+                                problems: Problems) -> tuple[sparse.csr_array, np.ndarray]:
+    """Rows given as an array of indices and an array of their values, as a CSR (n × d) array
+    whose ``indptr`` and ``data`` are the lists' offsets and flattened values; an index repeated
+    within a row adds up its values. Rows with a null array, arrays of different lengths or an
+    index outside [0, d) are left empty; they and rows with a NaN or infinite value are flagged
+    and counted in ``problems`` under the column at fault."""
+    n, d = len(indices), spec.d
+    index_lengths, value_lengths = _list_lengths(indices), _list_lengths(values)
+    index_null = ~indices.is_valid().to_numpy(zero_copy_only=False)
+    value_null = ~values.is_valid().to_numpy(zero_copy_only=False)
+    problems.add(spec.indices_col, "null", index_null)
+    problems.add(spec.vector_col, "null", value_null)
+    unequal = ~index_null & ~value_null & (index_lengths != value_lengths)
+    problems.add(spec.vector_col, f"of another length than {spec.indices_col!r}", unequal)
+    fits = ~index_null & ~value_null & ~unequal
+    index_rows = _element_rows(index_lengths)
+    cols = _float_column(indices.flatten())  # nulls as NaN: outside like any index not in [0, d)
+    outside = ~((cols >= 0) & (cols < d)) & fits[index_rows]
+    outside_rows = np.zeros(n, dtype=bool)
+    outside_rows[index_rows[outside]] = True
+    if outside.any():
+        problems.add(spec.indices_col, f"holding an index outside [0, {d}) or null", outside_rows,
+                     np.full(n, cols[outside][0]))
+    kept = fits & ~outside_rows
+    indptr = np.concatenate([[0], np.cumsum(np.where(kept, index_lengths, 0))])
+    data = _float_column(values.flatten())[kept[_element_rows(value_lengths)]]
+    X = sparse.csr_array((data, cols[kept[index_rows]].astype(np.int64), indptr), shape=(n, d))
+    bad_row = ~kept | _nonfinite_rows(X, spec.vector_col, problems)
+    X.sum_duplicates()
+    return X, bad_row
+
 
 def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
-    """The (n × d) float64 features of ``table``'s rows, column-major, and a mask of the rows
-    whose features are unusable (null, NaN, infinite, or an array of the wrong length);
-    each problem is counted in ``problems``."""
+    """The (n × d) float64 features of ``table``'s rows, column-major (CSR for sparse Vectors and
+    index/value pairs), and a mask of the rows whose features are unusable (null, NaN, infinite,
+    an array of the wrong length, an index out of range); each problem is counted in ``problems``."""
+    if spec.indices_col:
+        return _sparse_features_from_pairs(table.column(spec.indices_col).combine_chunks(),
+                                           table.column(spec.vector_col).combine_chunks(), spec, problems)
     column = table.column(spec.vector_col).combine_chunks() if spec.vector_col else None
     if column is not None and pa.types.is_struct(column.type) and _mostly_sparse(column):
         X, misfit = _sparse_features_from_vector(column, spec.d)
         problems.add(spec.vector_col, f"null or not of length {spec.d}", misfit)
-        bad_value = ~np.isfinite(X.data)
-        bad_row = misfit.copy()
-        if bad_value.any():
-            rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))[bad_value]
-            bad = np.zeros(X.shape[0], dtype=bool)
-            bad[rows] = True
-            problems.add(spec.vector_col, "NaN, infinite or null", bad, np.full(X.shape[0], X.data[bad_value][0]))
-            bad_row |= bad
-        return X, bad_row
+        return X, misfit | _nonfinite_rows(X, spec.vector_col, problems)
     if column is not None:
         convert = _features_from_vector if pa.types.is_struct(column.type) else _features_from_list
         X, misfit = convert(column, spec.d)

@@ -49,6 +49,9 @@ class InputConf:
     features_col: str = ""
     hash_features: list[str] = field(default_factory=list)
     hash_dim: int = field(default=1 << 18, metadata=_at_least(1))
+    indices_col: str = ""
+    values_col: str = ""
+    num_features: int | None = field(default=None, metadata=_at_least(1))  # required with the two above
     weight_col: str = ""
     invalid: str = field(default="error", metadata=_one_of("error", "skip"))
     cache: str = field(default="local", metadata=_one_of("local", "spark"))
@@ -105,16 +108,37 @@ class Conf:
 
     def validate(self, where: Where) -> None:
         _require_input_path(self.input.path, where)
-        if sum(map(bool, (self.input.features, self.input.features_col, self.input.hash_features))) != 1:
-            raise ConfigError(
-                f"{where('input.features')}: set exactly one of input.features (a list of columns), "
-                "input.features_col (an array or Vector column) or input.hash_features (columns to hash)"
-            )
+        _validate_feature_source(self.input, where)
         if not self.output.model_path:
             raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
         if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
             raise ConfigError(f"{where('solver.name')}: solver.name = \"newton\" handles L2 only; "
                               "use \"lbfgs\" (or \"auto\") when model.elastic_net_param > 0")
+
+
+#: The keys of the index/value pair input, which go together.
+_PAIR_KEYS = ("indices_col", "values_col", "num_features")
+
+
+def _validate_feature_source(conf: InputConf, where: Where) -> None:
+    """Exactly one feature source; the index/value pair input needs all of its keys."""
+    pair = {key: getattr(conf, key) for key in _PAIR_KEYS}
+    sources = (conf.features, conf.features_col, conf.hash_features, conf.indices_col or conf.values_col)
+    if sum(map(bool, sources)) != 1:
+        raise ConfigError(
+            f"{where('input.features')}: set exactly one of input.features (a list of columns), "
+            "input.features_col (an array or Vector column), input.hash_features (columns to hash) "
+            "or input.indices_col with input.values_col (index and value array columns)"
+        )
+    if any(pair.values()) and not all(pair.values()):
+        given = next(key for key, value in pair.items() if value)
+        missing = [f"input.{key}" for key, value in pair.items() if not value]
+        raise ConfigError(f"{where(f'input.{given}')}: input.{given} needs {' and '.join(missing)} "
+                          "(the index/value pair input: input.indices_col, input.values_col and "
+                          "input.num_features go together)")
+    if conf.indices_col and conf.indices_col == conf.values_col:
+        raise ConfigError(f"{where('input.values_col')}: input.indices_col and input.values_col must be "
+                          f"two columns, not both {conf.values_col!r}")
 
 
 @dataclass(frozen=True)

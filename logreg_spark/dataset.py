@@ -122,6 +122,9 @@ def feature_spec(df: DataFrame, conf: InputConf) -> FeatureSpec:
     """Check the feature columns' types; find ``d`` for an array or Vector column."""
     if conf.hash_features:
         return FeatureSpec(vector_col=HASHED, d=conf.hash_dim)
+    if conf.indices_col:
+        spec = FeatureSpec(indices_col=conf.indices_col, vector_col=conf.values_col, d=conf.num_features)
+        return check_pair_columns(df, spec, "input.indices_col", "input.values_col")
     key = "input.features" if conf.features else "input.features_col"
     return locate_features(df, tuple(conf.features), conf.features_col, key)
 
@@ -146,8 +149,23 @@ def locate_features(df: DataFrame, columns: tuple[str, ...], vector_col: str, ke
     return FeatureSpec(vector_col=vector_col, d=first[0].size if isinstance(dtype, VectorUDT) else len(first[0]))
 
 
+def check_pair_columns(df: DataFrame, spec: FeatureSpec, indices_key: str, values_key: str) -> FeatureSpec:
+    """Check that ``df`` has ``spec``'s index column (an array of integers) and value column (an
+    array of numbers); errors name the key given for each."""
+    numeric = (T.NumericType, T.BooleanType)
+    for name, key, elements, kind in ((spec.indices_col, indices_key, T.IntegralType, "integers"),
+                                      (spec.vector_col, values_key, numeric, "numbers")):
+        dtype = _field(df, name, key).dataType
+        if not (isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, elements)):
+            raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not an array of {kind}")
+    return spec
+
+
 def feature_columns(df: DataFrame, spec: FeatureSpec) -> list[F.Column]:
-    """The features as float64 columns (a Vector column as it is)."""
+    """The features as float64 columns (a Vector column, and the indices of index/value pairs,
+    as they are)."""
+    if spec.indices_col:
+        return [_col(spec.indices_col), _col(spec.vector_col).cast("array<double>").alias(spec.vector_col)]
     if spec.columns:
         return [_col(c).cast("double").alias(c) for c in spec.columns]
     if isinstance(df.schema[spec.vector_col].dataType, VectorUDT):
@@ -178,13 +196,12 @@ def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataF
 
 
 def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str, classes: int):
-    """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Summary, Problems)."""
+    """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Problems)."""
     block_bytes = BLOCK_BYTES  # read here: the function runs on the executors
     cache_id = uuid.uuid4().hex[:12]
 
     def emit(table: pa.Table) -> pa.RecordBatch:
         block, problems = block_from_table(table, spec, label_col, weight_col, classes)
-        summary = Summary.of_block(block)
         if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
             block = block._replace(X=block.X.astype(np.float32))
         handle = block
@@ -192,7 +209,7 @@ def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dt
             # unique per write: a recomputed partition may hold other rows than the lost one
             name = f"{cache_id}-{TaskContext.get().partitionId()}-{uuid.uuid4().hex[:12]}"
             handle = BlockFile.write(block, name)
-        built = (handle, summary, problems)
+        built = (handle, problems)
         return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())],
                                           names=["block"])
 
@@ -222,24 +239,35 @@ def _merge_summaries(a: tuple[Summary, Problems] | None, b: tuple[Summary, Probl
 
 def _summarize(blocks: RDD, n_features: int, depth: int,
                class_weights: ClassWeights | None) -> tuple[Summary, Problems] | None:
-    """The rows' statistics and validation counts: merged from preparation, or recomputed
-    from the blocks under class weights."""
+    """The statistics of the cached blocks' rows (under class weights, if given), and the
+    validation counts of preparation.
+
+    The first call is the job that fills the cache. The cache holds no statistics (two
+    d-vectors per block): each block's are computed here, from the block as stored, and
+    merged, and only the merged ones reach the driver.
+    """
     depth = tree_depth(depth, blocks.getNumPartitions(), 16 * n_features)  # a Summary: two d-vectors
 
-    def summary(item: tuple[BlockHandle, Summary, Problems]) -> tuple[Summary, Problems]:
-        if class_weights is None:
-            return item[1], item[2]
-        return Summary.of_block(item[0].load(), class_weights), item[2]
+    def summary(item: tuple[BlockHandle, Problems]) -> tuple[Summary, Problems]:
+        return Summary.of_block(item[0].load(), class_weights), item[1]
 
     return blocks.treeAggregate(None, lambda acc, item: _merge_summaries(acc, summary(item)),
                                 _merge_summaries, depth)
+
+
+def _add_partials(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """``a + b``, reusing ``a``'s memory; None stands for no rows yet."""
+    if a is None or b is None:
+        return a if b is None else b
+    a += b
+    return a
 
 
 @dataclass
 class TrainingData:
     """The training rows as cached NumPy blocks, with their statistics."""
 
-    blocks: RDD  # of (BlockHandle, Summary, Problems), persisted
+    blocks: RDD  # of (BlockHandle, Problems), persisted
     store: str
     spec: FeatureSpec
     summary: Summary
@@ -252,8 +280,9 @@ class TrainingData:
                 dtype: str = "float64", classes: int = 2) -> "TrainingData":
         """Convert and cache ``df`` once, computing its statistics on the way.
 
-        ``dtype = "float32"`` stores the features in half the memory; passes
-        still compute and sum in float64. Labels must be integers below ``classes``.
+        ``dtype = "float32"`` stores the features in half the memory; the
+        statistics and the passes are computed in float64 from the stored values.
+        Labels must be integers below ``classes``.
         """
         started = time.perf_counter()
         if conf.hash_features:
@@ -296,14 +325,16 @@ class TrainingData:
         def aggregate(coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> np.ndarray:
             point = sc.broadcast((coef, intercept))
 
-            def add_block(acc: np.ndarray, item: tuple[BlockHandle, Summary, Problems]) -> np.ndarray:
+            def add_block(acc: np.ndarray | None, item: tuple[BlockHandle, Problems]) -> np.ndarray:
                 block = item[0].load()
                 w = effective_weights(block, class_weights)
-                return acc + block_sums(block.X, block.y, w, *point.value, layout)
+                return _add_partials(acc, block_sums(block.X, block.y, w, *point.value, layout))
 
             try:
                 depth = tree_depth(aggregation_depth, blocks.getNumPartitions(), 8 * layout.size)
-                return blocks.treeAggregate(layout.zeros(), add_block, np.add, depth)
+                # no zero vector as the start: it would be shipped to every task with the function
+                total = blocks.treeAggregate(None, add_block, _add_partials, depth)
+                return layout.zeros() if total is None else total
             finally:
                 point.destroy()
 

@@ -56,7 +56,7 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> DataFrame:
             return {**scores, "prediction": p.argmax(axis=1).astype(np.float64)}
         return {"p": p, **scores, "bin": calibration_bin(p)}
 
-    needed = [*(model.spec.columns or [model.spec.vector_col]), LABEL, WEIGHT]
+    needed = [*model.spec.input_columns, LABEL, WEIGHT]
     schema = _SCORED_CLASSES if model.classes else _SCORED
     return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), schema)
 

@@ -73,9 +73,8 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
         picture = plots.loss_curve([rec.iteration for rec in model.history], [rec.loss for rec in model.history])
         if picture:
             staging.child("loss.png").write_bytes(picture)
-        document = {"format_version": FORMAT_VERSION, "features": model.features,
-                    "family": "multinomial" if model.classes else "binomial", "classes": model.classes or 2,
-                    **model.metadata}
+        document = {"format_version": FORMAT_VERSION, "family": "multinomial" if model.classes else "binomial",
+                    "classes": model.classes or 2, **model.metadata}
         staging.child("model.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return target.uri
 
@@ -157,16 +156,21 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
         raise ModelError(f"{where}: model format {version!r}, but this logreg_spark reads format {FORMAT_VERSION}; "
                          "retrain the model with this version")
     try:
-        features = [str(name) for name in document["features"]]
+        listed = document.get("features")  # named columns; older models list every input's names
+        d = len(listed) if listed is not None else int(document["n_features"])
         threshold = float(document["threshold"])
         label_col = str(document["label_col"])
         input_conf = document["conf"]["input"]
         hashing = ([str(c) for c in input_conf["hash_features"]], int(input_conf["hash_dim"])) \
             if input_conf.get("hash_features") else None
         if input_conf["features"]:
-            spec = FeatureSpec(columns=tuple(features))
+            spec = FeatureSpec(columns=tuple(str(name) for name in listed))
+        elif input_conf.get("indices_col"):
+            spec = FeatureSpec(indices_col=str(input_conf["indices_col"]), vector_col=str(input_conf["values_col"]),
+                               d=d)
         else:
-            spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=len(features))
+            spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=d)
+        features = spec.names
         classes = int(document["classes"]) if document.get("family") == "multinomial" else 0
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None

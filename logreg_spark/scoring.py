@@ -18,12 +18,12 @@ from pyspark.sql import DataFrame
 
 from .binomial import softplus_and_sigmoid
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
+from .config import ConfigError
+from .dataset import (InputError, apply_invalid_policy, check_pair_columns, label_and_weight_columns,
+                      locate_features, with_hashed_features)
+from .model_io import LoadedModel
 from .multinomial import log_softmax
 from .sums import Features
-from .config import ConfigError
-from .dataset import (InputError, apply_invalid_policy, label_and_weight_columns, locate_features,
-                      with_hashed_features)
-from .model_io import LoadedModel
 
 #: Checks one table of rows: (rows to drop, their problems counted, the features of every row).
 RowCheck = Callable[[pa.Table], "tuple[np.ndarray, Problems, Features]"]
@@ -34,8 +34,11 @@ def model_input(df: DataFrame, model: LoadedModel) -> DataFrame:
     it has the model's feature columns, of usable types and size."""
     if model.hashing:
         return with_hashed_features(df, *model.hashing)
-    spec = model.spec
-    found = locate_features(df, spec.columns, spec.vector_col, f"model features ({model.uri})")
+    spec, where = model.spec, f"model features ({model.uri})"
+    if spec.indices_col:
+        check_pair_columns(df, spec, where, where)
+        return df
+    found = locate_features(df, spec.columns, spec.vector_col, where)
     if spec.vector_col and found.d != spec.d:
         raise InputError(f"column {spec.vector_col!r} has {found.d} values per row; the model at {model.uri} "
                          f"was trained on {spec.d}")

@@ -167,6 +167,7 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
     if classes:
         coef, intercept = identifiable(coef, intercept, penalized=model_conf.reg_param > 0)
     metadata = {
+        **data.spec.described(),
         "label_col": conf.input.label_col,
         "conf": conf.to_dict(),
         "solver": solver,

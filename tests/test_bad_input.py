@@ -32,7 +32,8 @@ max_iter = 20
 def _good() -> dict[str, pa.Array]:
     rng = np.random.default_rng(0)
     return {"x0": pa.array(rng.normal(size=ROWS)), "x1": pa.array(rng.normal(size=ROWS)),
-            "v": pa.array([[1.0, 2.0, 3.0]] * ROWS), "label": pa.array([0, 1] * (ROWS // 2)),
+            "v": pa.array([[1.0, 2.0, 3.0]] * ROWS), "idx": pa.array([[0, 2], [1]] * (ROWS // 2)),
+            "val": pa.array([[1.0, 2.0], [3.0]] * (ROWS // 2)), "label": pa.array([0, 1] * (ROWS // 2)),
             "w": pa.array(np.ones(ROWS))}
 
 
@@ -62,6 +63,7 @@ def _nothing_written(out: Path) -> None:
 
 
 NAN, INF = math.nan, math.inf
+PAIRS = ["input.features=[]", "input.indices_col=idx", "input.values_col=val", "input.num_features=3"]
 
 TRAINING_CASES = {
     "label missing": (_with(label=None), [], r"input.label_col: column 'label' is not in the input"),
@@ -84,6 +86,16 @@ TRAINING_CASES = {
     "array of another length": (_with(v=[[1.0, 2.0, 3.0]] * 6 + [[1.0], None]),
                                 ["input.features=[]", "input.features_col=v"],
                                 r"column 'v': 2 rows are null or not of length 3"),
+    "null index array": (_with(idx=[[0, 2]] * 7 + [None]), PAIRS, r"column 'idx': 1 row is null"),
+    "index and value arrays of different lengths": (_with(val=[[1.0, 2.0], [3.0]] * 3 + [[1.0], [1.0, 2.0]]), PAIRS,
+                                                    r"column 'val': 2 rows are of another length than 'idx'"),
+    "indices out of range": (_with(idx=[[0, 2], [1]] * 3 + [[0, 3], [-1]]), PAIRS,
+                             r"column 'idx': 2 rows are holding an index outside \[0, 3\) or null \(e.g. 3.0\)"),
+    "NaN and ±Inf values": (_with(val=[[1.0, 2.0], [3.0]] * 2 + [[NAN, 1.0], [INF], [1.0, -INF], [3.0]]), PAIRS,
+                            r"column 'val': 3 rows are NaN, infinite or null"),
+    "indices not integers": (_with(idx=[[0.0, 2.0], [1.0]] * (ROWS // 2)), PAIRS,
+                             r"input.indices_col: column 'idx' is array<double>, not an array of integers"),
+    "values column missing": (_with(val=None), PAIRS, r"input.values_col: column 'val' is not in the input"),
     "bad weights": (_with(w=[-1.0, NAN, INF, 1.0, 1.0, 1.0, 1.0, 1.0]), ["input.weight_col=w"],
                     r"column 'w': 3 rows are negative, NaN, infinite or null"),
     "all weights zero": (_with(w=[0.0] * ROWS), ["input.weight_col=w"],
@@ -159,14 +171,35 @@ def test_a_conf_that_is_not_toml_is_refused(capsys, tmp_path):
     assert "not valid TOML" in _failure(capsys, train.main, ["--conf", str(conf)])
 
 
-@pytest.fixture(scope="module")
-def model_dir(spark, tmp_path_factory):
-    root = tmp_path_factory.mktemp("model")
+def _trained_model(root: Path, *overrides: str) -> Path:
     pq.write_table(pa.table(_good()), root / "train.parquet")
     conf = root / "train.toml"
     conf.write_text(BASE_CONF.format(data=root / "train.parquet", out=root / "model"))
-    assert train.main(["--conf", str(conf), "--set", "model.reg_param=0.1"]) == 0
+    assert train.main(["--conf", str(conf), "--set", "model.reg_param=0.1",
+                       *[a for o in overrides for a in ("--set", o)]]) == 0
     return root / "model"
+
+
+@pytest.fixture(scope="module")
+def model_dir(spark, tmp_path_factory):
+    return _trained_model(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def pair_model_dir(spark, tmp_path_factory):
+    return _trained_model(tmp_path_factory.mktemp("pair_model"), *PAIRS)
+
+
+def _assert_scoring_fails(capsys, model: Path, tmp_path: Path, job, columns: dict[str, pa.Array],
+                          message: str) -> None:
+    pq.write_table(pa.table(columns), tmp_path / "score.parquet")
+    out = tmp_path / "out"
+    conf = tmp_path / "job.toml"
+    conf.write_text(f'[input]\npath = "{tmp_path / "score.parquet"}"\n[model]\npath = "{model}"\n'
+                    f'[output]\npath = "{out}"\n')
+    line = _failure(capsys, job.main, ["--conf", str(conf)])
+    assert re.search(message, line), line
+    _nothing_written(out)
 
 
 @pytest.mark.parametrize("job", [predict, evaluate])
@@ -176,14 +209,18 @@ def model_dir(spark, tmp_path_factory):
     (_with(x0=[None, NAN, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), r"column 'x0': 2 rows are NaN, infinite or null"),
 ])
 def test_scoring_input_must_have_the_models_features(spark, capsys, model_dir, tmp_path, job, columns, message):
-    pq.write_table(pa.table(columns), tmp_path / "score.parquet")
-    out = tmp_path / "out"
-    conf = tmp_path / "job.toml"
-    conf.write_text(f'[input]\npath = "{tmp_path / "score.parquet"}"\n[model]\npath = "{model_dir}"\n'
-                    f'[output]\npath = "{out}"\n')
-    line = _failure(capsys, job.main, ["--conf", str(conf)])
-    assert re.search(message, line), line
-    _nothing_written(out)
+    _assert_scoring_fails(capsys, model_dir, tmp_path, job, columns, message)
+
+
+@pytest.mark.parametrize("job", [predict, evaluate])
+@pytest.mark.parametrize("columns, message", [
+    (_with(idx=None), r"model features \(.*\): column 'idx' is not in the input"),
+    (_with(val=["a"] * ROWS), r"model features \(.*\): column 'val' is string, not an array of numbers"),
+    (_with(idx=[[0, 2], [1]] * 3 + [[0, 2], [9]]), r"column 'idx': 1 row is holding an index outside \[0, 3\)"),
+])
+def test_scoring_input_must_have_the_models_index_value_pairs(spark, capsys, pair_model_dir, tmp_path, job, columns,
+                                                              message):
+    _assert_scoring_fails(capsys, pair_model_dir, tmp_path, job, columns, message)
 
 
 def test_an_incomplete_model_directory_is_refused_by_the_jobs(spark, capsys, model_dir, tmp_path):

@@ -85,3 +85,25 @@ def test_required_keys(tmp_path):
     conf.write_text('[input]\npath = "p"\nfeatures = ["a"]\n')
     with pytest.raises(ConfigError, match="output.model_path is required"):
         load_conf([conf])
+
+
+@pytest.mark.parametrize("keys, message", [
+    ('indices_col = "idx"\nvalues_col = "val"\nnum_features = 100', None),
+    ('features = ["a"]\nindices_col = "idx"\nvalues_col = "val"\nnum_features = 100', "exactly one of input.features"),
+    ('indices_col = "idx"\nnum_features = 100', "input.indices_col needs input.values_col (the index/value pair"),
+    ('values_col = "val"', "input.values_col needs input.indices_col and input.num_features"),
+    ('indices_col = "idx"\nvalues_col = "val"', "input.indices_col needs input.num_features"),
+    ('features = ["a"]\nnum_features = 100', "input.num_features needs input.indices_col and input.values_col"),
+    ('indices_col = "idx"\nvalues_col = "val"\nnum_features = 0', "input.num_features must be >= 1"),
+    ('indices_col = "v"\nvalues_col = "v"\nnum_features = 9', "must be two columns, not both 'v'"),
+])
+def test_the_index_value_pair_input_needs_all_three_keys(tmp_path, keys, message):
+    conf = tmp_path / "c.toml"
+    conf.write_text(f'[input]\npath = "p"\n{keys}\n[output]\nmodel_path = "m"\n')
+    if message is None:
+        loaded = load_conf([conf]).input
+        assert (loaded.indices_col, loaded.values_col, loaded.num_features) == ("idx", "val", 100)
+        return
+    with pytest.raises(ConfigError) as err:
+        load_conf([conf])
+    assert message in str(err.value) and str(err.value).startswith(str(conf))

@@ -10,6 +10,7 @@ from pyspark.ml.linalg import Vectors
 
 from helpers import small_problem
 from logreg_spark import dataset
+from logreg_spark.blocks import Problems
 from logreg_spark.config import InputConf
 from logreg_spark.dataset import TrainingData
 from logreg_spark.objective import in_memory_pass
@@ -59,7 +60,9 @@ def test_many_blocks_per_partition(spark, monkeypatch, cache):
     data = TrainingData.prepare(_frame(spark, X, y, w).repartition(2),
                                 InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), 2)
     try:
-        assert data.blocks.count() >= 20
+        cached = data.blocks.collect()
+        assert len(cached) >= 20
+        assert all(len(item) == 2 and isinstance(item[1], Problems) for item in cached)  # no per-block Summary
         _assert_same_pass(data, X, y, w, 2)
     finally:
         data.release()
@@ -110,9 +113,11 @@ def test_float32_storage_sums_in_float64(spark, cache):
                                 InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), 2,
                                 dtype="float32")
     try:
-        # the statistics come from the float64 rows, the passes from their float32 rounding
-        np.testing.assert_allclose(data.summary.mean, np.average(X, axis=0, weights=w), rtol=1e-12)
-        _assert_same_pass(data, X.astype(np.float32).astype(np.float64), y, w, 2)
+        # the statistics and the passes come from the stored float32 rounding, summed in float64
+        rounded = X.astype(np.float32).astype(np.float64)
+        np.testing.assert_allclose(data.summary.mean, np.average(rounded, axis=0, weights=w), rtol=1e-12)
+        assert not np.allclose(data.summary.mean, np.average(X, axis=0, weights=w), rtol=1e-12, atol=0)
+        _assert_same_pass(data, rounded, y, w, 2)
         assert X.nbytes / 2 < data.cached_bytes() < X.nbytes / 2 + 2 * y.nbytes + (64 << 10)
     finally:
         data.release()

@@ -1,4 +1,5 @@
-"""Load: a cache larger than its memory, and a model with 100,000 dense features (jobs in their own JVM)."""
+"""Load: a cache larger than its memory, a model with 100,000 dense features, and one with 10,000,000
+sparse ones (jobs in their own JVM)."""
 
 import json
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from scipy import sparse
 
 from conftest import ROOT
 from logreg_spark.dataset import DRIVER_PARTIALS_BYTES, tree_depth
@@ -55,11 +57,63 @@ def test_a_wide_model_trains_within_the_drivers_memory(tmp_path):
     result = _train(tmp_path, conf)
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
-    assert meta["rows"] == rows and len(meta["features"]) == d and meta["solver"] == "lbfgs"
+    assert meta["rows"] == rows and meta["n_features"] == d and "features" not in meta and meta["solver"] == "lbfgs"
     coefficients = pq.read_table(tmp_path / "model" / "coefficients").column("coefficient").to_numpy()
     assert coefficients.shape == (d + 1,) and np.isfinite(coefficients).all()
     # n ≪ d: the estimate is only loosely aligned with the truth, but far beyond chance (±0.003)
     assert np.corrcoef(coefficients[:-1], beta)[0, 1] > 0.03
+
+
+def _objective_and_gradient_norm(X: sparse.csr_array, y: np.ndarray, reg_param: float, coef: np.ndarray,
+                                 intercept: float) -> tuple[float, float]:
+    """SciPy's own computation, for unit weights, of the objective (L2 on standardized coefficients, as
+    MLlib) and of the norm of its gradient in the solver's coordinates (standardized, centred)."""
+    n = X.shape[0]
+    mean = X.T @ np.full(n, 1.0 / n)
+    std = np.sqrt(np.maximum(X.multiply(X).T @ np.ones(n) - n * mean * mean, 0.0) / (n - 1))
+    z = X @ coef + intercept
+    value = np.mean(np.logaddexp(0.0, z) - y * z) + reg_param / 2 * np.sum((coef * std) ** 2)
+    residual = (1.0 / (1.0 + np.exp(-z)) - y) / n
+    gradient = X.T @ residual + reg_param * std * std * coef
+    centred = gradient - mean * residual.sum()
+    scaled = np.divide(centred, std, out=np.zeros_like(centred), where=std > 0)
+    return float(value), float(np.linalg.norm(np.append(scaled, residual.sum())))
+
+
+def test_ten_million_sparse_features_from_index_value_pairs(tmp_path):
+    rows, d, per_row, reg_param = 4000, 10_000_000, 50, 0.5
+    rng = np.random.default_rng(7)
+    shared = rng.random((rows, per_row)) < 0.3  # a third of the entries fall on 1,000 common features
+    cols = np.where(shared, rng.integers(0, 1000, (rows, per_row)), rng.integers(0, d, (rows, per_row)))
+    values = rng.normal(size=(rows, per_row))
+    # an index repeated within a row adds up, in the job as in SciPy's COO → CSR
+    X = sparse.coo_array((values.ravel(), (np.repeat(np.arange(rows), per_row), cols.ravel())), shape=(rows, d)).tocsr()
+    y = (rng.random(rows) < 1 / (1 + np.exp(-X[:, :1000] @ rng.normal(size=1000)))).astype(float)
+    (tmp_path / "data").mkdir()
+    for part, chunk in enumerate(np.array_split(np.arange(rows), 2)):
+        offsets = np.arange(0, len(chunk) * per_row + 1, per_row, dtype=np.int32)
+        pq.write_table(pa.table({"idx": pa.ListArray.from_arrays(offsets, cols[chunk].ravel().astype(np.int32)),
+                                 "val": pa.ListArray.from_arrays(offsets, values[chunk].ravel()),
+                                 "label": y[chunk].astype(np.int64)}), tmp_path / "data" / f"part-{part}.parquet")
+    conf = (f'[input]\npath = "{tmp_path / "data"}"\nindices_col = "idx"\nvalues_col = "val"\n'
+            f'num_features = {d}\n[model]\nreg_param = {reg_param}\n'
+            '[solver]\nname = "lbfgs"\nmemory = 3\nmax_iter = 8\ntol = 1e-12\n'
+            f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
+            '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "3g"\n')
+    result = _train(tmp_path, conf)
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["rows"] == rows and meta["n_features"] == d and "features" not in meta
+    theta = pq.read_table(tmp_path / "model" / "coefficients").column("coefficient").to_numpy()
+    coef, intercept = theta[:-1], theta[-1]
+    assert coef.shape == (d,) and np.all(coef[np.bincount(X.indices, minlength=d) == 0] == 0.0)  # never seen
+    history = pq.read_table(tmp_path / "model" / "history").sort_by("iteration")
+    losses, gradient_norms = history.column("loss").to_numpy(), history.column("grad_norm").to_numpy()
+    start = _objective_and_gradient_norm(X, y, reg_param, np.zeros(d), np.log(y.mean() / (1 - y.mean())))
+    final = _objective_and_gradient_norm(X, y, reg_param, coef, intercept)
+    np.testing.assert_allclose([losses[0], gradient_norms[0]], start, rtol=1e-9)
+    np.testing.assert_allclose([meta["final_loss"], gradient_norms[-1]], final, rtol=1e-6)
+    assert final[1] < 0.01 * start[1]  # the job's steps make real progress towards the optimum
 
 
 def test_aggregation_depth_grows_with_the_partials_the_driver_would_receive():
