@@ -7,6 +7,7 @@ import platform
 import time
 
 import numpy as np
+import pyarrow.compute as pc
 import pyspark
 from pyspark.sql import DataFrame, SparkSession
 
@@ -88,7 +89,7 @@ def _initial_point(spark: SparkSession, conf: Conf, features: list[str], objecti
             coef, intercept = np.zeros(len(features)), float(log_weight[1] - log_weight[0])
         return objective.from_data(coef, intercept * fit_intercept)
     previous = read_coefficients(spark, conf.model.init_model)
-    names = {name for _, name in previous} - {INTERCEPT}
+    names = set(pc.unique(previous.column("feature")).to_pylist()) - {INTERCEPT}
     missing, unexpected = set(features) - names, names - set(features)
     if missing or unexpected:
         raise InputError(f"model.init_model {conf.model.init_model}: features do not match the input "

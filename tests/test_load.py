@@ -17,12 +17,13 @@ from logreg_spark.dataset import DRIVER_PARTIALS_BYTES, tree_depth
 from logreg_spark.synthetic import write_classification
 
 
-def _train(tmp_path: Path, conf: str, *overrides: str) -> subprocess.CompletedProcess:
-    path = tmp_path / "job.toml"
+def _train(tmp_path: Path, conf: str, *overrides: str, job: str = "train") -> subprocess.CompletedProcess:
+    """Run ``jobs/<job>.py`` with this conf in its own JVM."""
+    path = tmp_path / f"{job}.toml"
     path.write_text(conf)
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
     args = [a for o in overrides for a in ("--set", o)]
-    return subprocess.run([sys.executable, str(ROOT / "jobs" / "train.py"), "--conf", str(path), *args],
+    return subprocess.run([sys.executable, str(ROOT / "jobs" / f"{job}.py"), "--conf", str(path), *args],
                           env=env, capture_output=True, text=True, timeout=900)
 
 
@@ -114,6 +115,13 @@ def test_ten_million_sparse_features_from_index_value_pairs(tmp_path):
     np.testing.assert_allclose([losses[0], gradient_norms[0]], start, rtol=1e-9)
     np.testing.assert_allclose([meta["final_loss"], gradient_norms[-1]], final, rtol=1e-6)
     assert final[1] < 0.01 * start[1]  # the job's steps make real progress towards the optimum
+    # the model scores its own rows (predict reads its 10⁷ coefficients by name)
+    scored = _train(tmp_path, f'[input]\npath = "{tmp_path / "data"}"\n[model]\npath = "{tmp_path / "model"}"\n'
+                              f'[output]\npath = "{tmp_path / "scores"}"\nkeep_cols = ["label"]\nraw_margin = true\n'
+                              '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "3g"\n', job="predict")
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    margins = pq.read_table(tmp_path / "scores").column("raw_margin").to_numpy()
+    np.testing.assert_allclose(np.sort(margins), np.sort(X @ coef + intercept), rtol=1e-9, atol=1e-12)
 
 
 def test_aggregation_depth_grows_with_the_partials_the_driver_would_receive():
