@@ -353,11 +353,6 @@ class Summary:
         """1 + the largest label seen."""
         return self.class_rows.size
 
-    @property
-    def positive_weight(self) -> float:
-        """Σ w·y of 0/1 labels."""
-        return float(self.class_weight[1]) if self.classes > 1 else 0.0
-
     def balanced_class_weights(self, classes: int) -> ClassWeights:
         """sklearn's "balanced": ``n / (K · n_class)`` for each of ``classes`` classes, from row counts."""
         return tuple(self.rows / (classes * float(n)) for n in self.class_rows[:classes])

@@ -126,10 +126,10 @@ def arrange(table: pa.Table, features: list[str], classes: int) -> tuple[np.ndar
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A trained model read back for scoring."""
+    """A trained model read back for scoring. It goes to every scoring task with the function
+    that uses it, so it holds no per-feature names (:attr:`features` derives them)."""
 
     uri: str
-    features: list[str]
     coefficients: np.ndarray  # (d,), or (K, d) for K classes
     intercept: float | np.ndarray
     threshold: float
@@ -137,6 +137,10 @@ class LoadedModel:
     label_col: str
     hashing: tuple[list[str], int] | None = None  # input.hash_features and hash_dim, when trained so
     classes: int = 0  # 0: binomial
+
+    @property
+    def features(self) -> list[str]:
+        return self.spec.names
 
     def margins(self, X: np.ndarray) -> np.ndarray:
         """``xᵀβ + b`` per row, or the (n × K) class margins ``B x + b``."""
@@ -179,16 +183,14 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
                                d=d)
         else:
             spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=d)
-        features = spec.names
         classes = int(document["classes"]) if document.get("family") == "multinomial" else 0
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
     try:
-        coefficients, intercept = arrange(read_coefficients(spark, path), features, classes)
+        coefficients, intercept = arrange(read_coefficients(spark, path), spec.names, classes)
     except (KeyError, pa.ArrowException):  # a missing or repeated entry, or a column of another type
         raise ModelError(f"{where}: coefficients/ does not match the features and classes in model.json "
                          "(an incomplete copy, or edited files)") from None
     if not (np.isfinite(coefficients).all() and np.isfinite(intercept).all()) or not 0.0 <= threshold <= 1.0:
         raise ModelError(f"{where}: coefficients or threshold are not finite numbers in range")
-    return LoadedModel(directory.uri, features, coefficients, intercept, threshold, spec, label_col, hashing,
-                       classes)
+    return LoadedModel(directory.uri, coefficients, intercept, threshold, spec, label_col, hashing, classes)

@@ -73,8 +73,13 @@ class Objective:
         return cls(data_pass, scaling, penalty, summary.weight, classes)
 
     @property
+    def margins(self) -> int:
+        """Rows of solver coordinates: 1 (binomial) or K."""
+        return max(self.classes, 1)
+
+    @property
     def n_params(self) -> int:
-        return max(self.classes, 1) * self.scaling.n_params
+        return self.margins * self.scaling.n_params
 
     def to_data(self, theta: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
         """Solver coordinates → (coefficients, intercept): (d,) and a number, or (K, d) and (K,)."""
@@ -95,7 +100,7 @@ class Objective:
         gradient = self.scaling.gradient_to_solver(sums.gradient * scale).ravel() + l2_grad
         hess = None
         if hessian:
-            hess = self.scaling.hessian_to_solver(sums.hessian * scale, max(self.classes, 1)) \
+            hess = self.scaling.hessian_to_solver(sums.hessian * scale, self.margins) \
                 + np.diag(self.penalty.l2)
         return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta),
                           sums.misclassified)

@@ -68,7 +68,7 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
 
 
 def _per_row(values: np.ndarray) -> np.ndarray | pa.Array:
-    """A column of numbers, or of arrays for an (n × K) matrix (no copy: a fixed-size view)."""
+    """A column of numbers, or of arrays for an (n × K) matrix (its rows as list elements)."""
     if values.ndim == 1:
         return values
     return pa.ListArray.from_arrays(np.arange(0, values.size + 1, values.shape[1], dtype=np.int32),
