@@ -9,8 +9,8 @@ Floats are written as JSON numbers, which read back bit for bit: a resumed run
 takes exactly the steps the uninterrupted run would have taken.
 
 Each checkpoint carries a fingerprint of what it was made from (the input
-files' names, sizes and modification times, and the conf sections that shape
-the fit). A run that finds checkpoints with another fingerprint refuses, unless
+files' names, sizes and modification times, the conf sections that shape
+the fit, and the kind of coordinates the solver's point is in). A run that finds checkpoints with another fingerprint refuses, unless
 ``solver.resume = "never"``, which deletes them and starts afresh. The
 checkpoints are deleted once the model is written.
 """
@@ -28,6 +28,7 @@ import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
 from .config import Conf
+from .scaling import COORDINATES
 from .solvers import IterationRecord, Progress
 from .storage import HadoopPath
 
@@ -50,7 +51,7 @@ def fingerprint(conf: Conf, df: DataFrame, spark: SparkSession) -> str:
         files.append([uri, status.getLen(), status.getModificationTime()])
     solver = {k: v for k, v in dataclasses.asdict(conf.solver).items() if k not in _NOT_FINGERPRINTED}
     document = {"files": files, "input": dataclasses.asdict(conf.input),
-                "model": dataclasses.asdict(conf.model), "solver": solver}
+                "model": dataclasses.asdict(conf.model), "solver": solver, "coordinates": COORDINATES}
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
@@ -81,8 +82,8 @@ class Checkpoints:
             document = json.loads(path.read_text())
             if document["fingerprint"] != self.fingerprint:
                 raise CheckpointError(
-                    f"solver.checkpoint_path {self.directory.uri}: the checkpoint was made from another input "
-                    'or conf; delete it, or set solver.resume = "never" to start afresh')
+                    f"solver.checkpoint_path {self.directory.uri}: the checkpoint was made from another input, "
+                    'conf or version of the solver\'s coordinates; delete it, or set solver.resume = "never" to start afresh')
             progress = Progress(
                 theta=np.array(document["theta"], dtype=np.float64),
                 history=[IterationRecord(**record) for record in document["history"]],

@@ -32,7 +32,7 @@ def coefficient_statistics(
     intercept: float,
 ) -> dict[str, np.ndarray]:
     """``std_error``, ``z_value``, ``p_value`` per coefficient, the intercept last."""
-    estimated = np.append(scaling.inv_std > 0, True)[: scaling.n_params]
+    estimated = np.append(scaling.estimated, True)[: scaling.n_params]
     A = scaling.matrix()[:, estimated]
     H = total_weight * solver_hessian[np.ix_(estimated, estimated)]
     try:
@@ -41,7 +41,7 @@ def coefficient_statistics(
         raise SingularHessian("the Hessian at the optimum is singular") from None
     inverse_factor = np.linalg.solve(factor, A.T)  # L⁻¹ Aᵀ, so Cov = (L⁻¹Aᵀ)ᵀ(L⁻¹Aᵀ)
     variance = np.sum(inverse_factor * inverse_factor, axis=0)
-    fixed = np.append(scaling.inv_std == 0, not scaling.fit_intercept)
+    fixed = np.append(~scaling.estimated, not scaling.fit_intercept)
     std_error = np.where(fixed, np.nan, np.sqrt(variance))
     with np.errstate(invalid="ignore", divide="ignore"):
         z_value = np.append(coef, intercept) / std_error

@@ -65,12 +65,17 @@ class Objective:
     @classmethod
     def build(cls, data_pass: DataPass, summary: Summary, *, reg_param: float, elastic_net_param: float = 0.0,
               standardization: bool = True, fit_intercept: bool = True, classes: int = 0) -> "Objective":
-        """The objective of a model with these settings (MLlib's meaning) on data with ``summary``;
+        """The objective of a model with these settings (MLlib's meaning) on data with ``summary``,
+        in coordinates of unit curvature at the start (:mod:`~logreg_spark.scaling`);
         ``classes = K`` makes it the multinomial model of K classes."""
-        scaling = FeatureScaling.build(summary.mean, summary.std, fit_intercept)
-        penalty = ElasticNet.build(reg_param, elastic_net_param, summary.std, standardization, fit_intercept,
-                                   copies=max(classes, 1))
-        return cls(data_pass, scaling, penalty, summary.weight, classes)
+        std = summary.std
+        on_coefficients = ElasticNet.on_coefficients(reg_param, elastic_net_param, std, standardization)
+        share = np.zeros(max(classes, 2))
+        share[:summary.class_weight.size] = summary.class_weight[:share.size] / summary.weight
+        scaling = FeatureScaling.build(summary.mean, summary.m2 / summary.weight, std > 0,
+                                       share if classes else share[1:], on_coefficients.l2, fit_intercept)
+        return cls(data_pass, scaling, on_coefficients.in_coordinates(scaling.coefficient_scale()),
+                   summary.weight, classes)
 
     @property
     def margins(self) -> int:
@@ -100,8 +105,7 @@ class Objective:
         gradient = self.scaling.gradient_to_solver(sums.gradient * scale).ravel() + l2_grad
         hess = None
         if hessian:
-            hess = self.scaling.hessian_to_solver(sums.hessian * scale, self.margins) \
-                + np.diag(self.penalty.l2)
+            hess = self.scaling.hessian_to_solver(sums.hessian * scale) + np.diag(self.penalty.l2)
         return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta),
                           sums.misclassified)
 

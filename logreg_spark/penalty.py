@@ -1,12 +1,15 @@
-"""The elastic-net penalty, in the solver's coordinates, with its proximal operator.
+"""The elastic-net penalty, with its proximal operator.
 
-    P(θ) = Σⱼ [ ½ l2ⱼ θⱼ² + l1ⱼ |θⱼ| ]
+    P = Σⱼ [ ½ l2ⱼ βⱼ² + l1ⱼ |βⱼ| ]
 
-with per-coordinate strengths ``l2ⱼ = λ(1 − α)·aⱼ`` and ``l1ⱼ = λα·cⱼ``; the
-intercept coordinate has ``l2 = l1 = 0``. MLlib's meaning of
-``standardization`` sets ``aⱼ, cⱼ``: with it the penalty is on the coefficients
-of standardized features (``aⱼ = cⱼ = 1``); without it, on the original-scale
-coefficients ``θⱼ/σⱼ`` (``aⱼ = 1/σⱼ²``, ``cⱼ = 1/σⱼ``).
+on the data-scale coefficients β, intercepts unpenalized. MLlib's meaning of
+``standardization`` sets the strengths: with it the penalty is on the
+coefficients of standardized features σⱼβⱼ (``l2ⱼ = λ(1 − α)σⱼ²``,
+``l1ⱼ = λασⱼ``); without it on β itself (``l2ⱼ = λ(1 − α)``, ``l1ⱼ = λα``).
+
+In the solver's coordinates (:mod:`logreg_spark.scaling`), where
+``βⱼ = uⱼ θⱼ``, the same penalty has strengths ``l2ⱼ uⱼ²`` and ``l1ⱼ |uⱼ|``
+per coordinate, 0 on the intercepts: :meth:`ElasticNet.in_coordinates`.
 """
 
 from __future__ import annotations
@@ -18,31 +21,28 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ElasticNet:
+    """Per-coordinate strengths ``l2`` and ``l1`` of ``Σ ½ l2ⱼ xⱼ² + l1ⱼ |xⱼ|``."""
+
     l2: np.ndarray
     l1: np.ndarray
 
     @classmethod
-    def build(
-        cls,
-        reg_param: float,
-        elastic_net_param: float,
-        feature_std: np.ndarray,
-        standardization: bool,
-        fit_intercept: bool,
-        copies: int = 1,
-    ) -> "ElasticNet":
-        """Strengths for coefficients in standardized space (+ an intercept slot), repeated
-        ``copies`` times (the multinomial model's rows: every class penalized alike)."""
-        if standardization:
-            per_l2 = per_l1 = (feature_std > 0).astype(float)
-        else:
-            inv = np.divide(1.0, feature_std, out=np.zeros_like(feature_std), where=feature_std > 0)
-            per_l2, per_l1 = inv * inv, inv
-        tail = [0.0] if fit_intercept else []
-        return cls(
-            l2=np.tile(np.append(reg_param * (1.0 - elastic_net_param) * per_l2, tail), copies),
-            l1=np.tile(np.append(reg_param * elastic_net_param * per_l1, tail), copies),
-        )
+    def on_coefficients(cls, reg_param: float, elastic_net_param: float, feature_std: np.ndarray,
+                        standardization: bool) -> "ElasticNet":
+        """MLlib's penalty on the d data-scale coefficients (constant features: none)."""
+        present = (feature_std > 0).astype(float)
+        l2_unit, l1_unit = (feature_std * feature_std, feature_std) if standardization else (present, present)
+        return cls(l2=reg_param * (1.0 - elastic_net_param) * l2_unit, l1=reg_param * elastic_net_param * l1_unit)
+
+    def in_coordinates(self, coefficient_scale: np.ndarray) -> "ElasticNet":
+        """The same penalty on variables θ with ``β = coefficient_scale · θ`` per coefficient, repeated
+        for each row of ``coefficient_scale`` (m × n: one per margin; a trailing intercept column
+        of zeros is left unpenalized), flattened as the solver's θ."""
+        n = self.l2.size
+        scale = coefficient_scale[:, :n]
+        pad = ((0, 0), (0, coefficient_scale.shape[1] - n))
+        return ElasticNet(l2=np.pad(self.l2 * scale * scale, pad).ravel(),
+                          l1=np.pad(self.l1 * np.abs(scale), pad).ravel())
 
     @property
     def has_l1(self) -> bool:

@@ -23,7 +23,7 @@ from .objective import Evaluation, Objective
 class IterationRecord:
     iteration: int
     loss: float  # the full objective, penalty included
-    grad_norm: float  # norm of the minimum-norm subgradient
+    grad_norm: float  # the optimality measure: norm of the minimum-norm subgradient in unit-curvature coordinates
     step_size: float
     seconds: float
     passes: int  # data passes so far, line-search trials included
@@ -70,7 +70,7 @@ class _Recorder:
         self.started = time.perf_counter()
 
     def record(self, ev: Evaluation, step: float) -> float:
-        """Record the iteration that ended at ``ev``; return its optimality norm."""
+        """Record the iteration that ended at ``ev``; return its optimality measure."""
         now = time.perf_counter()
         norm = self.objective.optimality(ev)
         rec = IterationRecord(len(self.history), ev.total, norm, step, now - self.started,
@@ -82,15 +82,26 @@ class _Recorder:
         return norm
 
 
-def _stop_reason(previous: Evaluation, current: Evaluation, grad_norm: float, tol: float) -> str | None:
-    """Why to stop at ``current``, or None to go on."""
+#: Why a run ended at the optimum: the optimality measure (:meth:`Objective.optimality`) is below tol.
+CONVERGED = "gradient norm below tol"
+#: Why a run ended short of it: the objective stopped changing while the gradient was not small.
+STALLED = "stalled: the objective stopped decreasing before the gradient norm reached tol"
+#: A run is stalled when the objective changed by at most tol² (relative) over this many
+#: iterations while the gradient norm stayed above tol. Near the optimum the gap to it is about
+#: half the squared gradient norm, so a run that still makes progress changes it by more.
+STALL_ITERATIONS = 5
+
+
+def _stop_reason(history: list[IterationRecord], current: Evaluation, tol: float) -> str | None:
+    """Why to stop at ``current`` (the last of ``history``), or None to go on."""
     if not np.isfinite(current.total):
         return "diverged"
-    if grad_norm <= tol:
-        return "gradient norm below tol"
-    change = abs(previous.total - current.total) / max(abs(current.total), np.finfo(float).tiny)
-    if change <= tol:
-        return "relative loss change below tol"
+    if history[-1].grad_norm <= tol:
+        return CONVERGED
+    if len(history) > STALL_ITERATIONS:
+        before, now = history[-STALL_ITERATIONS - 1].loss, history[-1].loss
+        if abs(before - now) <= tol * tol * max(abs(now), np.finfo(float).tiny):
+            return STALLED
     return None
 
 
@@ -142,18 +153,18 @@ def _iterate(objective: Objective, theta0: np.ndarray, step: Step, memory: Calla
     recorder = _Recorder(objective, memory, on_iteration, list(resume.history) if resume else [])
     ev = objective.evaluate(resume.theta if resume else theta0, hessian=hessian)
     if not resume and recorder.record(ev, 0.0) <= tol:
-        return SolverResult(ev.theta, True, "gradient norm below tol", recorder.history, ev)
+        return SolverResult(ev.theta, True, CONVERGED, recorder.history, ev)
     for _ in range(max_iter - (len(recorder.history) - 1)):
         accepted = step(ev)
         if accepted is None:
             return SolverResult(ev.theta, False, "line search failed", recorder.history, ev)
-        new, size = accepted
-        reason = _stop_reason(ev, new, recorder.record(new, size), tol)
-        ev = new
+        ev, size = accepted
+        recorder.record(ev, size)
+        reason = _stop_reason(recorder.history, ev, tol)
         if objective.penalty.is_zero and ev.misclassified == 0:
             return SolverResult(ev.theta, False, SEPARABLE, recorder.history, ev)
         if reason:
-            return SolverResult(ev.theta, reason != "diverged", reason, recorder.history, ev)
+            return SolverResult(ev.theta, reason == CONVERGED, reason, recorder.history, ev)
     return SolverResult(ev.theta, False, "max_iter reached", recorder.history, ev)
 
 

@@ -98,8 +98,16 @@ def block_sums(
     float64, so all arithmetic and sums are float64), dense or CSR (then taken
     whole: its products only touch the non-zeros); ``y`` holds the labels and
     ``w`` non-negative weights, both of length ``n``. ``coef``/``intercept`` are
-    on the scale of ``X``: (d,) and a number, or (K, d) and (K,).
+    on the scale of ``X``: (d,) and a number, or (K, d) and (K,). Probabilities
+    that underflow (margins beyond about ±745) are exactly 0 to float64, so
+    underflow is not an error here.
     """
+    with np.errstate(under="ignore"):
+        return _block_sums(X, y, w, coef, intercept, layout)
+
+
+def _block_sums(X: Features, y: np.ndarray, w: np.ndarray, coef: np.ndarray, intercept: float | np.ndarray,
+                layout: Layout) -> np.ndarray:
     family = binomial if layout.margins == 1 else multinomial
     out = layout.zeros()
     if sparse.issparse(X):

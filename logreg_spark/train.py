@@ -21,7 +21,7 @@ from .inference import SingularHessian, coefficient_statistics
 from .model_io import INTERCEPT, TrainedModel, arrange, read_coefficients, write_model
 from .multinomial import identifiable
 from .objective import Objective
-from .solvers import SEPARABLE, OnIteration, Progress, SolverResult, gradient_descent, lbfgs, newton, resolve_solver
+from .solvers import SEPARABLE, STALLED, OnIteration, Progress, SolverResult, gradient_descent, lbfgs, newton, resolve_solver
 from .storage import HadoopPath, check_apart, check_writable
 
 log = logging.getLogger("logreg_spark")
@@ -102,6 +102,27 @@ def _initial_point(spark: SparkSession, conf: Conf, features: list[str], objecti
     return objective.from_data(coef, intercept * fit_intercept)
 
 
+def _report(solver: str, result: SolverResult, conf: SolverConf) -> None:
+    """The run's last word: how it ended and how close to the optimum, a warning unless converged."""
+    optimality = result.history[-1].grad_norm
+    log.info("%s %s after %d iterations: %s; optimality %.3e (solver.tol %g)", solver,
+             "converged" if result.converged else "did not converge", len(result.history) - 1, result.reason,
+             optimality, conf.tol)
+    if result.reason == SEPARABLE:
+        log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model",
+                    SEPARABLE)
+    elif result.reason == "max_iter reached":
+        log.warning("%s stopped at solver.max_iter = %d with optimality %.3e > solver.tol = %g: the model is "
+                    "not at the optimum; raise solver.max_iter", solver, conf.max_iter, optimality, conf.tol)
+    elif result.reason == STALLED:
+        log.warning("%s stalled with optimality %.3e > solver.tol = %g: the objective no longer decreases, so "
+                    "the model is not at the optimum; try solver.name = \"newton\" (up to a few thousand "
+                    "parameters) or \"lbfgs\", or accept this model with a solver.tol of %.0e",
+                    solver, optimality, conf.tol, 10 ** np.ceil(np.log10(optimality)))
+    elif not result.converged:
+        log.warning("%s stopped without converging: %s", solver, result.reason)
+
+
 #: Newton is refused beyond this many parameters: its Hessian (8 p² bytes, 200 MB here) is
 #: summed in every partition and sent to the driver on every pass.
 NEWTON_LIMIT = 5000
@@ -155,14 +176,7 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
     log.info("solver %s on %d rows x %d features%s", solver, summary.rows, summary.n_features,
              f", {classes} classes" if classes else "")
     result = _solve(solver, objective, theta0, conf.solver, checkpoints)
-    if result.reason == SEPARABLE:
-        log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model",
-                    SEPARABLE)
-    elif result.reason == "max_iter reached":
-        log.warning("%s stopped at solver.max_iter = %d before converging; raise solver.max_iter",
-                    solver, conf.solver.max_iter)
-    elif not result.converged:
-        log.warning("%s stopped without converging: %s", solver, result.reason)
+    _report(solver, result, conf.solver)
     statistics = _statistics(objective, result, conf)
     coef, intercept = objective.to_data(result.theta)
     if classes:
@@ -178,6 +192,7 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
         "converged": result.converged,
         "stop_reason": result.reason,
         "final_loss": result.final.total,
+        "optimality": result.history[-1].grad_norm,
         "rows": summary.rows,
         "rows_skipped": data.problems.rows_dropped,
         "weight_sum": summary.weight,

@@ -56,7 +56,7 @@ def data(spark, tmp_path_factory):
 
 def _train(spark, path, model, **features) -> np.ndarray:
     train.run(spark, Conf(input=InputConf(path=str(path), **features), model=ModelConf(reg_param=0.01),
-                          solver=SolverConf(tol=1e-12), output=OutputConf(model_path=str(model))))
+                          solver=SolverConf(tol=1e-9), output=OutputConf(model_path=str(model))))
     return pq.read_table(model / "coefficients").column("coefficient").to_numpy()
 
 

@@ -22,7 +22,7 @@ from logreg_spark.train import fit_prepared
 
 def _conf(features, cache="local", **model) -> Conf:
     return Conf(input=InputConf(path="-", features=features, weight_col="w", cache=cache),
-                model=ModelConf(**model), solver=SolverConf(max_iter=1000, tol=1e-11),
+                model=ModelConf(**model), solver=SolverConf(max_iter=1000, tol=1e-9),
                 output=OutputConf(model_path="-"))
 
 
@@ -201,7 +201,7 @@ def affairs(spark):
 @pytest.mark.parametrize("solver", ["newton", "lbfgs"])
 def test_matches_statsmodels_logit_with_standard_errors(spark, affairs, solver):
     conf = _conf(affairs.names)
-    conf = replace(conf, solver=replace(conf.solver, name=solver, tol=1e-15))
+    conf = replace(conf, solver=replace(conf.solver, name=solver, tol=1e-9))
     fitted = fit_prepared(affairs.data, conf, spark)
     logit = sm.Logit(affairs.y, sm.add_constant(affairs.X, prepend=False)).fit(method="newton", tol=1e-12,
                                                                                disp=False)

@@ -10,10 +10,10 @@ import pytest
 from logreg_spark.blocks import Block, Summary
 from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.objective import Objective, in_memory_pass
-from logreg_spark.solvers import gradient_descent, lbfgs, newton
+from logreg_spark.solvers import CONVERGED, STALLED, gradient_descent, lbfgs, newton
 from logreg_spark.train import run
 
-STATED = {"relative loss change below tol", "gradient norm below tol", "max_iter reached", "line search failed"}
+STATED = {STALLED, CONVERGED, "max_iter reached", "line search failed"}
 
 
 def hostile(rows=20_000, seed=0):

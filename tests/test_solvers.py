@@ -26,10 +26,12 @@ def _objective(X, y, w, reg_param, alpha, standardization=True):
                            elastic_net_param=alpha, standardization=standardization)
 
 
+#: tol bounds the gradient norm in unit-curvature coordinates; below about 1e-8 the objective no
+#: longer changes in float64, so gradient descent (whose steps need it to) stalls there.
 SOLVERS = {
-    "gd": lambda obj, t0: gradient_descent(obj, t0, learning_rate=4.0, max_iter=20000, tol=1e-14, line_search=True),
-    "lbfgs": lambda obj, t0: lbfgs(obj, t0, memory=10, max_iter=500, tol=1e-13),
-    "newton": lambda obj, t0: newton(obj, t0, max_iter=100, tol=1e-13),
+    "gd": lambda obj, t0: gradient_descent(obj, t0, learning_rate=4.0, max_iter=20000, tol=1e-7, line_search=True),
+    "lbfgs": lambda obj, t0: lbfgs(obj, t0, memory=10, max_iter=500, tol=1e-8),
+    "newton": lambda obj, t0: newton(obj, t0, max_iter=100, tol=1e-10),
 }
 
 
@@ -60,7 +62,7 @@ def test_all_solvers_reach_the_same_optimum(reg_param, alpha):
 def test_unpenalized_optimum_matches_scikit_learn_on_raw_scales():
     X, y, w = badly_conditioned()
     objective = _objective(X, y, w, 0.0, 0.0)
-    result = newton(objective, np.zeros(6), max_iter=100, tol=1e-14)
+    result = newton(objective, np.zeros(6), max_iter=100, tol=1e-10)
     coef, intercept = objective.scaling.to_data(result.theta)
     Xs = (X - X.mean(0)) / X.std(0)  # sklearn needs scaled features to converge; map back
     sk = LogisticRegression(C=np.inf, tol=1e-14, max_iter=100_000).fit(Xs, y)
@@ -70,7 +72,7 @@ def test_unpenalized_optimum_matches_scikit_learn_on_raw_scales():
 def test_l1_zeroes_coefficients_exactly():
     X, y, w = badly_conditioned()
     objective = _objective(X, y, w, 0.05, 1.0)
-    result = lbfgs(objective, np.zeros(6), memory=10, max_iter=500, tol=1e-12)
+    result = lbfgs(objective, np.zeros(6), memory=10, max_iter=500, tol=1e-8)
     assert result.converged
     assert np.sum(result.theta[:-1] == 0.0) >= 1
     assert np.linalg.norm(objective.penalty.pseudo_gradient(result.theta, result.final.gradient)) < 1e-5
@@ -90,7 +92,7 @@ def test_gd_line_search_rescues_a_bad_learning_rate():
     X, y, w = badly_conditioned()
     fixed = gradient_descent(_objective(X, y, w, 0.01, 0.0), np.zeros(6), learning_rate=1e3, max_iter=50, tol=1e-10)
     searched = gradient_descent(_objective(X, y, w, 0.01, 0.0), np.zeros(6), learning_rate=1e3, max_iter=2000,
-                                tol=1e-10, line_search=True)
+                                tol=1e-7, line_search=True)
     assert searched.converged
     assert searched.final.total < fixed.final.total
 

@@ -23,7 +23,7 @@ def _conf(tmp_path: Path, data: Path, *overrides: str):
     conf.write_text(
         f'[input]\npath = "{data}"\nfeatures = ["x0", "x1", "x2", "x3", "x4"]\n'
         f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
-        "[solver]\nmax_iter = 500\ntol = 1e-12\n"
+        "[solver]\nmax_iter = 500\ntol = 1e-9\n"
     )
     return load_conf([conf], list(overrides))
 
