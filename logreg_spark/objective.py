@@ -72,10 +72,10 @@ class Objective:
         on_coefficients = ElasticNet.on_coefficients(reg_param, elastic_net_param, std, standardization)
         share = np.zeros(max(classes, 2))
         share[:summary.class_weight.size] = summary.class_weight[:share.size] / summary.weight
-        scaling = FeatureScaling.build(summary.mean, summary.m2 / summary.weight, std > 0,
-                                       share if classes else share[1:], on_coefficients.l2, fit_intercept)
-        return cls(data_pass, scaling, on_coefficients.in_coordinates(scaling.coefficient_scale()),
-                   summary.weight, classes)
+        scaling = FeatureScaling.build(summary.mean, summary.m2 / summary.weight, std > 0, share,
+                                       on_coefficients.l2, fit_intercept)
+        penalty = on_coefficients.in_coordinates(scaling.coefficient_scale(), copies=max(classes, 1))
+        return cls(data_pass, scaling, penalty, summary.weight, classes)
 
     @property
     def margins(self) -> int:
@@ -105,9 +105,33 @@ class Objective:
         gradient = self.scaling.gradient_to_solver(sums.gradient * scale).ravel() + l2_grad
         hess = None
         if hessian:
-            hess = self.scaling.hessian_to_solver(sums.hessian * scale) + np.diag(self.penalty.l2)
+            hess = self.scaling.hessian_to_solver(sums.hessian * scale, self.margins) + np.diag(self.penalty.l2)
         return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta),
                           sums.misclassified)
+
+    def recentred(self, ev: Evaluation) -> Evaluation:
+        """``ev`` moved to the best point along the directions the data cannot see, without a pass.
+
+        The softmax loss does not change when one vector t is added to every class's
+        coefficients (and the margins of every row move alike), so along t only the penalty
+        has curvature: the L2 part's, small beside the data's. Under L1 the solvers drift there
+        slowly; here t is chosen exactly (:meth:`ElasticNet.common_shift`). The data's gradient
+        in the solver's coordinates is the same at both points. The binomial model: ``ev``.
+        """
+        if not self.classes or self.penalty.is_zero:
+            return ev
+        rows = ev.theta.reshape(self.classes, -1)
+        shift = self.penalty.common_shift(rows)
+        if not np.any(shift):
+            return ev
+        theta = (rows - shift).ravel()
+        old_l2, old_grad = self.penalty.smooth_value_and_gradient(ev.theta)
+        new_l2, new_grad = self.penalty.smooth_value_and_gradient(theta)
+        value = ev.value - old_l2 + new_l2
+        total = value + self.penalty.l1_value(theta)
+        if not total < ev.total:  # already there, to rounding
+            return ev
+        return Evaluation(theta, value, ev.gradient - old_grad + new_grad, ev.hessian, total, ev.misclassified)
 
     def optimality(self, ev: Evaluation) -> float:
         """‖minimum-norm subgradient‖₂ of the full objective at ``ev.theta``."""

@@ -34,15 +34,15 @@ class ElasticNet:
         l2_unit, l1_unit = (feature_std * feature_std, feature_std) if standardization else (present, present)
         return cls(l2=reg_param * (1.0 - elastic_net_param) * l2_unit, l1=reg_param * elastic_net_param * l1_unit)
 
-    def in_coordinates(self, coefficient_scale: np.ndarray) -> "ElasticNet":
-        """The same penalty on variables θ with ``β = coefficient_scale · θ`` per coefficient, repeated
-        for each row of ``coefficient_scale`` (m × n: one per margin; a trailing intercept column
-        of zeros is left unpenalized), flattened as the solver's θ."""
+    def in_coordinates(self, coefficient_scale: np.ndarray, copies: int = 1) -> "ElasticNet":
+        """The same penalty on variables θ with ``β = coefficient_scale · θ`` per coefficient (a
+        trailing intercept slot of scale 0 is left unpenalized), repeated ``copies`` times: the
+        multinomial model's rows, every class penalized alike."""
         n = self.l2.size
-        scale = coefficient_scale[:, :n]
-        pad = ((0, 0), (0, coefficient_scale.shape[1] - n))
-        return ElasticNet(l2=np.pad(self.l2 * scale * scale, pad).ravel(),
-                          l1=np.pad(self.l1 * np.abs(scale), pad).ravel())
+        scale = coefficient_scale[:n]
+        pad = (0, coefficient_scale.size - n)
+        return ElasticNet(l2=np.tile(np.pad(self.l2 * scale * scale, pad), copies),
+                          l1=np.tile(np.pad(self.l1 * np.abs(scale), pad), copies))
 
     @property
     def has_l1(self) -> bool:
@@ -62,6 +62,28 @@ class ElasticNet:
     def prox(self, theta: np.ndarray, step: float) -> np.ndarray:
         """argmin_u ½‖u − θ‖² + step·Σ l1ⱼ|uⱼ|: soft thresholding."""
         return np.sign(theta) * np.maximum(np.abs(theta) - step * self.l1, 0.0)
+
+    def common_shift(self, rows: np.ndarray) -> np.ndarray:
+        """For K rows of coordinates penalized alike (``rows`` K × n, this penalty K·n long), the
+        shift t per column minimizing ``Σₖ ½ a (θₖ − t)² + c |θₖ − t|`` (a, c: the column's L2
+        and L1 strengths); 0 where the column is unpenalized.
+
+        The sum is convex in t, with right derivative ``a (K t − Σθ) + c (2m − K)`` just above
+        the m-th smallest θ (m of them at or below t). With m* the number of sorted values
+        where that is negative, the minimum lies in (θ₍ₘ*₎, θ₍ₘ*₊₁₎]: at the stationary point
+        ``(Σθ − c (2m* − K)/a)/K`` of that piece, or at its right end when that comes first
+        (always so for a = 0, where the answer is a median).
+        """
+        K, n = rows.shape
+        a, c = self.l2[:n], self.l1[:n]
+        ordered = np.sort(rows, axis=0)
+        total = ordered.sum(axis=0)
+        rank = np.arange(1, K + 1)[:, None]
+        below = np.sum(a * (K * ordered - total) + c * (2 * rank - K) < 0, axis=0)
+        right_end = np.take_along_axis(ordered, below[None, :], axis=0)[0]
+        stationary = np.divide(total - c * (2 * below - K) / np.where(a > 0, a, 1.0), K)
+        shift = np.where(a > 0, np.minimum(stationary, right_end), right_end)
+        return np.where((a > 0) | (c > 0), shift, 0.0)
 
     def pseudo_gradient(self, theta: np.ndarray, smooth_grad: np.ndarray) -> np.ndarray:
         """The minimum-norm subgradient of smooth + L1 at θ: zero exactly at the optimum."""

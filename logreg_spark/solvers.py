@@ -158,7 +158,7 @@ def _iterate(objective: Objective, theta0: np.ndarray, step: Step, memory: Calla
         accepted = step(ev)
         if accepted is None:
             return SolverResult(ev.theta, False, "line search failed", recorder.history, ev)
-        ev, size = accepted
+        ev, size = objective.recentred(accepted[0]), accepted[1]
         recorder.record(ev, size)
         reason = _stop_reason(recorder.history, ev, tol)
         if objective.penalty.is_zero and ev.misclassified == 0:
@@ -183,8 +183,12 @@ def gradient_descent(
 
     ``θ ← prox(θ − η ∇f(θ), η)``, where ``f`` is the smooth part and the
     proximal operator handles the L1 part. With ``line_search`` the step
-    ``η`` (starting at ``learning_rate``) is halved until
-    ``f(θ⁺) ≤ f(θ) + ∇f(θ)ᵀΔ + ‖Δ‖²/(2η)``, so no step size can diverge.
+    ``η`` is halved until ``f(θ⁺) ≤ f(θ) + ∇f(θ)ᵀΔ + ‖Δ‖²/(2η)``, so no step
+    size can diverge; it starts at ``learning_rate``, then at the
+    Barzilai–Borwein step ``sᵀs / sᵀy`` of the last move (s the change of θ,
+    y of the gradient: the inverse of the curvature met along it), which lets
+    it grow where the objective is flatter than the first step assumed.
+    Without ``line_search`` every step is ``learning_rate``.
     """
     last_step = float(resume.memory["step"]) if resume else learning_rate
 
@@ -202,6 +206,9 @@ def gradient_descent(
         accepted = _backtrack(objective, trial, sufficient, last_step)
         if accepted:
             last_step = accepted[1]
+            s, y = accepted[0].theta - current.theta, accepted[0].gradient - current.gradient
+            if line_search and s @ y > 0:
+                last_step = float(s @ s) / float(s @ y)
         return accepted
 
     return _iterate(objective, theta0, step, lambda: {"step": last_step}, max_iter=max_iter, tol=tol,
@@ -222,6 +229,23 @@ def _two_loop(vector: np.ndarray, pairs: deque[tuple[np.ndarray, np.ndarray]]) -
     for (s, y), alpha in zip(pairs, reversed(alphas)):
         q += (alpha - (y @ q) / (s @ y)) * s
     return q
+
+
+def _on_free(pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray
+             ) -> deque[tuple[np.ndarray, np.ndarray]]:
+    """The curvature pairs restricted to the coordinates not held at zero by the L1 part.
+
+    The direction there should be −(H_FF)⁻¹ g_F, the Newton step of the free coordinates F
+    with the others fixed. The full two-loop gives −(H⁻¹)_FF g_F instead, which along strongly
+    correlated features (one of a pair at zero, the other free) is too long by about the
+    inverse of their small curvature difference, so that every step backtracks. A pair whose
+    restriction has no positive curvature is left out.
+    """
+    if not fixed.any():
+        return pairs
+    free = ~fixed
+    kept = ((s * free, y * free) for s, y in pairs)
+    return deque((s, y) for s, y in kept if s @ y > 1e-12 * np.sqrt((s @ s) * (y @ y)))
 
 
 def lbfgs(
@@ -254,8 +278,10 @@ def lbfgs(
 
     def step(current: Evaluation) -> tuple[Evaluation, float] | None:
         pseudo = penalty.pseudo_gradient(current.theta, current.gradient)
-        direction = -_two_loop(pseudo, pairs)
-        direction[l1 & (np.sign(direction) != np.sign(-pseudo))] = 0.0
+        direction = -_two_loop(pseudo, _on_free(pairs, l1 & (current.theta == 0) & (pseudo == 0)))
+        # at zero, leave only into the orthant of −pseudo; elsewhere the trial projection keeps a
+        # coordinate from crossing zero (constraining its sign too makes correlated pairs zigzag)
+        direction[l1 & (current.theta == 0) & (np.sign(direction) != np.sign(-pseudo))] = 0.0
         if direction @ pseudo >= 0:  # not a descent direction: restart from steepest descent
             pairs.clear()
             direction = -pseudo

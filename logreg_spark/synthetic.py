@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from scipy import sparse
 
 from .binomial import sigmoid
 
@@ -73,3 +74,56 @@ def write_classification(path: str | Path, rows: int, features: int, *, files: i
         X, y = model.draw(int(count))
         pq.write_table(_table(X, y, names), path / f"part-{part:05d}.parquet")
     return names
+
+
+def _labels(rng: np.random.Generator, margin: np.ndarray, positive_rate: float) -> np.ndarray:
+    """Bernoulli labels of ``margin`` shifted so that about ``positive_rate`` of them are 1."""
+    shifted = margin - np.quantile(margin, 1.0 - positive_rate)
+    return (rng.random(margin.size) < sigmoid(shifted)).astype(np.float64)
+
+
+def zipf_one_hot(rows: int, fields: int, levels: int, *, seed: int = 0, exponent: float = 1.1,
+                 positive_rate: float = 0.3) -> tuple[sparse.csr_array, np.ndarray]:
+    """One-hot categories: ``fields`` categorical columns of ``levels`` levels each, drawn with
+    Zipf frequencies (level k with probability ∝ k^−exponent, most levels seen once or twice or
+    never), as a CSR array of ``fields · levels`` indicator columns; labels from a random effect
+    per level. Returns ``(X, y)``."""
+    rng = np.random.default_rng(seed)
+    weights = np.arange(1, levels + 1, dtype=float) ** -exponent
+    drawn = rng.choice(levels, size=(rows, fields), p=weights / weights.sum())
+    columns = drawn + levels * np.arange(fields)
+    X = sparse.csr_array((np.ones(rows * fields), columns.ravel(), np.arange(0, rows * fields + 1, fields)),
+                         shape=(rows, fields * levels))
+    effects = rng.standard_normal(fields * levels) * 1.5 / np.sqrt(fields)
+    return X, _labels(rng, X @ effects, positive_rate)
+
+
+def lognormal_sparse(rows: int, features: int, nonzeros: int, *, seed: int = 0, low: float = 1e-4,
+                     high: float = 1e3, positive_rate: float = 0.3) -> tuple[sparse.csr_array, np.ndarray]:
+    """Real-valued sparse features (TF-IDF- or count-like): about ``nonzeros`` per row, feature j on a
+    scale drawn log-uniformly from [``low``, ``high``], values lognormal around it; labels from a
+    coefficient per feature of the inverse scale. Returns ``(X, y)``."""
+    rng = np.random.default_rng(seed)
+    scale = np.exp(rng.uniform(np.log(low), np.log(high), features))
+    columns = rng.integers(0, features, (rows, nonzeros))
+    values = scale[columns] * rng.lognormal(0.0, 1.0, (rows, nonzeros))
+    X = sparse.csr_array((values.ravel(), columns.ravel(), np.arange(0, rows * nonzeros + 1, nonzeros)),
+                         shape=(rows, features))
+    X.sum_duplicates()
+    coef = rng.standard_normal(features) / scale * 2.0 / np.sqrt(nonzeros)
+    return X, _labels(rng, X @ coef, positive_rate)
+
+
+def multiclass_labels(X: np.ndarray | sparse.csr_array, classes: int, *, seed: int = 0) -> np.ndarray:
+    """Labels 0 … classes − 1 drawn from random softmax coefficients over ``X``'s standardized
+    columns (each class's margin of standard deviation about 1.5)."""
+    rng = np.random.default_rng(seed)
+    mean = np.asarray(X.mean(axis=0)).ravel()
+    square = X.multiply(X).mean(axis=0) if sparse.issparse(X) else np.mean(X * X, axis=0)
+    std = np.sqrt(np.maximum(np.asarray(square).ravel() - mean * mean, 0.0))
+    inv_std = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
+    coef = rng.standard_normal((X.shape[1], classes)) * inv_std[:, None] * 1.5 / np.sqrt(max(np.count_nonzero(std), 1))
+    margins = np.asarray(X @ coef) - mean @ coef
+    P = np.exp(margins - margins.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    return (P.cumsum(axis=1) < rng.random((X.shape[0], 1))).sum(axis=1).astype(np.float64)

@@ -18,3 +18,10 @@ def spark():
     )
     yield session
     session.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The passes each conditioning case took (tests/test_conditioning.py), when it ran."""
+    module = sys.modules.get("test_conditioning")
+    for line in module.pytest_terminal_summary_lines() if module else []:
+        terminalreporter.write_line(line)

@@ -133,7 +133,7 @@ def test_elastic_net_prox_and_pseudo_gradient():
     std = np.array([1.0, 2.0])
     on_coefficients = ElasticNet.on_coefficients(0.5, 1.0, std, standardization=False)
     # in MLlib's coordinates θⱼ = σⱼβⱼ, with an intercept slot
-    penalty = on_coefficients.in_coordinates(np.array([[1.0, 0.5, 0.0]]))
+    penalty = on_coefficients.in_coordinates(np.array([1.0, 0.5, 0.0]))
     np.testing.assert_allclose(penalty.l1, [0.5, 0.25, 0.0])
     np.testing.assert_allclose(penalty.prox(np.array([1.0, -0.1, 3.0]), 1.0), [0.5, 0.0, 3.0])
     # at zero with |g| below the L1 strength, zero is optimal

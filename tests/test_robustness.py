@@ -35,7 +35,7 @@ def test_every_solver_survives_hostile_data(name, reg_param, standardization):
     objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param,
                                 standardization=standardization)
     solve = {"gd": lambda o, t: gradient_descent(o, t, learning_rate=1.0, line_search=True, max_iter=300, tol=1e-8),
-             "lbfgs": lambda o, t: lbfgs(o, t, memory=10, max_iter=300, tol=1e-10),
+             "lbfgs": lambda o, t: lbfgs(o, t, memory=10, max_iter=300, tol=1e-9),
              "newton": lambda o, t: newton(o, t, max_iter=100, tol=1e-10)}[name]
     with np.errstate(all="raise"):
         result = solve(objective, np.zeros(6))
