@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import types as T
+from scipy import sparse
 
 from logreg_spark.binomial import sigmoid
 
@@ -80,14 +81,32 @@ class SparseLogisticModel:
         """``rows`` new rows as an Arrow table of :data:`SCHEMA`."""
         lengths, indices = self.indices(rows)
         labels = (self.rng.random(rows) < sigmoid(self.margins(lengths, indices))).astype(np.int64)
-        offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
-        vectors = pa.StructArray.from_arrays(
-            [pa.array(np.zeros(rows, dtype=np.int8)), pa.array(np.full(rows, self.features, dtype=np.int32)),
-             pa.ListArray.from_arrays(offsets, pa.array(indices), type=VECTOR_TYPE.field("indices").type),
-             pa.ListArray.from_arrays(offsets, pa.array(np.ones(indices.size)), type=VECTOR_TYPE.field("values").type)],
-            fields=list(VECTOR_TYPE),
-        )
-        return pa.Table.from_arrays([vectors, pa.array(labels)], schema=SCHEMA)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        return vector_table(offsets, indices, np.ones(indices.size), self.features, labels)
+
+
+def vector_table(offsets: np.ndarray, indices: np.ndarray, values: np.ndarray, size: int,
+                 labels: np.ndarray) -> pa.Table:
+    """Rows given as CSR arrays (``offsets`` of length rows + 1) as an Arrow table of :data:`SCHEMA`."""
+    rows = offsets.size - 1
+    offsets = pa.array(offsets.astype(np.int32))
+    vectors = pa.StructArray.from_arrays(
+        [pa.array(np.zeros(rows, dtype=np.int8)), pa.array(np.full(rows, size, dtype=np.int32)),
+         pa.ListArray.from_arrays(offsets, pa.array(indices.astype(np.int32)), type=VECTOR_TYPE.field("indices").type),
+         pa.ListArray.from_arrays(offsets, pa.array(values.astype(np.float64)), type=VECTOR_TYPE.field("values").type)],
+        fields=list(VECTOR_TYPE),
+    )
+    return pa.Table.from_arrays([vectors, pa.array(labels.astype(np.int64))], schema=SCHEMA)
+
+
+def write_csr(path: str | Path, X: sparse.csr_array, y: np.ndarray, *, files: int) -> None:
+    """Write the rows of ``X`` (with labels ``y``) as ``files`` Parquet files of :data:`SCHEMA`."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for part, rows in enumerate(np.array_split(np.arange(X.shape[0]), files)):
+        block = X[rows]
+        pq.write_table(vector_table(block.indptr, block.indices, block.data, X.shape[1], y[rows]),
+                       path / f"part-{part:05d}.parquet")
 
 
 def write_sparse_classification(path: str | Path, rows: int, features: int, nonzeros: int, *, files: int,

@@ -75,7 +75,7 @@ class SolverConf:
     max_iter: int = field(default=100, metadata=_at_least(0))
     tol: float = field(default=1e-6, metadata=_at_least(0.0))
     learning_rate: float = field(default=1.0, metadata=_greater_than(0.0))
-    line_search: bool = False
+    line_search: bool = True
     memory: int = field(default=10, metadata=_at_least(1))
     dtype: str = field(default="float64", metadata=_one_of("float64", "float32"))
     aggregation_depth: int = field(default=0, metadata=_at_least(0))  # 0: chosen per pass

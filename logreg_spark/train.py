@@ -105,17 +105,17 @@ def _initial_point(spark: SparkSession, conf: Conf, features: list[str], objecti
 def _report(solver: str, result: SolverResult, conf: SolverConf) -> None:
     """The run's last word: how it ended and how close to the optimum, a warning unless converged."""
     optimality = result.history[-1].grad_norm
-    log.info("%s %s after %d iterations: %s; optimality %.3e (solver.tol %g)", solver,
+    log.info("%s %s after %d iterations: %s; optimality %.2e (solver.tol %g)", solver,
              "converged" if result.converged else "did not converge", len(result.history) - 1, result.reason,
              optimality, conf.tol)
     if result.reason == SEPARABLE:
         log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model",
                     SEPARABLE)
     elif result.reason == "max_iter reached":
-        log.warning("%s stopped at solver.max_iter = %d with optimality %.3e > solver.tol = %g: the model is "
+        log.warning("%s stopped at solver.max_iter = %d with optimality %.2e > solver.tol = %g: the model is "
                     "not at the optimum; raise solver.max_iter", solver, conf.max_iter, optimality, conf.tol)
     elif result.reason == STALLED:
-        log.warning("%s stalled with optimality %.3e > solver.tol = %g: the objective no longer decreases, so "
+        log.warning("%s stalled with optimality %.2e > solver.tol = %g: the objective no longer decreases, so "
                     "the model is not at the optimum; try solver.name = \"newton\" (up to a few thousand "
                     "parameters) or \"lbfgs\", or accept this model with a solver.tol of %.0e",
                     solver, optimality, conf.tol, 10 ** np.ceil(np.log10(optimality)))

@@ -9,17 +9,20 @@ import sys
 from conftest import ROOT
 
 
-def run_compare(tmp_path, *args: str) -> str:
-    """compare.py's table, run on this checkout's code at a tiny size."""
+def run_compare(tmp_path, *args: str, script: str = "compare.py") -> str:
+    """compare.py's (or a sibling's) table, run on this checkout's code at a tiny size."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "compare.py"), *args, "--work", str(tmp_path),
-         "--driver-memory", "1g", "--cache", "local", "--json", str(tmp_path / "r.json"), "--warm-up-rows", "1000"],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args, "--work", str(tmp_path),
+         "--driver-memory", "1g", "--json", str(tmp_path / "r.json")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+WARM_UP = ("--cache", "local", "--warm-up-rows", "1000")
 
 
 def relative_differences(table: str) -> list[float]:
@@ -28,7 +31,7 @@ def relative_differences(table: str) -> list[float]:
 
 
 def test_compare_prints_a_table_with_both_fits(tmp_path):
-    table = run_compare(tmp_path, "--rows", "3000", "6000", "--features", "5")
+    table = run_compare(tmp_path, "--rows", "3000", "6000", "--features", "5", *WARM_UP)
     for size in ("3,000 × 5", "6,000 × 5"):
         for label in ("MLlib", "logreg_spark (newton, local cache, float64)", "newton / MLlib",
                       "logreg_spark (lbfgs, local cache, float64)", "lbfgs / MLlib", "NumPy floor"):
@@ -39,7 +42,7 @@ def test_compare_prints_a_table_with_both_fits(tmp_path):
 
 
 def test_compare_on_sparse_vectors_runs_auto_once_as_lbfgs(tmp_path):
-    table = run_compare(tmp_path, "--rows", "3000", "--features", "2000", "--nonzeros", "10")
+    table = run_compare(tmp_path, "--rows", "3000", "--features", "2000", "--nonzeros", "10", *WARM_UP)
     size = "3,000 × 2,000 sparse, 10 per row"
     for label in ("MLlib", "logreg_spark (lbfgs, local cache, float64)", "lbfgs / MLlib", "NumPy floor"):
         assert f"| {size} | {label} |" in table
@@ -48,3 +51,14 @@ def test_compare_on_sparse_vectors_runs_auto_once_as_lbfgs(tmp_path):
     assert len(differences) == 1 and abs(differences[0]) < 1e-5
     (result,) = json.loads((tmp_path / "r.json").read_text())
     assert result["nonzeros"] == 10 and result["mllib"]["passes"] > 1
+
+
+def test_conditioning_benchmark_reports_each_fit_against_the_optimum(tmp_path):
+    table = run_compare(tmp_path, "--rows", "2000", "--kinds", "onehot", script="conditioning.py")
+    (result,) = json.loads((tmp_path / "r.json").read_text())
+    fits = {f["fit"]: f for f in result["fits"]}
+    assert set(fits) == {"MLlib", "logreg_spark (lbfgs)", "logreg_spark (gd)"}
+    assert all(f["gap"] >= 0 for f in fits.values())  # the optimum is the lowest objective seen
+    for name in ("logreg_spark (lbfgs)", "logreg_spark (gd)"):
+        assert f"| onehot {result['size']} | {name} |" in table and "converged: true" in fits[name]["reports"]
+        assert fits[name]["gap"] < 1e-8

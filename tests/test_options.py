@@ -129,3 +129,13 @@ def test_multinomial_balanced_weights_and_warm_start(spark, tmp_path, imbalanced
     with pytest.raises(InputError, match=r"model.init_model .*: not a model of the same family and classes "
                                          r"\(multinomial, 3 classes\)"):
         _run(spark, tmp_path, data, f"model.init_model={binomial}")
+
+
+def test_a_tol_below_what_float64_resolves_ends_stalled_not_converged(spark, tmp_path, imbalanced, caplog):
+    path, _, _ = imbalanced
+    with caplog.at_level(logging.INFO, logger="logreg_spark"):
+        _, meta = _run(spark, tmp_path, path, "solver.name=gd", "solver.tol=1e-15", "solver.max_iter=5000")
+    assert meta["stop_reason"].startswith("stalled") and meta["converged"] is False
+    assert 1e-15 < meta["optimality"] < 1e-6  # at the optimum to float64's resolution, but not to tol
+    assert "gd stalled with optimality" in caplog.text and "accept this model with a solver.tol of" in caplog.text
+    assert f"gd did not converge after {meta['iterations']} iterations: stalled" in caplog.text

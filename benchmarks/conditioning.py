@@ -1,0 +1,117 @@
+"""Convergence on sparse, rare and badly scaled features: this project and MLlib against the optimum.
+
+    python benchmarks/conditioning.py [--rows 200000] [--kinds onehot lognormal] [--solvers lbfgs gd]
+                                      [--reg-param 1e-3] [--master local[2]] [--work /tmp/logreg_cond]
+
+Two kinds of data, written as a sparse Spark ML Vector column (Parquet):
+
+- ``onehot``: 10 categorical fields of rows/10 levels each (200,000 indicator
+  features at 200,000 rows), levels drawn with Zipf frequencies, so most are
+  seen once or twice or never (logreg_spark.synthetic.zipf_one_hot);
+- ``lognormal``: rows/2 real-valued features (100,000), 20 non-zeros per row,
+  each on a scale from 1e-4 to 1e3 with lognormal values
+  (synthetic.lognormal_sparse).
+
+Each is fitted with L2, ``standardization = false`` (the usual choice for
+such data) and the default tol 1e-6: by MLlib (maxIter 100, its default) and
+by the training job with each solver in --solvers, from Parquet to a written
+model. The optimum is scikit-learn's lbfgs on the same rows in original
+coordinates (tol 1e-10), or the lowest objective any fit reached if lower.
+The table gives passes (MLlib: iterations), whole-fit seconds, what each fit
+reports, its objective and its gap to the optimum, relative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from compare import Data, objective_value, our_fit, time_mllib
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from sparse_data import write_csr
+
+from logreg_spark.session import spark_session
+from logreg_spark.synthetic import lognormal_sparse, zipf_one_hot
+
+#: The data of each kind for a number of rows; the width grows with the rows (as in the docstring at
+#: the default 200,000 rows), so each feature is seen about as often at any size.
+KINDS = {
+    "onehot": lambda rows: zipf_one_hot(rows, 10, max(rows // 10, 10), seed=0),
+    "lognormal": lambda rows: lognormal_sparse(rows, max(rows // 2, 20), 20, seed=0),
+}
+
+
+def optimum(X, y, reg_param: float) -> float:
+    sk = SkLogisticRegression(C=1.0 / (reg_param * len(y)), tol=1e-10, max_iter=10_000).fit(X, y)
+    return objective_value(X, y, sk.coef_[0], float(sk.intercept_[0]), reg_param)
+
+
+def measure(spark, kind: str, rows: int, work: Path, reg_param: float, solvers: list[str]) -> dict:
+    X, y = KINDS[kind](rows)
+    data = Data(work / f"{kind}_{rows}", rows, X.shape[1], nonzeros=max(1, X.nnz // rows))
+    if not data.path.exists():
+        write_csr(data.path, X, y, files=8)
+    time_mllib(spark, data, reg_param, 1, work / "mllib_model")  # new files: listing, page cache
+    seconds, model = time_mllib(spark, data, reg_param, 100, work / "mllib_model")
+    fits = [{"fit": "MLlib", "passes": model.summary.totalIterations, "whole": seconds,
+             "reports": f"{model.summary.totalIterations} iterations",
+             "objective": objective_value(X, y, model.coefficients.toArray(), model.intercept, reg_param)}]
+    out = work / "our_model"
+    for solver in solvers:
+        whole = our_fit(spark, data, reg_param, out, ("local", "float64"), solver)
+        meta = json.loads((out / "model.json").read_text())
+        theta = pq.read_table(out / "coefficients").column("coefficient").to_numpy()
+        fits.append({"fit": f"logreg_spark ({meta['solver']})", "passes": meta["passes"], "whole": whole,
+                     "reports": f"converged: {str(meta['converged']).lower()}"
+                                + (f", optimality {meta['optimality']:.1e}" if "optimality" in meta else ""),
+                     "objective": objective_value(X, y, theta[:-1], theta[-1], reg_param)})
+        shutil.rmtree(out)
+    best = min([optimum(X, y, reg_param)] + [f["objective"] for f in fits])
+    for f in fits:
+        f["gap"] = (f["objective"] - best) / best
+    return {"kind": kind, "size": f"{rows:,} × {X.shape[1]:,}, {X.nnz / rows:.0f} per row", "optimum": best,
+            "fits": fits}
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| data | fit | passes | whole fit s | reports | objective | gap to optimum (rel.) |",
+             "| --- | --- | ---: | ---: | --- | ---: | ---: |"]
+    for r in results:
+        for f in r["fits"]:
+            lines.append(f"| {r['kind']} {r['size']} | {f['fit']} | {f['passes']} | {f['whole']:.1f} | "
+                         f"{f['reports']} | {f['objective']:.8f} | {f['gap']:.1e} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument("--solvers", nargs="+", default=["lbfgs", "gd"], help="solver.name values to run")
+    parser.add_argument("--reg-param", type=float, default=1e-3)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="12g")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/logreg_cond"))
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    spark = spark_session({"spark.master": args.master, "spark.driver.memory": args.driver_memory,
+                           "spark.ui.showConsoleProgress": "false"}, "logreg_spark conditioning benchmark")
+    started = time.perf_counter()
+    try:
+        results = [measure(spark, kind, args.rows, args.work, args.reg_param, args.solvers) for kind in args.kinds]
+    finally:
+        spark.stop()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f"\n({time.perf_counter() - started:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()
