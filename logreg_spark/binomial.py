@@ -48,8 +48,10 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def chunk_sums(X: np.ndarray | sparse.csr_array, y: np.ndarray, w: np.ndarray, coef: np.ndarray,
-               intercept: float, hessian: bool) -> tuple[float, float, np.ndarray, np.ndarray | None]:
-    """(Σ w ℓ, misclassified weight, gradient (d + 1), Hessian or None) of float64 rows."""
+               intercept: float, hessian: bool, diagonal: bool = False
+               ) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(Σ w ℓ, misclassified weight, gradient (d + 1), Hessian or None, :func:`curvature_sums` or
+    None) of float64 rows."""
     z = X @ coef
     z += intercept
     sign = 1.0 - 2.0 * y
@@ -57,8 +59,18 @@ def chunk_sums(X: np.ndarray | sparse.csr_array, y: np.ndarray, w: np.ndarray, c
     residual = w * sign * sig  # wᵢ (hᵢ − yᵢ)
     gradient = np.append(X.T @ residual if sparse.issparse(X) else residual @ X,  # the faster form of each
                          residual.sum())
-    gram = weighted_gram(X, w * sig * (1.0 - sig)) if hessian else None
-    return float(w @ loss), float(w[sign * z >= 0.0].sum()), gradient, gram  # (w @ bool is slow)
+    curvature = w * sig * (1.0 - sig) if hessian or diagonal else None
+    gram = weighted_gram(X, curvature) if hessian else None
+    squares = curvature_sums(X, curvature[:, None]) if diagonal else None
+    return float(w @ loss), float(w[sign * z >= 0.0].sum()), gradient, gram, squares  # (w @ bool is slow)
+
+
+def curvature_sums(X: np.ndarray | sparse.csr_array, V: np.ndarray) -> np.ndarray:
+    """``[Σ vₖ x², Σ vₖ x, Σ vₖ]`` per column k of ``V`` (n × m): m × (2d + 1), what the Hessian's
+    diagonal needs in centred coordinates, ``Σ vₖ (x − μ)²``, for any centre μ."""
+    squared = sparse.csr_array((X.data * X.data, X.indices, X.indptr), shape=X.shape) if sparse.issparse(X) \
+        else X * X
+    return np.hstack([np.asarray(squared.T @ V).T, np.asarray(X.T @ V).T, V.sum(axis=0)[:, None]])
 
 
 def weighted_gram(X: np.ndarray | sparse.csr_array, v: np.ndarray) -> np.ndarray:

@@ -338,8 +338,8 @@ class TrainingData:
             finally:
                 point.destroy()
 
-        def run(coef: np.ndarray, intercept: float | np.ndarray, hessian: bool):
-            layout = Layout.for_point(coef, hessian)
+        def run(coef: np.ndarray, intercept: float | np.ndarray, hessian: bool, diagonal: bool = False):
+            layout = Layout.for_point(coef, hessian, diagonal)
             try:
                 sums = layout.unpack(aggregate(coef, intercept, layout))
             except Exception as err:

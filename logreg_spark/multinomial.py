@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from .binomial import weighted_gram
+from .binomial import curvature_sums, weighted_gram
 
 
 def log_softmax(Z: np.ndarray) -> np.ndarray:
@@ -37,8 +37,11 @@ def log_softmax(Z: np.ndarray) -> np.ndarray:
 
 
 def chunk_sums(X: np.ndarray | sparse.csr_array, y: np.ndarray, w: np.ndarray, coef: np.ndarray,
-               intercept: np.ndarray, hessian: bool) -> tuple[float, float, np.ndarray, np.ndarray | None]:
-    """(Σ w ℓ, misclassified weight, gradient (K × (d + 1)), Hessian or None) of float64 rows."""
+               intercept: np.ndarray, hessian: bool, diagonal: bool = False
+               ) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(Σ w ℓ, misclassified weight, gradient (K × (d + 1)), Hessian or None, the sums of the
+    Hessian's diagonal (:func:`~logreg_spark.binomial.curvature_sums` of w pₖ(1 − pₖ)) or None)
+    of float64 rows."""
     n = X.shape[0]
     Z = X @ coef.T
     Z += intercept
@@ -51,7 +54,8 @@ def chunk_sums(X: np.ndarray | sparse.csr_array, y: np.ndarray, w: np.ndarray, c
     gradient = np.hstack([np.asarray(by_feature).T, residual.sum(axis=0)[:, None]])
     loss = -float(w @ log_p[np.arange(n), labels])
     misclassified = float(w[Z.argmax(axis=1) != labels].sum())
-    return loss, misclassified, gradient, _hessian(X, w, P) if hessian else None
+    squares = curvature_sums(X, w[:, None] * P * (1.0 - P)) if diagonal else None
+    return loss, misclassified, gradient, _hessian(X, w, P) if hessian else None, squares
 
 
 def _hessian(X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray) -> np.ndarray:

@@ -23,16 +23,16 @@ from .blocks import Summary
 from .penalty import ElasticNet
 from .scaling import FeatureScaling
 
-#: One pass over the data: (coefficients, intercept(s), with_hessian) → sums; see
+#: One pass over the data: (coefficients, intercept(s), with_hessian, with_diagonal) → sums; see
 #: :func:`~logreg_spark.sums.block_sums` for the two families' shapes.
-DataPass = Callable[[np.ndarray, "float | np.ndarray", bool], Sums]
+DataPass = Callable[[np.ndarray, "float | np.ndarray", bool, bool], Sums]
 
 
 def in_memory_pass(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> DataPass:
     """A pass over arrays held in this process (tests, benchmarks, small data)."""
 
-    def run(coef: np.ndarray, intercept: float | np.ndarray, hessian: bool) -> Sums:
-        layout = Layout.for_point(coef, hessian)
+    def run(coef: np.ndarray, intercept: float | np.ndarray, hessian: bool, diagonal: bool = False) -> Sums:
+        layout = Layout.for_point(coef, hessian, diagonal)
         return layout.unpack(block_sums(X, y, w, coef, intercept, layout))
 
     return run
@@ -40,7 +40,7 @@ def in_memory_pass(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> DataPass:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The smooth objective at ``theta``; ``hessian`` only when it was asked for."""
+    """The smooth objective at ``theta``; ``hessian`` and its ``diagonal`` only when asked for."""
 
     theta: np.ndarray
     value: float
@@ -48,6 +48,7 @@ class Evaluation:
     hessian: np.ndarray | None
     total: float  # value + the L1 part: the full objective
     misclassified: float  # weight of rows on the wrong side of the decision boundary
+    diagonal: np.ndarray | None = None
 
 
 class Objective:
@@ -94,10 +95,10 @@ class Objective:
         """(coefficients, intercept) of either shape → solver coordinates."""
         return self.scaling.from_data(coef, intercept).ravel()
 
-    def evaluate(self, theta: np.ndarray, hessian: bool = False) -> Evaluation:
-        """One pass over the data at ``theta``."""
+    def evaluate(self, theta: np.ndarray, hessian: bool = False, diagonal: bool = False) -> Evaluation:
+        """One pass over the data at ``theta``, with the Hessian or its diagonal if asked."""
         coef, intercept = self.to_data(theta)
-        sums = self.data_pass(coef, intercept, hessian)
+        sums = self.data_pass(coef, intercept, hessian, diagonal)
         self.passes += 1
         scale = 1.0 / self.total_weight
         l2_value, l2_grad = self.penalty.smooth_value_and_gradient(theta)
@@ -106,8 +107,11 @@ class Objective:
         hess = None
         if hessian:
             hess = self.scaling.hessian_to_solver(sums.hessian * scale, self.margins) + np.diag(self.penalty.l2)
+        diag = None
+        if diagonal:
+            diag = self.scaling.diagonal_to_solver(sums.diagonal * scale).ravel() + self.penalty.l2
         return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta),
-                          sums.misclassified)
+                          sums.misclassified, diag)
 
     def recentred(self, ev: Evaluation) -> Evaluation:
         """``ev`` moved to the best point along the directions the data cannot see, without a pass.
@@ -131,7 +135,8 @@ class Objective:
         total = value + self.penalty.l1_value(theta)
         if not total < ev.total:  # already there, to rounding
             return ev
-        return Evaluation(theta, value, ev.gradient - old_grad + new_grad, ev.hessian, total, ev.misclassified)
+        return Evaluation(theta, value, ev.gradient - old_grad + new_grad, ev.hessian, total, ev.misclassified,
+                          ev.diagonal)
 
     def optimality(self, ev: Evaluation) -> float:
         """‖minimum-norm subgradient‖₂ of the full objective at ``ev.theta``."""

@@ -121,6 +121,18 @@ class FeatureScaling:
             A = np.kron(np.eye(margins), A)
         return A.T @ hess @ A
 
+    def diagonal_to_solver(self, sums: np.ndarray) -> np.ndarray:
+        """The diagonal of ``Aᵀ H A`` (m × n_params) from the sums ``[Σ v x², Σ v x, Σ v]`` of each
+        margin (:class:`~logreg_spark.sums.Sums`): ``uⱼ² Σ v (xⱼ − μⱼ)²``, and ``v² Σ v`` for the
+        intercept."""
+        d = self.n_features
+        squares, firsts, totals = sums[:, :d], sums[:, d:2 * d], sums[:, 2 * d:]
+        centred = squares - 2.0 * self.mean * firsts + self.mean * self.mean * totals
+        coef = centred * self.inv_scale * self.inv_scale
+        if not self.fit_intercept:
+            return coef
+        return np.hstack([coef, totals * self.intercept_scale ** 2])
+
     def matrix(self) -> np.ndarray:
         """``A``, (d + 1) × n_params: solver coordinates → (β, b) of one margin."""
         d = self.n_features

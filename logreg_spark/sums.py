@@ -4,7 +4,8 @@ A block returns a flat float64 vector (cheap to pickle and to add, which is
 all the distributed reduction does with it)::
 
     [Σ w ℓ, Σ w, rows, misclassified weight,
-     gradient (m × (d + 1) values), Hessian ((m (d + 1))² values, only when asked)]
+     gradient (m × (d + 1) values), Hessian ((m (d + 1))² values, only when asked),
+     its diagonal's sums (m × (2d + 1) values, only when asked)]
 
 where ``m`` is the number of margins: 1 for the binomial model (the margin of
 label 1, :mod:`logreg_spark.binomial`), K for the multinomial one (one per
@@ -35,19 +36,28 @@ class Layout:
     n_features: int
     margins: int = 1
     hessian: bool = False
+    diagonal: bool = False
 
     @classmethod
-    def for_point(cls, coef: np.ndarray, hessian: bool = False) -> "Layout":
+    def for_point(cls, coef: np.ndarray, hessian: bool = False, diagonal: bool = False) -> "Layout":
         """The layout of a pass at ``coef``: shape (d,) is binomial, (K, d) multinomial."""
-        return cls(coef.shape[-1], coef.shape[0] if coef.ndim == 2 else 1, hessian)
+        return cls(coef.shape[-1], coef.shape[0] if coef.ndim == 2 else 1, hessian, diagonal)
 
     @property
     def n_params(self) -> int:
         return self.margins * (self.n_features + 1)
 
     @property
+    def hessian_size(self) -> int:
+        return self.n_params ** 2 if self.hessian else 0
+
+    @property
+    def diagonal_size(self) -> int:
+        return self.margins * (2 * self.n_features + 1) if self.diagonal else 0
+
+    @property
     def size(self) -> int:
-        return _HEAD + self.n_params + (self.n_params ** 2 if self.hessian else 0)
+        return _HEAD + self.n_params + self.hessian_size + self.diagonal_size
 
     def zeros(self) -> np.ndarray:
         return np.zeros(self.size)
@@ -61,14 +71,17 @@ class Layout:
             rows=int(round(flat[2])),
             misclassified=float(flat[3]),
             gradient=gradient.reshape(self.margins, -1) if self.margins > 1 else gradient,
-            hessian=flat[_HEAD + p:].reshape(p, p) if self.hessian else None,
+            hessian=flat[_HEAD + p:_HEAD + p + self.hessian_size].reshape(p, p) if self.hessian else None,
+            diagonal=flat[_HEAD + p + self.hessian_size:].reshape(self.margins, -1) if self.diagonal else None,
         )
 
 
 @dataclass(frozen=True)
 class Sums:
     """Sums over all rows. ``gradient`` is (d + 1,) or (K, d + 1), intercepts last;
-    ``hessian`` is over the gradient's entries in row-major order."""
+    ``hessian`` is over the gradient's entries in row-major order; ``diagonal`` holds, per
+    margin, ``[Σ v x², Σ v x, Σ v]`` with v the Hessian's row weights (w h(1 − h), or
+    w pₖ(1 − pₖ)), from which its diagonal in any centred coordinates follows."""
 
     loss: float
     weight: float
@@ -76,6 +89,7 @@ class Sums:
     misclassified: float  # weight of rows the model gets wrong
     gradient: np.ndarray
     hessian: np.ndarray | None
+    diagonal: np.ndarray | None = None
 
 
 #: Rows are processed in chunks of about this size, so that X·θ and rᵀX read
@@ -116,12 +130,14 @@ def _block_sums(X: Features, y: np.ndarray, w: np.ndarray, coef: np.ndarray, int
         step = max(1, CHUNK_BYTES // max(X.itemsize * X.shape[1], 1))
         chunks = ((np.asarray(X[rows], dtype=np.float64), rows)
                   for rows in (slice(start, start + step) for start in range(0, X.shape[0], step)))
-    p = layout.n_params
+    p, end = layout.n_params, _HEAD + layout.n_params + layout.hessian_size
     for chunk, rows in chunks:
-        loss, misclassified, gradient, hessian = family.chunk_sums(chunk, y[rows], w[rows], coef, intercept,
-                                                                   layout.hessian)
+        loss, misclassified, gradient, hessian, diagonal = family.chunk_sums(
+            chunk, y[rows], w[rows], coef, intercept, layout.hessian, layout.diagonal)
         out[:_HEAD] += (loss, w[rows].sum(), chunk.shape[0], misclassified)
         out[_HEAD:_HEAD + p] += gradient.ravel()
         if hessian is not None:
-            out[_HEAD + p:] += hessian.ravel()
+            out[_HEAD + p:end] += hessian.ravel()
+        if diagonal is not None:
+            out[end:] += diagonal.ravel()
     return out

@@ -81,7 +81,8 @@ def test_rerun_gives_byte_identical_coefficients_and_overwrite_touches_nothing_e
 def _job(tmp_path: Path, *extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
     args = ["--conf", "conf/local.toml", "--set", "spark.spark.master=local[2]", "--set", "solver.name=gd",
-            "--set", "solver.learning_rate=0.5", "--set", "solver.tol=0", "--set", "solver.max_iter=120", *extra]
+            "--set", "solver.learning_rate=0.5", "--set", "solver.line_search=false", "--set", "solver.tol=0",
+            "--set", "solver.max_iter=120", *extra]
     return subprocess.Popen([sys.executable, str(ROOT / "jobs" / "train.py"), *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 

@@ -26,13 +26,14 @@ def _frame(spark, X, y, w):
 def _assert_same_pass(data: TrainingData, X, y, w, depth: int):
     rng = np.random.default_rng(3)
     coef, intercept = rng.normal(size=X.shape[1]) * 0.2, 0.3
-    expected = in_memory_pass(X, y, w)(coef, intercept, True)
-    got = data.data_pass(depth)(coef, intercept, True)
+    expected = in_memory_pass(X, y, w)(coef, intercept, True, True)
+    got = data.data_pass(depth)(coef, intercept, True, True)
     assert got.rows == expected.rows
     assert got.weight == pytest.approx(expected.weight, rel=1e-12)
     assert got.loss == pytest.approx(expected.loss, rel=1e-12)
     np.testing.assert_allclose(got.gradient, expected.gradient, rtol=1e-12)
     np.testing.assert_allclose(got.hessian, expected.hessian, rtol=1e-12)
+    np.testing.assert_allclose(got.diagonal, expected.diagonal, rtol=1e-12)
 
 
 CACHES = ["spark", "local"]

@@ -22,8 +22,8 @@ import pytest
 from cluster import spark_env, standalone_cluster
 from conftest import ROOT
 
-FIXED_ITERATIONS = ["--set", "solver.name=gd", "--set", "solver.learning_rate=0.5", "--set", "solver.tol=0",
-                    "--set", "solver.max_iter=40"]
+FIXED_ITERATIONS = ["--set", "solver.name=gd", "--set", "solver.learning_rate=0.5", "--set", "solver.line_search=false",
+                    "--set", "solver.tol=0", "--set", "solver.max_iter=40"]
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from helpers import reference_loss, small_problem
 from logreg_spark.binomial import sigmoid
@@ -139,3 +140,17 @@ def test_elastic_net_prox_and_pseudo_gradient():
     # at zero with |g| below the L1 strength, zero is optimal
     pg = penalty.pseudo_gradient(np.array([0.0, 0.0, 1.0]), np.array([0.3, -0.4, 0.0]))
     np.testing.assert_allclose(pg, [0.0, -0.15, 0.0])
+
+
+@pytest.mark.parametrize("classes, fit_intercept, as_csr", list(itertools.product([0, 3], [True, False], [False, True])))
+def test_a_pass_gives_the_hessian_diagonal_in_the_solver_coordinates(classes, fit_intercept, as_csr):
+    X, y, w = small_problem()
+    if classes:
+        y = np.random.default_rng(2).integers(0, classes, len(y)).astype(float)
+    X = sparse.csr_array(np.where(np.random.default_rng(3).random(X.shape) < 0.5, X, 0.0)) if as_csr else X
+    objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=0.1,
+                                standardization=False, fit_intercept=fit_intercept, classes=classes)
+    theta = np.random.default_rng(5).normal(size=objective.n_params) * 0.3
+    ev = objective.evaluate(theta, hessian=True, diagonal=True)
+    np.testing.assert_allclose(ev.diagonal, np.diag(ev.hessian), rtol=1e-10, atol=1e-14)
+    assert objective.evaluate(theta).diagonal is None
