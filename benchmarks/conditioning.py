@@ -29,7 +29,6 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow.parquet as pq
 from compare import Data, objective_value, our_fit, time_mllib
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression

@@ -10,7 +10,8 @@ takes exactly the steps the uninterrupted run would have taken.
 
 Each checkpoint carries a fingerprint of what it was made from (the input
 files' names, sizes and modification times, the conf sections that shape
-the fit, and the kind of coordinates the solver's point is in). A run that finds checkpoints with another fingerprint refuses, unless
+the fit, and the kind of coordinates the solver's point is in). A run that
+finds checkpoints with another fingerprint refuses, unless
 ``solver.resume = "never"``, which deletes them and starts afresh. The
 checkpoints are deleted once the model is written.
 """
@@ -83,7 +84,8 @@ class Checkpoints:
             if document["fingerprint"] != self.fingerprint:
                 raise CheckpointError(
                     f"solver.checkpoint_path {self.directory.uri}: the checkpoint was made from another input, "
-                    'conf or version of the solver\'s coordinates; delete it, or set solver.resume = "never" to start afresh')
+                    "conf or version of the solver's coordinates; delete it, or set "
+                    'solver.resume = "never" to start afresh')
             progress = Progress(
                 theta=np.array(document["theta"], dtype=np.float64),
                 history=[IterationRecord(**record) for record in document["history"]],

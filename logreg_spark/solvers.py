@@ -92,9 +92,9 @@ STALLED = "stalled: the objective stopped decreasing before the gradient norm re
 STALL_ITERATIONS = 5
 
 
-def _stop_reason(history: list[IterationRecord], current: Evaluation, tol: float) -> str | None:
-    """Why to stop at ``current`` (the last of ``history``), or None to go on."""
-    if not np.isfinite(current.total):
+def _stop_reason(history: list[IterationRecord], tol: float) -> str | None:
+    """Why to stop after the last iteration of ``history``, or None to go on."""
+    if not np.isfinite(history[-1].loss):
         return "diverged"
     if history[-1].grad_norm <= tol:
         return CONVERGED
@@ -168,7 +168,7 @@ def _iterate(objective: Objective, theta0: np.ndarray, step: Step, memory: Calla
             return SolverResult(ev.theta, False, "line search failed", recorder.history, ev)
         ev, size = objective.recentred(accepted[0]), accepted[1]
         recorder.record(ev, size)
-        reason = _stop_reason(recorder.history, ev, tol)
+        reason = _stop_reason(recorder.history, tol)
         if objective.penalty.is_zero and ev.misclassified == 0:
             return SolverResult(ev.theta, False, SEPARABLE, recorder.history, ev)
         if reason:
@@ -243,6 +243,12 @@ def _two_loop(vector: np.ndarray, pairs: deque[tuple[np.ndarray, np.ndarray]],
     return q
 
 
+def _curved(s: np.ndarray, y: np.ndarray) -> bool:
+    """Whether a curvature pair has positive curvature (sᵀy > 0, beyond rounding): only such a
+    pair keeps the L-BFGS approximation positive definite."""
+    return bool(s @ y > 1e-12 * np.sqrt((s @ s) * (y @ y)))
+
+
 def _on_free(pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray
              ) -> deque[tuple[np.ndarray, np.ndarray]]:
     """The curvature pairs restricted to the coordinates not held at zero by the L1 part.
@@ -257,7 +263,7 @@ def _on_free(pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray
         return pairs
     free = ~fixed
     kept = ((s * free, y * free) for s, y in pairs)
-    return deque((s, y) for s, y in kept if s @ y > 1e-12 * np.sqrt((s @ s) * (y @ y)))
+    return deque((s, y) for s, y in kept if _curved(s, y))
 
 
 def lbfgs(
@@ -319,7 +325,7 @@ def lbfgs(
                               diagonal=iteration % DIAGONAL_EVERY == 0)
         if accepted:
             s, y = accepted[0].theta - current.theta, accepted[0].gradient - current.gradient
-            if s @ y > 1e-12 * np.sqrt((s @ s) * (y @ y)):
+            if _curved(s, y):
                 pairs.append((s, y))
             if accepted[0].diagonal is not None:  # coordinates fixed at 0 have none: keep them at 1
                 diagonal = np.where(accepted[0].diagonal > 0, accepted[0].diagonal, 1.0)

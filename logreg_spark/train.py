@@ -21,7 +21,8 @@ from .inference import SingularHessian, coefficient_statistics
 from .model_io import INTERCEPT, TrainedModel, arrange, read_coefficients, write_model
 from .multinomial import identifiable
 from .objective import Objective
-from .solvers import SEPARABLE, STALLED, OnIteration, Progress, SolverResult, gradient_descent, lbfgs, newton, resolve_solver
+from .solvers import (SEPARABLE, STALLED, OnIteration, Progress, SolverResult, gradient_descent, lbfgs, newton,
+                      resolve_solver)
 from .storage import HadoopPath, check_apart, check_writable
 
 log = logging.getLogger("logreg_spark")

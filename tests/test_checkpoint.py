@@ -23,8 +23,8 @@ def _conf(tmp_path: Path, **solver) -> Conf:
     return Conf(input=InputConf(path=str(ROOT / "data" / "sample"),
                                 features=["age_years", "income_k", "visits", "tenure_months", "balance", "clicks"]),
                 model=ModelConf(reg_param=0.01),
-                solver=SolverConf(**{"name": "lbfgs", "memory": 4, "tol": 1e-9, "checkpoint_path": str(tmp_path / "ckpt"),
-                                     "checkpoint_every": 3, **solver}),
+                solver=SolverConf(**{"name": "lbfgs", "memory": 4, "tol": 1e-9,
+                                     "checkpoint_path": str(tmp_path / "ckpt"), "checkpoint_every": 3, **solver}),
                 output=OutputConf(model_path=str(tmp_path / "model"), mode="overwrite"))
 
 

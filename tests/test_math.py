@@ -142,7 +142,8 @@ def test_elastic_net_prox_and_pseudo_gradient():
     np.testing.assert_allclose(pg, [0.0, -0.15, 0.0])
 
 
-@pytest.mark.parametrize("classes, fit_intercept, as_csr", list(itertools.product([0, 3], [True, False], [False, True])))
+@pytest.mark.parametrize("classes, fit_intercept, as_csr",
+                         list(itertools.product([0, 3], [True, False], [False, True])))
 def test_a_pass_gives_the_hessian_diagonal_in_the_solver_coordinates(classes, fit_intercept, as_csr):
     X, y, w = small_problem()
     if classes:
