@@ -43,14 +43,15 @@ from pyspark.sql import DataFrame, SparkSession
 from scipy import sparse
 from sparse_data import FEATURES, write_sparse_classification
 
-from logreg_spark.blocks import Block, FeatureSpec, Problems, Summary, feature_matrix
-from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
-from logreg_spark.objective import Objective, in_memory_pass
-from logreg_spark.session import spark_session
+from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
+from logreg_spark.app.train import run
+from logreg_spark.core.data import Block, Summary
+from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.core.sums import Features, Layout, block_sums
 from logreg_spark.solvers import resolve_solver
-from logreg_spark.sums import Features, Layout, block_sums
+from logreg_spark.spark.blocks import FeatureSpec, Problems, feature_matrix
+from logreg_spark.spark.session import spark_session
 from logreg_spark.synthetic import write_classification
-from logreg_spark.train import run
 
 
 @dataclass(frozen=True)
@@ -111,23 +112,27 @@ def numpy_floor(X: Features, y: np.ndarray, repeats: int = 3) -> float:
 
 def objective_value(X: Features, y: np.ndarray, coef: np.ndarray, intercept: float, reg_param: float) -> float:
     w = np.ones(len(y))
-    objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param,
-                                standardization=False)
+    objective = Objective.build(
+        in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param, standardization=False
+    )
     return objective.evaluate(objective.scaling.from_data(coef, intercept)).total
 
 
 def time_mllib(spark, data: Data, reg_param: float, max_iter: int, out: Path, tol: float = 1e-6):
     started = time.perf_counter()
-    model = LogisticRegression(regParam=reg_param, standardization=False, maxIter=max_iter, tol=tol,
-                               family="binomial").fit(data.frame(spark))
+    model = LogisticRegression(
+        regParam=reg_param, standardization=False, maxIter=max_iter, tol=tol, family="binomial"
+    ).fit(data.frame(spark))
     model.write().overwrite().save(str(out))
     return time.perf_counter() - started, model
 
 
-def mllib_iteration_cost(spark, data: Data, reg_param: float, out: Path,
-                         short: int = 2, extra: int = 20) -> tuple[float, float]:
+def mllib_iteration_cost(
+    spark, data: Data, reg_param: float, out: Path, short: int = 2, extra: int = 20
+) -> tuple[float, float]:
     """(set-up seconds, seconds per iteration) of MLlib, from the slope between two fits
     that run a fixed number of iterations (tol = 0), best of two each."""
+
     def best(max_iter: int) -> tuple[float, int]:
         runs = [time_mllib(spark, data, reg_param, max_iter, out, tol=0.0) for _ in range(2)]
         return min(seconds for seconds, _ in runs), runs[0][1].summary.totalIterations
@@ -140,8 +145,12 @@ def mllib_iteration_cost(spark, data: Data, reg_param: float, out: Path,
 
 def dataset(work: Path, rows: int, features: int, nonzeros: int) -> Data:
     """The dataset of this shape under ``work``, written unless already there."""
-    data = Data(work / (f"rows_{rows}_features_{features}" + (f"_nonzeros_{nonzeros}" if nonzeros else "")),
-                rows, features, nonzeros)
+    data = Data(
+        work / (f"rows_{rows}_features_{features}" + (f"_nonzeros_{nonzeros}" if nonzeros else "")),
+        rows,
+        features,
+        nonzeros,
+    )
     if not data.path.exists():
         if nonzeros:
             write_sparse_classification(data.path, rows, features, nonzeros, files=16, seed=0, positive_rate=0.3)
@@ -153,10 +162,12 @@ def dataset(work: Path, rows: int, features: int, nonzeros: int) -> Data:
 def our_fit(spark, data: Data, reg_param: float, out: Path, storage: tuple[str, str], solver: str = "auto") -> float:
     """Seconds for the training job from Parquet to a written model."""
     cache, dtype = storage
-    conf = Conf(input=data.input_conf(cache),
-                model=ModelConf(reg_param=reg_param, standardization=False),
-                solver=SolverConf(name=solver, tol=1e-6, dtype=dtype),
-                output=OutputConf(model_path=str(out), mode="overwrite"))
+    conf = Conf(
+        input=data.input_conf(cache),
+        model=ModelConf(reg_param=reg_param, standardization=False),
+        solver=SolverConf(name=solver, tol=1e-6, dtype=dtype),
+        output=OutputConf(model_path=str(out), mode="overwrite"),
+    )
     started = time.perf_counter()
     run(spark, conf)
     return time.perf_counter() - started
@@ -176,11 +187,19 @@ def measure(spark, data: Data, work: Path, reg_param: float, storage: tuple[str,
     mllib_setup, mllib_pass = mllib_iteration_cost(spark, data, reg_param, work / "mllib_model")
     full, model = time_mllib(spark, data, reg_param, 100, work / "mllib_model")
     result = {
-        "rows": data.rows, "features": data.features, "nonzeros": data.nonzeros, "size": data.size,
-        "x_bytes": nbytes(X), "numpy_pass": floor,
-        "mllib": {"setup": mllib_setup, "per_pass": mllib_pass, "passes": model.summary.totalIterations,
-                  "whole": full,
-                  "objective": objective_value(X, y, model.coefficients.toArray(), model.intercept, reg_param)},
+        "rows": data.rows,
+        "features": data.features,
+        "nonzeros": data.nonzeros,
+        "size": data.size,
+        "x_bytes": nbytes(X),
+        "numpy_pass": floor,
+        "mllib": {
+            "setup": mllib_setup,
+            "per_pass": mllib_pass,
+            "passes": model.summary.totalIterations,
+            "whole": full,
+            "objective": objective_value(X, y, model.coefficients.toArray(), model.intercept, reg_param),
+        },
         "ours": [],
     }
     out = work / "our_model"
@@ -188,12 +207,18 @@ def measure(spark, data: Data, work: Path, reg_param: float, storage: tuple[str,
         whole = our_fit(spark, data, reg_param, out, storage, solver)
         meta = json.loads((out / "model.json").read_text())
         coefficients = pq.read_table(out / "coefficients").column("coefficient").to_numpy()
-        result["ours"].append({
-            "storage": "{} cache, {}".format(*storage), "setup": meta["prepare_seconds"],
-            "per_pass": meta["train_seconds"] / meta["passes"], "passes": meta["passes"], "whole": whole,
-            "objective": objective_value(X, y, coefficients[:-1], coefficients[-1], reg_param),
-            "solver": meta["solver"], "cache_bytes": meta["cache_bytes"],
-        })
+        result["ours"].append(
+            {
+                "storage": "{} cache, {}".format(*storage),
+                "setup": meta["prepare_seconds"],
+                "per_pass": meta["train_seconds"] / meta["passes"],
+                "passes": meta["passes"],
+                "whole": whole,
+                "objective": objective_value(X, y, coefficients[:-1], coefficients[-1], reg_param),
+                "solver": meta["solver"],
+                "cache_bytes": meta["cache_bytes"],
+            }
+        )
         shutil.rmtree(out)
     return result
 
@@ -206,15 +231,21 @@ def table(results: list[dict]) -> str:
     for r in results:
         size = r["size"]
         m = r["mllib"]
-        lines.append(f"| {size} | MLlib | {m['setup']:.2f} | {m['per_pass']:.3f} | {m['passes']} | "
-                     f"{m['whole']:.2f} | {m['objective']:.10f} | |")
+        lines.append(
+            f"| {size} | MLlib | {m['setup']:.2f} | {m['per_pass']:.3f} | {m['passes']} | "
+            f"{m['whole']:.2f} | {m['objective']:.10f} | |"
+        )
         for o in r["ours"]:
-            lines.append(f"| {size} | logreg_spark ({o['solver']}, {o['storage']}) | {o['setup']:.2f} | "
-                         f"{o['per_pass']:.3f} | {o['passes']} | {o['whole']:.2f} | {o['objective']:.10f} | "
-                         f"{o['cache_bytes'] / r['x_bytes']:.2f} |")
-            lines.append(f"| {size} | {o['solver']} / MLlib | {o['setup'] / m['setup']:.2f} | "
-                         f"{o['per_pass'] / m['per_pass']:.2f} | | {o['whole'] / m['whole']:.2f} | "
-                         f"{(o['objective'] - m['objective']) / m['objective']:+.1e} (rel.) | |")
+            lines.append(
+                f"| {size} | logreg_spark ({o['solver']}, {o['storage']}) | {o['setup']:.2f} | "
+                f"{o['per_pass']:.3f} | {o['passes']} | {o['whole']:.2f} | {o['objective']:.10f} | "
+                f"{o['cache_bytes'] / r['x_bytes']:.2f} |"
+            )
+            lines.append(
+                f"| {size} | {o['solver']} / MLlib | {o['setup'] / m['setup']:.2f} | "
+                f"{o['per_pass'] / m['per_pass']:.2f} | | {o['whole'] / m['whole']:.2f} | "
+                f"{(o['objective'] - m['objective']) / m['objective']:+.1e} (rel.) | |"
+            )
             lines.append(f"| {size} | {o['solver']} / NumPy floor | | {o['per_pass'] / r['numpy_pass']:.1f} | | | | |")
         lines.append(f"| {size} | NumPy floor | | {r['numpy_pass']:.3f} | | | | |")
     if len(results) > 1:
@@ -222,8 +253,10 @@ def table(results: list[dict]) -> str:
         growth = last["rows"] / first["rows"]
         lines.append("")
         for a, b in zip(first["ours"], last["ours"]):
-            lines.append(f"{growth:g} × the rows: {a['solver']} whole fit × {b['whole'] / a['whole']:.2f} "
-                         f"(MLlib × {last['mllib']['whole'] / first['mllib']['whole']:.2f}).")
+            lines.append(
+                f"{growth:g} × the rows: {a['solver']} whole fit × {b['whole'] / a['whole']:.2f} "
+                f"(MLlib × {last['mllib']['whole'] / first['mllib']['whole']:.2f})."
+            )
     return "\n".join(lines)
 
 
@@ -231,8 +264,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[500_000, 2_000_000])
     parser.add_argument("--features", type=int, default=50)
-    parser.add_argument("--nonzeros", type=int, default=0,
-                        help="sparse data: about this many non-zeros per row of a Vector of size --features")
+    parser.add_argument(
+        "--nonzeros",
+        type=int,
+        default=0,
+        help="sparse data: about this many non-zeros per row of a Vector of size --features",
+    )
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="12g")
     parser.add_argument("--reg-param", type=float, default=1e-3)
@@ -244,15 +281,29 @@ def main() -> None:
     parser.add_argument("--warm-up-rows", type=int, default=20_000, help="rows of the untimed first fits")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    spark = spark_session({"spark.master": args.master, "spark.driver.memory": args.driver_memory,
-                           "spark.ui.showConsoleProgress": "false"}, "logreg_spark benchmark")
+    spark = spark_session(
+        {
+            "spark.master": args.master,
+            "spark.driver.memory": args.driver_memory,
+            "spark.ui.showConsoleProgress": "false",
+        },
+        "logreg_spark benchmark",
+    )
     try:
         storage = (args.cache, args.dtype)
         solvers = list(dict.fromkeys(resolve_solver(name, False, args.features + 1) for name in args.solvers))
         warm_up(spark, dataset(args.work, args.warm_up_rows, args.features, args.nonzeros), args.work, storage)
-        results = [measure(spark, dataset(args.work, rows, args.features, args.nonzeros), args.work,
-                           args.reg_param, storage, solvers)
-                   for rows in args.rows]
+        results = [
+            measure(
+                spark,
+                dataset(args.work, rows, args.features, args.nonzeros),
+                args.work,
+                args.reg_param,
+                storage,
+                solvers,
+            )
+            for rows in args.rows
+        ]
     finally:
         spark.stop()
     if args.json:

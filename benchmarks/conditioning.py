@@ -34,7 +34,7 @@ from compare import Data, objective_value, our_fit, time_mllib
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sparse_data import write_csr
 
-from logreg_spark.session import spark_session
+from logreg_spark.spark.session import spark_session
 from logreg_spark.synthetic import lognormal_sparse, zipf_one_hot
 
 #: The data of each kind for a number of rows; the width grows with the rows (as in the docstring at
@@ -57,33 +57,53 @@ def measure(spark, kind: str, rows: int, work: Path, reg_param: float, solvers: 
         write_csr(data.path, X, y, files=8)
     time_mllib(spark, data, reg_param, 1, work / "mllib_model")  # new files: listing, page cache
     seconds, model = time_mllib(spark, data, reg_param, 100, work / "mllib_model")
-    fits = [{"fit": "MLlib", "passes": model.summary.totalIterations, "whole": seconds,
-             "reports": f"{model.summary.totalIterations} iterations",
-             "objective": objective_value(X, y, model.coefficients.toArray(), model.intercept, reg_param)}]
+    fits = [
+        {
+            "fit": "MLlib",
+            "passes": model.summary.totalIterations,
+            "whole": seconds,
+            "reports": f"{model.summary.totalIterations} iterations",
+            "objective": objective_value(X, y, model.coefficients.toArray(), model.intercept, reg_param),
+        }
+    ]
     out = work / "our_model"
     for solver in solvers:
         whole = our_fit(spark, data, reg_param, out, ("local", "float64"), solver)
         meta = json.loads((out / "model.json").read_text())
         theta = pq.read_table(out / "coefficients").column("coefficient").to_numpy()
-        fits.append({"fit": f"logreg_spark ({meta['solver']})", "passes": meta["passes"], "whole": whole,
-                     "reports": f"converged: {str(meta['converged']).lower()}"
-                                + (f", optimality {meta['optimality']:.1e}" if "optimality" in meta else ""),
-                     "objective": objective_value(X, y, theta[:-1], theta[-1], reg_param)})
+        fits.append(
+            {
+                "fit": f"logreg_spark ({meta['solver']})",
+                "passes": meta["passes"],
+                "whole": whole,
+                "reports": f"converged: {str(meta['converged']).lower()}"
+                + (f", optimality {meta['optimality']:.1e}" if "optimality" in meta else ""),
+                "objective": objective_value(X, y, theta[:-1], theta[-1], reg_param),
+            }
+        )
         shutil.rmtree(out)
     best = min([optimum(X, y, reg_param)] + [f["objective"] for f in fits])
     for f in fits:
         f["gap"] = (f["objective"] - best) / best
-    return {"kind": kind, "size": f"{rows:,} × {X.shape[1]:,}, {X.nnz / rows:.0f} per row", "optimum": best,
-            "fits": fits}
+    return {
+        "kind": kind,
+        "size": f"{rows:,} × {X.shape[1]:,}, {X.nnz / rows:.0f} per row",
+        "optimum": best,
+        "fits": fits,
+    }
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| data | fit | passes | whole fit s | reports | objective | gap to optimum (rel.) |",
-             "| --- | --- | ---: | ---: | --- | ---: | ---: |"]
+    lines = [
+        "| data | fit | passes | whole fit s | reports | objective | gap to optimum (rel.) |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: |",
+    ]
     for r in results:
         for f in r["fits"]:
-            lines.append(f"| {r['kind']} {r['size']} | {f['fit']} | {f['passes']} | {f['whole']:.1f} | "
-                         f"{f['reports']} | {f['objective']:.8f} | {f['gap']:.1e} |")
+            lines.append(
+                f"| {r['kind']} {r['size']} | {f['fit']} | {f['passes']} | {f['whole']:.1f} | "
+                f"{f['reports']} | {f['objective']:.8f} | {f['gap']:.1e} |"
+            )
     return "\n".join(lines)
 
 
@@ -99,8 +119,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    spark = spark_session({"spark.master": args.master, "spark.driver.memory": args.driver_memory,
-                           "spark.ui.showConsoleProgress": "false"}, "logreg_spark conditioning benchmark")
+    spark = spark_session(
+        {
+            "spark.master": args.master,
+            "spark.driver.memory": args.driver_memory,
+            "spark.ui.showConsoleProgress": "false",
+        },
+        "logreg_spark conditioning benchmark",
+    )
     started = time.perf_counter()
     try:
         results = [measure(spark, kind, args.rows, args.work, args.reg_param, args.solvers) for kind in args.kinds]

@@ -23,20 +23,41 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--condition", type=float, default=10.0,
-                        help="ratio of the largest to the smallest feature scale")
+    parser.add_argument(
+        "--condition", type=float, default=10.0, help="ratio of the largest to the smallest feature scale"
+    )
     parser.add_argument("--positive-rate", type=float, default=0.3)
     parser.add_argument("--noise", type=float, default=1.0)
     parser.add_argument("--files", type=int, default=16)
-    parser.add_argument("--nonzeros", type=int, default=0, help="write sparse vectors with about this many "
-                        "non-zeros per row (0: dense columns x0, x1, …)")
+    parser.add_argument(
+        "--nonzeros",
+        type=int,
+        default=0,
+        help="write sparse vectors with about this many non-zeros per row (0: dense columns x0, x1, …)",
+    )
     args = parser.parse_args()
     if args.nonzeros:
-        write_sparse_classification(args.out, args.rows, args.features, args.nonzeros, files=args.files,
-                                    seed=args.seed, positive_rate=args.positive_rate, noise=args.noise)
+        write_sparse_classification(
+            args.out,
+            args.rows,
+            args.features,
+            args.nonzeros,
+            files=args.files,
+            seed=args.seed,
+            positive_rate=args.positive_rate,
+            noise=args.noise,
+        )
     else:
-        write_classification(args.out, args.rows, args.features, files=args.files, seed=args.seed,
-                             condition=args.condition, positive_rate=args.positive_rate, noise=args.noise)
+        write_classification(
+            args.out,
+            args.rows,
+            args.features,
+            files=args.files,
+            seed=args.seed,
+            condition=args.condition,
+            positive_rate=args.positive_rate,
+            noise=args.noise,
+        )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import types as T
 from scipy import sparse
 
-from logreg_spark.binomial import sigmoid
+from logreg_spark.core.binomial import sigmoid
 
 #: The footer key under which Spark stores (and looks for) its schema.
 SPARK_SCHEMA_KEY = b"org.apache.spark.sql.parquet.row.metadata"
@@ -28,17 +28,22 @@ SPARK_SCHEMA_KEY = b"org.apache.spark.sql.parquet.row.metadata"
 FEATURES, LABEL = "features", "label"
 
 #: Arrow layout of a Vector, nullability as Spark writes it.
-VECTOR_TYPE = pa.struct([
-    pa.field("type", pa.int8(), nullable=False),
-    pa.field("size", pa.int32()),
-    pa.field("indices", pa.list_(pa.field("element", pa.int32(), nullable=False))),
-    pa.field("values", pa.list_(pa.field("element", pa.float64(), nullable=False))),
-])
+VECTOR_TYPE = pa.struct(
+    [
+        pa.field("type", pa.int8(), nullable=False),
+        pa.field("size", pa.int32()),
+        pa.field("indices", pa.list_(pa.field("element", pa.int32(), nullable=False))),
+        pa.field("values", pa.list_(pa.field("element", pa.float64(), nullable=False))),
+    ]
+)
 
 SCHEMA = pa.schema(
     [pa.field(FEATURES, VECTOR_TYPE), pa.field(LABEL, pa.int64())],
-    metadata={SPARK_SCHEMA_KEY: T.StructType([T.StructField(FEATURES, VectorUDT()),
-                                              T.StructField(LABEL, T.LongType())]).json().encode()},
+    metadata={
+        SPARK_SCHEMA_KEY: T.StructType([T.StructField(FEATURES, VectorUDT()), T.StructField(LABEL, T.LongType())])
+        .json()
+        .encode()
+    },
 )
 
 
@@ -51,8 +56,7 @@ class SparseLogisticModel:
     standard deviation about ``2 / noise`` (larger noise, less separable).
     """
 
-    def __init__(self, features: int, nonzeros: int, *, seed: int, noise: float = 1.0,
-                 support: float = 0.1) -> None:
+    def __init__(self, features: int, nonzeros: int, *, seed: int, noise: float = 1.0, support: float = 0.1) -> None:
         self.rng = np.random.default_rng(seed)
         self.features, self.nonzeros = features, nonzeros
         active = self.rng.random(features) < support
@@ -85,15 +89,23 @@ class SparseLogisticModel:
         return vector_table(offsets, indices, np.ones(indices.size), self.features, labels)
 
 
-def vector_table(offsets: np.ndarray, indices: np.ndarray, values: np.ndarray, size: int,
-                 labels: np.ndarray) -> pa.Table:
+def vector_table(
+    offsets: np.ndarray, indices: np.ndarray, values: np.ndarray, size: int, labels: np.ndarray
+) -> pa.Table:
     """Rows given as CSR arrays (``offsets`` of length rows + 1) as an Arrow table of :data:`SCHEMA`."""
     rows = offsets.size - 1
     offsets = pa.array(offsets.astype(np.int32))
     vectors = pa.StructArray.from_arrays(
-        [pa.array(np.zeros(rows, dtype=np.int8)), pa.array(np.full(rows, size, dtype=np.int32)),
-         pa.ListArray.from_arrays(offsets, pa.array(indices.astype(np.int32)), type=VECTOR_TYPE.field("indices").type),
-         pa.ListArray.from_arrays(offsets, pa.array(values.astype(np.float64)), type=VECTOR_TYPE.field("values").type)],
+        [
+            pa.array(np.zeros(rows, dtype=np.int8)),
+            pa.array(np.full(rows, size, dtype=np.int32)),
+            pa.ListArray.from_arrays(
+                offsets, pa.array(indices.astype(np.int32)), type=VECTOR_TYPE.field("indices").type
+            ),
+            pa.ListArray.from_arrays(
+                offsets, pa.array(values.astype(np.float64)), type=VECTOR_TYPE.field("values").type
+            ),
+        ],
         fields=list(VECTOR_TYPE),
     )
     return pa.Table.from_arrays([vectors, pa.array(labels.astype(np.int64))], schema=SCHEMA)
@@ -105,12 +117,23 @@ def write_csr(path: str | Path, X: sparse.csr_array, y: np.ndarray, *, files: in
     path.mkdir(parents=True, exist_ok=True)
     for part, rows in enumerate(np.array_split(np.arange(X.shape[0]), files)):
         block = X[rows]
-        pq.write_table(vector_table(block.indptr, block.indices, block.data, X.shape[1], y[rows]),
-                       path / f"part-{part:05d}.parquet")
+        pq.write_table(
+            vector_table(block.indptr, block.indices, block.data, X.shape[1], y[rows]),
+            path / f"part-{part:05d}.parquet",
+        )
 
 
-def write_sparse_classification(path: str | Path, rows: int, features: int, nonzeros: int, *, files: int,
-                                seed: int = 0, positive_rate: float = 0.5, noise: float = 1.0) -> None:
+def write_sparse_classification(
+    path: str | Path,
+    rows: int,
+    features: int,
+    nonzeros: int,
+    *,
+    files: int,
+    seed: int = 0,
+    positive_rate: float = 0.5,
+    noise: float = 1.0,
+) -> None:
     """Draw ``rows`` from one :class:`SparseLogisticModel` file by file, never holding them all in memory."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 import sys
 
-from logreg_spark.evaluate import main
+from logreg_spark.app.evaluate import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -63,22 +63,34 @@ with DAG(
     tags=["logreg_spark"],
 ) as dag:
     model = f"{DATA}/models/{DAY}"
-    train = spark_job("train", "local.toml", {
-        "input.path": f"{DATA}/events/{DAY}",
-        "output.model_path": model,
-        "output.mode": "overwrite",
-        "solver.checkpoint_path": f"{DATA}/checkpoints/{DAY}",
-    })
-    evaluate = spark_job("evaluate", "evaluate.toml", {
-        "input.path": f"{DATA}/holdout/{DAY}",
-        "model.path": model,
-        "output.path": f"{DATA}/evaluations/{DAY}",
-        "output.mode": "overwrite",
-    })
-    predict = spark_job("predict", "predict.toml", {
-        "input.path": f"{DATA}/to_score/{DAY}",
-        "model.path": model,
-        "output.path": f"{DATA}/predictions/{DAY}",
-        "output.mode": "overwrite",
-    })
+    train = spark_job(
+        "train",
+        "local.toml",
+        {
+            "input.path": f"{DATA}/events/{DAY}",
+            "output.model_path": model,
+            "output.mode": "overwrite",
+            "solver.checkpoint_path": f"{DATA}/checkpoints/{DAY}",
+        },
+    )
+    evaluate = spark_job(
+        "evaluate",
+        "evaluate.toml",
+        {
+            "input.path": f"{DATA}/holdout/{DAY}",
+            "model.path": model,
+            "output.path": f"{DATA}/evaluations/{DAY}",
+            "output.mode": "overwrite",
+        },
+    )
+    predict = spark_job(
+        "predict",
+        "predict.toml",
+        {
+            "input.path": f"{DATA}/to_score/{DAY}",
+            "model.path": model,
+            "output.path": f"{DATA}/predictions/{DAY}",
+            "output.mode": "overwrite",
+        },
+    )
     train >> evaluate >> predict

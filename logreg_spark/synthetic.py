@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import sparse
 
-from .binomial import sigmoid
+from .core.binomial import sigmoid
 
 
 class LogisticModel:
@@ -37,9 +37,9 @@ class LogisticModel:
         return X, y
 
 
-def make_classification(rows: int, features: int, *, seed: int = 0, condition: float = 1.0,
-                        positive_rate: float = 0.5, noise: float = 1.0
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_classification(
+    rows: int, features: int, *, seed: int = 0, condition: float = 1.0, positive_rate: float = 0.5, noise: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(X, y, true coefficients with the intercept last)``; see :class:`LogisticModel`."""
     model = LogisticModel(features, seed=seed, condition=condition, noise=noise)
     model.set_positive_rate(positive_rate)
@@ -51,8 +51,9 @@ def _table(X: np.ndarray, y: np.ndarray, names: list[str]) -> pa.Table:
     return pa.table({**{n: X[:, j] for j, n in enumerate(names)}, "label": y.astype(np.int64)})
 
 
-def write_parquet(path: str | Path, X: np.ndarray, y: np.ndarray, *, files: int = 1,
-                  names: list[str] | None = None) -> list[str]:
+def write_parquet(
+    path: str | Path, X: np.ndarray, y: np.ndarray, *, files: int = 1, names: list[str] | None = None
+) -> list[str]:
     """Write ``X`` as columns ``x0..`` (or ``names``) and ``label`` as ``files`` Parquet files."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -62,8 +63,17 @@ def write_parquet(path: str | Path, X: np.ndarray, y: np.ndarray, *, files: int 
     return names
 
 
-def write_classification(path: str | Path, rows: int, features: int, *, files: int, seed: int = 0,
-                         condition: float = 1.0, positive_rate: float = 0.5, noise: float = 1.0) -> list[str]:
+def write_classification(
+    path: str | Path,
+    rows: int,
+    features: int,
+    *,
+    files: int,
+    seed: int = 0,
+    condition: float = 1.0,
+    positive_rate: float = 0.5,
+    noise: float = 1.0,
+) -> list[str]:
     """Draw ``rows`` from one :class:`LogisticModel` file by file, never holding them all in memory."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -82,8 +92,9 @@ def _labels(rng: np.random.Generator, margin: np.ndarray, positive_rate: float) 
     return (rng.random(margin.size) < sigmoid(shifted)).astype(np.float64)
 
 
-def zipf_one_hot(rows: int, fields: int, levels: int, *, seed: int = 0, exponent: float = 1.1,
-                 positive_rate: float = 0.3) -> tuple[sparse.csr_array, np.ndarray]:
+def zipf_one_hot(
+    rows: int, fields: int, levels: int, *, seed: int = 0, exponent: float = 1.1, positive_rate: float = 0.3
+) -> tuple[sparse.csr_array, np.ndarray]:
     """One-hot categories: ``fields`` categorical columns of ``levels`` levels each, drawn with
     Zipf frequencies (level k with probability ∝ k^−exponent, most levels seen once or twice or
     never), as a CSR array of ``fields · levels`` indicator columns; labels from a random effect
@@ -92,14 +103,24 @@ def zipf_one_hot(rows: int, fields: int, levels: int, *, seed: int = 0, exponent
     weights = np.arange(1, levels + 1, dtype=float) ** -exponent
     drawn = rng.choice(levels, size=(rows, fields), p=weights / weights.sum())
     columns = drawn + levels * np.arange(fields)
-    X = sparse.csr_array((np.ones(rows * fields), columns.ravel(), np.arange(0, rows * fields + 1, fields)),
-                         shape=(rows, fields * levels))
+    X = sparse.csr_array(
+        (np.ones(rows * fields), columns.ravel(), np.arange(0, rows * fields + 1, fields)),
+        shape=(rows, fields * levels),
+    )
     effects = rng.standard_normal(fields * levels) * 1.5 / np.sqrt(fields)
     return X, _labels(rng, X @ effects, positive_rate)
 
 
-def lognormal_sparse(rows: int, features: int, nonzeros: int, *, seed: int = 0, low: float = 1e-4,
-                     high: float = 1e3, positive_rate: float = 0.3) -> tuple[sparse.csr_array, np.ndarray]:
+def lognormal_sparse(
+    rows: int,
+    features: int,
+    nonzeros: int,
+    *,
+    seed: int = 0,
+    low: float = 1e-4,
+    high: float = 1e3,
+    positive_rate: float = 0.3,
+) -> tuple[sparse.csr_array, np.ndarray]:
     """Real-valued sparse features (TF-IDF- or count-like): about ``nonzeros`` per row, feature j on a
     scale drawn log-uniformly from [``low``, ``high``], values lognormal around it; labels from a
     coefficient per feature of the inverse scale. Returns ``(X, y)``."""
@@ -107,8 +128,9 @@ def lognormal_sparse(rows: int, features: int, nonzeros: int, *, seed: int = 0, 
     scale = np.exp(rng.uniform(np.log(low), np.log(high), features))
     columns = rng.integers(0, features, (rows, nonzeros))
     values = scale[columns] * rng.lognormal(0.0, 1.0, (rows, nonzeros))
-    X = sparse.csr_array((values.ravel(), columns.ravel(), np.arange(0, rows * nonzeros + 1, nonzeros)),
-                         shape=(rows, features))
+    X = sparse.csr_array(
+        (values.ravel(), columns.ravel(), np.arange(0, rows * nonzeros + 1, nonzeros)), shape=(rows, features)
+    )
     X.sum_duplicates()
     coef = rng.standard_normal(features) / scale * 2.0 / np.sqrt(nonzeros)
     return X, _labels(rng, X @ coef, positive_rate)

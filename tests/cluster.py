@@ -13,10 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -50,8 +50,16 @@ class Cluster:
 
     def submit_command(self, *args: str) -> list[str]:
         """``spark-submit`` to this cluster, executors running this virtual environment's Python."""
-        return [str(VENV_BIN / "spark-submit"), "--master", self.url, "--conf", "spark.executor.memory=1g",
-                "--conf", f"spark.pyspark.python={VENV_BIN / 'python'}", *args]
+        return [
+            str(VENV_BIN / "spark-submit"),
+            "--master",
+            self.url,
+            "--conf",
+            "spark.executor.memory=1g",
+            "--conf",
+            f"spark.pyspark.python={VENV_BIN / 'python'}",
+            *args,
+        ]
 
 
 @contextmanager
@@ -62,17 +70,40 @@ def standalone_cluster(workdir: Path, workers: int = 2, worker_memory: str = "2g
     processes: list[subprocess.Popen] = []
 
     def start(name: str, *args: str) -> None:
-        log = open(workdir / f"{name}.log", "wb")
-        processes.append(subprocess.Popen([str(VENV_BIN / "spark-class"), *args], env=env, stdout=log,
-                                          stderr=subprocess.STDOUT, cwd=workdir))
+        log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - the process writes it until stopped
+        processes.append(
+            subprocess.Popen(
+                [str(VENV_BIN / "spark-class"), *args], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir
+            )
+        )
 
     try:
-        start("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
-              "--webui-port", str(ui_port))
+        start(
+            "master",
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--webui-port",
+            str(ui_port),
+        )
         for i in range(workers):
-            start(f"worker{i}", "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}",
-                  "--host", "127.0.0.1", "--cores", "1", "--memory", worker_memory,
-                  "--webui-port", str(free_port()), "--work-dir", str(workdir / f"work{i}"))
+            start(
+                f"worker{i}",
+                "org.apache.spark.deploy.worker.Worker",
+                f"spark://127.0.0.1:{port}",
+                "--host",
+                "127.0.0.1",
+                "--cores",
+                "1",
+                "--memory",
+                worker_memory,
+                "--webui-port",
+                str(free_port()),
+                "--work-dir",
+                str(workdir / f"work{i}"),
+            )
         deadline = time.monotonic() + 120
         while _alive_workers(ui_port) < workers:
             if time.monotonic() > deadline or any(p.poll() is not None for p in processes):

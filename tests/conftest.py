@@ -9,11 +9,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def spark():
-    from logreg_spark.session import spark_session
+    from logreg_spark.spark.session import spark_session
 
     session = spark_session(
-        {"spark.master": "local[2]", "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
-         "spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"},
+        {
+            "spark.master": "local[2]",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.shuffle.partitions": "4",
+            "spark.default.parallelism": "2",
+        },
         "logreg_spark tests",
     )
     yield session

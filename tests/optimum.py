@@ -80,8 +80,11 @@ class Problem:
         """The smooth part's Hessian over every margin's (β_columns, b), margin-major."""
         W = self.w.sum()
         Xc = self.X[:, columns]
-        Xc = sparse.hstack([Xc, np.ones((Xc.shape[0], 1))]).tocsr() if sparse.issparse(Xc) \
+        Xc = (
+            sparse.hstack([Xc, np.ones((Xc.shape[0], 1))]).tocsr()
+            if sparse.issparse(Xc)
             else np.column_stack([Xc, np.ones(Xc.shape[0])])
+        )
         l2, _ = self.strengths()
         m = columns.size + 1
         H = np.zeros((self.margins * m, self.margins * m))
@@ -92,11 +95,12 @@ class Problem:
                     v = P[:, k] * ((k == j) - P[:, j])
                 else:
                     v = P[:, 0] * (1.0 - P[:, 0])
-                block = Xc.T @ (Xc.multiply((self.w * v / W)[:, None]) if sparse.issparse(Xc)
-                                else Xc * (self.w * v / W)[:, None])
+                block = Xc.T @ (
+                    Xc.multiply((self.w * v / W)[:, None]) if sparse.issparse(Xc) else Xc * (self.w * v / W)[:, None]
+                )
                 block = block.toarray() if sparse.issparse(block) else block
-                H[k * m:(k + 1) * m, j * m:(j + 1) * m] = block
-                H[j * m:(j + 1) * m, k * m:(k + 1) * m] = block.T
+                H[k * m : (k + 1) * m, j * m : (j + 1) * m] = block
+                H[j * m : (j + 1) * m, k * m : (k + 1) * m] = block.T
             H[k * m + np.arange(m - 1), k * m + np.arange(m - 1)] += l2[k, columns]
         return H
 
@@ -149,4 +153,3 @@ def _newton_decrement(H: np.ndarray, g: np.ndarray) -> float:
     scale = np.sqrt(np.where(np.diag(H) > 0, np.diag(H), 1.0))
     scaled = g / scale
     return 0.5 * float(scaled @ np.linalg.lstsq(H / np.outer(scale, scale), scaled, rcond=1e-12)[0])
-

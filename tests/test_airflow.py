@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import ROOT
 
 AIRFLOW = "apache-airflow==3.3.2"
@@ -37,18 +36,27 @@ def airflow_bin() -> Path:
 
 def _dags_test(airflow_bin: Path, home: Path, data: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
-    env.update({
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "jobs"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
-        "LOGREG_SPARK_DATA": str(data),
-    })
-    subprocess.run([str(airflow_bin / "airflow"), "db", "migrate"], env=env, cwd=home, check=True,
-                   capture_output=True, timeout=300)
-    return subprocess.run([str(airflow_bin / "airflow"), "dags", "test", "logreg_spark_daily", DAY], env=env,
-                          cwd=home, capture_output=True, text=True, timeout=900)
+    env.update(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "jobs"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
+            "LOGREG_SPARK_DATA": str(data),
+        }
+    )
+    subprocess.run(
+        [str(airflow_bin / "airflow"), "db", "migrate"], env=env, cwd=home, check=True, capture_output=True, timeout=300
+    )
+    return subprocess.run(
+        [str(airflow_bin / "airflow"), "dags", "test", "logreg_spark_daily", DAY],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_daily_dag_trains_evaluates_and_predicts(airflow_bin, tmp_path):

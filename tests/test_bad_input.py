@@ -5,8 +5,8 @@ The jobs' ``main`` runs in this process, joining the tests' Spark session
 """
 
 import json
-import re
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from logreg_spark import evaluate, predict, train
+from logreg_spark.app import evaluate, predict, train
 
 ROWS = 8
 BASE_CONF = """
@@ -31,10 +31,15 @@ max_iter = 20
 
 def _good() -> dict[str, pa.Array]:
     rng = np.random.default_rng(0)
-    return {"x0": pa.array(rng.normal(size=ROWS)), "x1": pa.array(rng.normal(size=ROWS)),
-            "v": pa.array([[1.0, 2.0, 3.0]] * ROWS), "idx": pa.array([[0, 2], [1]] * (ROWS // 2)),
-            "val": pa.array([[1.0, 2.0], [3.0]] * (ROWS // 2)), "label": pa.array([0, 1] * (ROWS // 2)),
-            "w": pa.array(np.ones(ROWS))}
+    return {
+        "x0": pa.array(rng.normal(size=ROWS)),
+        "x1": pa.array(rng.normal(size=ROWS)),
+        "v": pa.array([[1.0, 2.0, 3.0]] * ROWS),
+        "idx": pa.array([[0, 2], [1]] * (ROWS // 2)),
+        "val": pa.array([[1.0, 2.0], [3.0]] * (ROWS // 2)),
+        "label": pa.array([0, 1] * (ROWS // 2)),
+        "w": pa.array(np.ones(ROWS)),
+    }
 
 
 def _with(**changes) -> dict[str, pa.Array]:
@@ -67,42 +72,78 @@ PAIRS = ["input.features=[]", "input.indices_col=idx", "input.values_col=val", "
 
 TRAINING_CASES = {
     "label missing": (_with(label=None), [], r"input.label_col: column 'label' is not in the input"),
-    "labels 2 and -1, binomial": (_with(label=[0, 1, 2, -1, 0, 1, 0, 1]), ["model.family=binomial"],
-                                  r"column 'label': 2 rows are not 0 or 1 \(or null/NaN\)"),
-    "label -1": (_with(label=[0, 1, 2, -1, 0, 1, 0, 1]), [],
-                 r"column 'label': 1 row is not a class 0 … 999 \(or null/NaN\) \(e.g. -1.0\)"),
+    "labels 2 and -1, binomial": (
+        _with(label=[0, 1, 2, -1, 0, 1, 0, 1]),
+        ["model.family=binomial"],
+        r"column 'label': 2 rows are not 0 or 1 \(or null/NaN\)",
+    ),
+    "label -1": (
+        _with(label=[0, 1, 2, -1, 0, 1, 0, 1]),
+        [],
+        r"column 'label': 1 row is not a class 0 … 999 \(or null/NaN\) \(e.g. -1.0\)",
+    ),
     "label 0.5": (_with(label=[0.0, 1.0, 0.5, 1.0, 0.0, 1.0, 0.0, 1.0]), [], r"column 'label': 1 row is not a class 0"),
-    "a class without rows": (_with(label=[0, 1, 3, 3, 0, 1, 0, 1]), [],
-                             r"input.label_col 'label': no rows \(of positive weight\) have label 2; "
-                             r"labels must be 0 … 3 with every class present"),
-    "null and NaN labels": (_with(label=[0.0, None, NAN, 1.0, 0.0, 1.0, 0.0, 1.0]), ["model.family=binomial"],
-                            r"column 'label': 2 rows are not 0 or 1 \(or null/NaN\)"),
-    "string label": (_with(label=["no", "yes"] * 4), [],
-                     r"input.label_col: column 'label' is string; labels must be class numbers 0, 1, …"),
+    "a class without rows": (
+        _with(label=[0, 1, 3, 3, 0, 1, 0, 1]),
+        [],
+        r"input.label_col 'label': no rows \(of positive weight\) have label 2; "
+        r"labels must be 0 … 3 with every class present",
+    ),
+    "null and NaN labels": (
+        _with(label=[0.0, None, NAN, 1.0, 0.0, 1.0, 0.0, 1.0]),
+        ["model.family=binomial"],
+        r"column 'label': 2 rows are not 0 or 1 \(or null/NaN\)",
+    ),
+    "string label": (
+        _with(label=["no", "yes"] * 4),
+        [],
+        r"input.label_col: column 'label' is string; labels must be class numbers 0, 1, …",
+    ),
     "feature missing": (_with(x1=None), [], r"input.features: column 'x1' is not in the input"),
     "string feature": (_with(x1=["a"] * ROWS), [], r"input.features: column 'x1' is string, not numeric"),
-    "null, NaN, ±Inf features": (_with(x1=[None, NAN, INF, -INF, 1.0, 2.0, 3.0, 4.0]), [],
-                                 r"column 'x1': 4 rows are NaN, infinite or null"),
-    "array of another length": (_with(v=[[1.0, 2.0, 3.0]] * 6 + [[1.0], None]),
-                                ["input.features=[]", "input.features_col=v"],
-                                r"column 'v': 2 rows are null or not of length 3"),
+    "null, NaN, ±Inf features": (
+        _with(x1=[None, NAN, INF, -INF, 1.0, 2.0, 3.0, 4.0]),
+        [],
+        r"column 'x1': 4 rows are NaN, infinite or null",
+    ),
+    "array of another length": (
+        _with(v=[[1.0, 2.0, 3.0]] * 6 + [[1.0], None]),
+        ["input.features=[]", "input.features_col=v"],
+        r"column 'v': 2 rows are null or not of length 3",
+    ),
     "null index array": (_with(idx=[[0, 2]] * 7 + [None]), PAIRS, r"column 'idx': 1 row is null"),
-    "index and value arrays of different lengths": (_with(val=[[1.0, 2.0], [3.0]] * 3 + [[1.0], [1.0, 2.0]]), PAIRS,
-                                                    r"column 'val': 2 rows are of another length than 'idx'"),
-    "indices out of range": (_with(idx=[[0, 2], [1]] * 3 + [[0, 3], [-1]]), PAIRS,
-                             r"column 'idx': 2 rows are holding an index outside \[0, 3\) or null \(e.g. 3.0\)"),
-    "NaN and ±Inf values": (_with(val=[[1.0, 2.0], [3.0]] * 2 + [[NAN, 1.0], [INF], [1.0, -INF], [3.0]]), PAIRS,
-                            r"column 'val': 3 rows are NaN, infinite or null"),
-    "indices not integers": (_with(idx=[[0.0, 2.0], [1.0]] * (ROWS // 2)), PAIRS,
-                             r"input.indices_col: column 'idx' is array<double>, not an array of integers"),
+    "index and value arrays of different lengths": (
+        _with(val=[[1.0, 2.0], [3.0]] * 3 + [[1.0], [1.0, 2.0]]),
+        PAIRS,
+        r"column 'val': 2 rows are of another length than 'idx'",
+    ),
+    "indices out of range": (
+        _with(idx=[[0, 2], [1]] * 3 + [[0, 3], [-1]]),
+        PAIRS,
+        r"column 'idx': 2 rows are holding an index outside \[0, 3\) or null \(e.g. 3.0\)",
+    ),
+    "NaN and ±Inf values": (
+        _with(val=[[1.0, 2.0], [3.0]] * 2 + [[NAN, 1.0], [INF], [1.0, -INF], [3.0]]),
+        PAIRS,
+        r"column 'val': 3 rows are NaN, infinite or null",
+    ),
+    "indices not integers": (
+        _with(idx=[[0.0, 2.0], [1.0]] * (ROWS // 2)),
+        PAIRS,
+        r"input.indices_col: column 'idx' is array<double>, not an array of integers",
+    ),
     "values column missing": (_with(val=None), PAIRS, r"input.values_col: column 'val' is not in the input"),
-    "bad weights": (_with(w=[-1.0, NAN, INF, 1.0, 1.0, 1.0, 1.0, 1.0]), ["input.weight_col=w"],
-                    r"column 'w': 3 rows are negative, NaN, infinite or null"),
-    "all weights zero": (_with(w=[0.0] * ROWS), ["input.weight_col=w"],
-                         r"input.weight_col 'w': all weights are zero"),
-    "newton on a wide model": (_with(v=[[1.0] * 5001] * ROWS), ["input.features=[]", "input.features_col=v",
-                                                                  "solver.name=newton"],
-                               r'solver.name = "newton": the Hessian of 5002 parameters would take 0.2 GB'),
+    "bad weights": (
+        _with(w=[-1.0, NAN, INF, 1.0, 1.0, 1.0, 1.0, 1.0]),
+        ["input.weight_col=w"],
+        r"column 'w': 3 rows are negative, NaN, infinite or null",
+    ),
+    "all weights zero": (_with(w=[0.0] * ROWS), ["input.weight_col=w"], r"input.weight_col 'w': all weights are zero"),
+    "newton on a wide model": (
+        _with(v=[[1.0] * 5001] * ROWS),
+        ["input.features=[]", "input.features_col=v", "solver.name=newton"],
+        r'solver.name = "newton": the Hessian of 5002 parameters would take 0.2 GB',
+    ),
     "no rows": ({name: array.slice(0, 0) for name, array in _good().items()}, [], r"no rows"),
     "wrong-typed conf value": (_good(), ["solver.max_iter=many"], r"--set: solver.max_iter must be an integer"),
     "unknown conf key": (_good(), ["solver.max_itre=3"], r"unknown key solver.max_itre \(did you mean 'max_iter'\?\)"),
@@ -140,11 +181,14 @@ def test_invalid_rows_can_be_skipped_and_are_counted(spark, capsys, job_files, c
     assert "skipping invalid rows: column 'x1': 2 rows are NaN, infinite or null" in caplog.text
 
 
-@pytest.mark.parametrize("where, message", [
-    ("missing", r"input.path .*missing: \[PATH_NOT_FOUND\] Path does not exist"),
-    ("empty", r"input.path .*empty: no Parquet files there"),
-    ("csv", r"input.path .*csv: .*x.csv is not a Parquet file"),
-])
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("missing", r"input.path .*missing: \[PATH_NOT_FOUND\] Path does not exist"),
+        ("empty", r"input.path .*empty: no Parquet files there"),
+        ("csv", r"input.path .*csv: .*x.csv is not a Parquet file"),
+    ],
+)
 def test_training_refuses_an_input_path_without_parquet(spark, capsys, job_files, tmp_path, where, message):
     _, out, conf = job_files(None)
     (tmp_path / "empty").mkdir()
@@ -159,8 +203,11 @@ def test_training_refuses_an_input_path_without_parquet(spark, capsys, job_files
 def test_an_output_overlapping_the_input_is_refused(spark, capsys, job_files, tmp_path, output):
     data, _, conf = job_files(_good())
     before = sorted(p.name for p in data.iterdir())
-    line = _failure(capsys, train.main, ["--conf", str(conf), "--set", f"output.model_path={tmp_path / output}",
-                                         "--set", "output.mode=overwrite"])
+    line = _failure(
+        capsys,
+        train.main,
+        ["--conf", str(conf), "--set", f"output.model_path={tmp_path / output}", "--set", "output.mode=overwrite"],
+    )
     assert "overlaps input.path" in line
     assert sorted(p.name for p in data.iterdir()) == before
 
@@ -175,8 +222,10 @@ def _trained_model(root: Path, *overrides: str) -> Path:
     pq.write_table(pa.table(_good()), root / "train.parquet")
     conf = root / "train.toml"
     conf.write_text(BASE_CONF.format(data=root / "train.parquet", out=root / "model"))
-    assert train.main(["--conf", str(conf), "--set", "model.reg_param=0.1",
-                       *[a for o in overrides for a in ("--set", o)]]) == 0
+    assert (
+        train.main(["--conf", str(conf), "--set", "model.reg_param=0.1", *[a for o in overrides for a in ("--set", o)]])
+        == 0
+    )
     return root / "model"
 
 
@@ -190,36 +239,43 @@ def pair_model_dir(spark, tmp_path_factory):
     return _trained_model(tmp_path_factory.mktemp("pair_model"), *PAIRS)
 
 
-def _assert_scoring_fails(capsys, model: Path, tmp_path: Path, job, columns: dict[str, pa.Array],
-                          message: str) -> None:
+def _assert_scoring_fails(capsys, model: Path, tmp_path: Path, job, columns: dict[str, pa.Array], message: str) -> None:
     pq.write_table(pa.table(columns), tmp_path / "score.parquet")
     out = tmp_path / "out"
     conf = tmp_path / "job.toml"
-    conf.write_text(f'[input]\npath = "{tmp_path / "score.parquet"}"\n[model]\npath = "{model}"\n'
-                    f'[output]\npath = "{out}"\n')
+    conf.write_text(
+        f'[input]\npath = "{tmp_path / "score.parquet"}"\n[model]\npath = "{model}"\n[output]\npath = "{out}"\n'
+    )
     line = _failure(capsys, job.main, ["--conf", str(conf)])
     assert re.search(message, line), line
     _nothing_written(out)
 
 
 @pytest.mark.parametrize("job", [predict, evaluate])
-@pytest.mark.parametrize("columns, message", [
-    (_with(x1=None), r"model features \(.*\): column 'x1' is not in the input"),
-    (_with(x1=["a"] * ROWS), r"model features \(.*\): column 'x1' is string, not numeric"),
-    (_with(x0=[None, NAN, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), r"column 'x0': 2 rows are NaN, infinite or null"),
-])
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        (_with(x1=None), r"model features \(.*\): column 'x1' is not in the input"),
+        (_with(x1=["a"] * ROWS), r"model features \(.*\): column 'x1' is string, not numeric"),
+        (_with(x0=[None, NAN, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), r"column 'x0': 2 rows are NaN, infinite or null"),
+    ],
+)
 def test_scoring_input_must_have_the_models_features(spark, capsys, model_dir, tmp_path, job, columns, message):
     _assert_scoring_fails(capsys, model_dir, tmp_path, job, columns, message)
 
 
 @pytest.mark.parametrize("job", [predict, evaluate])
-@pytest.mark.parametrize("columns, message", [
-    (_with(idx=None), r"model features \(.*\): column 'idx' is not in the input"),
-    (_with(val=["a"] * ROWS), r"model features \(.*\): column 'val' is string, not an array of numbers"),
-    (_with(idx=[[0, 2], [1]] * 3 + [[0, 2], [9]]), r"column 'idx': 1 row is holding an index outside \[0, 3\)"),
-])
-def test_scoring_input_must_have_the_models_index_value_pairs(spark, capsys, pair_model_dir, tmp_path, job, columns,
-                                                              message):
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        (_with(idx=None), r"model features \(.*\): column 'idx' is not in the input"),
+        (_with(val=["a"] * ROWS), r"model features \(.*\): column 'val' is string, not an array of numbers"),
+        (_with(idx=[[0, 2], [1]] * 3 + [[0, 2], [9]]), r"column 'idx': 1 row is holding an index outside \[0, 3\)"),
+    ],
+)
+def test_scoring_input_must_have_the_models_index_value_pairs(
+    spark, capsys, pair_model_dir, tmp_path, job, columns, message
+):
     _assert_scoring_fails(capsys, pair_model_dir, tmp_path, job, columns, message)
 
 
@@ -229,7 +285,9 @@ def test_an_incomplete_model_directory_is_refused_by_the_jobs(spark, capsys, mod
     shutil.rmtree(broken / "coefficients")
     pq.write_table(pa.table(_good()), tmp_path / "score.parquet")
     conf = tmp_path / "job.toml"
-    conf.write_text(f'[input]\npath = "{tmp_path / "score.parquet"}"\n[model]\npath = "{broken}"\n'
-                    f'[output]\npath = "{tmp_path / "out"}"\n')
+    conf.write_text(
+        f'[input]\npath = "{tmp_path / "score.parquet"}"\n[model]\npath = "{broken}"\n'
+        f'[output]\npath = "{tmp_path / "out"}"\n'
+    )
     assert "coefficients: cannot be read" in _failure(capsys, predict.main, ["--conf", str(conf)])
     _nothing_written(tmp_path / "out")

@@ -14,9 +14,22 @@ def run_compare(tmp_path, *args: str, script: str = "compare.py") -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), *args, "--work", str(tmp_path),
-         "--driver-memory", "1g", "--json", str(tmp_path / "r.json")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / script),
+            *args,
+            "--work",
+            str(tmp_path),
+            "--driver-memory",
+            "1g",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
@@ -33,8 +46,14 @@ def relative_differences(table: str) -> list[float]:
 def test_compare_prints_a_table_with_both_fits(tmp_path):
     table = run_compare(tmp_path, "--rows", "3000", "6000", "--features", "5", *WARM_UP)
     for size in ("3,000 × 5", "6,000 × 5"):
-        for label in ("MLlib", "logreg_spark (newton, local cache, float64)", "newton / MLlib",
-                      "logreg_spark (lbfgs, local cache, float64)", "lbfgs / MLlib", "NumPy floor"):
+        for label in (
+            "MLlib",
+            "logreg_spark (newton, local cache, float64)",
+            "newton / MLlib",
+            "logreg_spark (lbfgs, local cache, float64)",
+            "lbfgs / MLlib",
+            "NumPy floor",
+        ):
             assert f"| {size} | {label} |" in table
     differences = relative_differences(table)
     assert len(differences) == 4 and all(abs(d) < 1e-5 for d in differences)

@@ -11,21 +11,33 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import ROOT
-from logreg_spark import train
-from logreg_spark.checkpoint import CheckpointError, Checkpoints, fingerprint
-from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
-from logreg_spark.dataset import read_input
+
+from logreg_spark.app import train
+from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
+from logreg_spark.artifacts.checkpoint import CheckpointError, Checkpoints, fingerprint
+from logreg_spark.spark.dataset import read_input
 
 
 def _conf(tmp_path: Path, **solver) -> Conf:
-    return Conf(input=InputConf(path=str(ROOT / "data" / "sample"),
-                                features=["age_years", "income_k", "visits", "tenure_months", "balance", "clicks"]),
-                model=ModelConf(reg_param=0.01),
-                solver=SolverConf(**{"name": "lbfgs", "memory": 4, "tol": 1e-9,
-                                     "checkpoint_path": str(tmp_path / "ckpt"), "checkpoint_every": 3, **solver}),
-                output=OutputConf(model_path=str(tmp_path / "model"), mode="overwrite"))
+    return Conf(
+        input=InputConf(
+            path=str(ROOT / "data" / "sample"),
+            features=["age_years", "income_k", "visits", "tenure_months", "balance", "clicks"],
+        ),
+        model=ModelConf(reg_param=0.01),
+        solver=SolverConf(
+            **{
+                "name": "lbfgs",
+                "memory": 4,
+                "tol": 1e-9,
+                "checkpoint_path": str(tmp_path / "ckpt"),
+                "checkpoint_every": 3,
+                **solver,
+            }
+        ),
+        output=OutputConf(model_path=str(tmp_path / "model"), mode="overwrite"),
+    )
 
 
 def _checkpoints(spark, conf: Conf) -> Checkpoints:
@@ -80,11 +92,32 @@ def test_rerun_gives_byte_identical_coefficients_and_overwrite_touches_nothing_e
 
 def _job(tmp_path: Path, *extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
-    args = ["--conf", "conf/local.toml", "--set", "spark.spark.master=local[2]", "--set", "solver.name=gd",
-            "--set", "solver.learning_rate=0.5", "--set", "solver.line_search=false", "--set", "solver.tol=0",
-            "--set", "solver.max_iter=120", *extra]
-    return subprocess.Popen([sys.executable, str(ROOT / "jobs" / "train.py"), *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    args = [
+        "--conf",
+        "conf/local.toml",
+        "--set",
+        "spark.spark.master=local[2]",
+        "--set",
+        "solver.name=gd",
+        "--set",
+        "solver.learning_rate=0.5",
+        "--set",
+        "solver.line_search=false",
+        "--set",
+        "solver.tol=0",
+        "--set",
+        "solver.max_iter=120",
+        *extra,
+    ]
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "jobs" / "train.py"), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _coefficients(path: Path) -> bytes:

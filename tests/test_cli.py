@@ -12,14 +12,21 @@ from conftest import ROOT
 
 def _train(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
-    return subprocess.run([sys.executable, str(ROOT / "jobs" / "train.py"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "jobs" / "train.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_sample_conf_trains_and_says_where_the_model_went(tmp_path):
     model = tmp_path / "sample_model"
-    result = _train("--conf", "conf/local.toml", "--set", f"output.model_path={model}",
-                    "--set", "spark.spark.master=local[2]")
+    result = _train(
+        "--conf", "conf/local.toml", "--set", f"output.model_path={model}", "--set", "spark.spark.master=local[2]"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == f"model written to file:{model}"
     meta = json.loads((model / "model.json").read_text())
@@ -29,8 +36,9 @@ def test_sample_conf_trains_and_says_where_the_model_went(tmp_path):
 
 def test_config_error_is_one_line_and_starts_no_spark(tmp_path):
     started = time.perf_counter()
-    result = _train("--conf", "conf/local.toml", "--set", "solver.max_iter=-5",
-                    "--set", f"output.model_path={tmp_path / 'm'}")
+    result = _train(
+        "--conf", "conf/local.toml", "--set", "solver.max_iter=-5", "--set", f"output.model_path={tmp_path / 'm'}"
+    )
     assert result.returncode == 2
     assert result.stderr == "logreg_spark: error: --set: solver.max_iter must be >= 0 (got -5)\n"
     assert time.perf_counter() - started < 10  # no JVM was started
@@ -38,8 +46,9 @@ def test_config_error_is_one_line_and_starts_no_spark(tmp_path):
 
 
 def test_bad_input_fails_with_one_line_and_no_output(tmp_path):
-    result = _train("--conf", "conf/local.toml", "--set", "input.label_col=churned",
-                    "--set", f"output.model_path={tmp_path / 'm'}")
+    result = _train(
+        "--conf", "conf/local.toml", "--set", "input.label_col=churned", "--set", f"output.model_path={tmp_path / 'm'}"
+    )
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("logreg_spark: error: input.label_col: column 'churned' is not in the input")
@@ -51,9 +60,23 @@ def test_spark_submit_runs_the_same_job(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
     env["PATH"] = f"{venv_bin}{os.pathsep}{env['PATH']}"  # as an activated virtual environment has it
     result = subprocess.run(
-        [str(venv_bin / "spark-submit"), "--master", "local[1]", str(ROOT / "jobs" / "train.py"), "--conf", "conf/local.toml",
-         "--set", f"output.model_path={tmp_path / 'm'}", "--set", "solver.max_iter=3"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(venv_bin / "spark-submit"),
+            "--master",
+            "local[1]",
+            str(ROOT / "jobs" / "train.py"),
+            "--conf",
+            "conf/local.toml",
+            "--set",
+            f"output.model_path={tmp_path / 'm'}",
+            "--set",
+            "solver.max_iter=3",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     meta = json.loads((tmp_path / "m" / "model.json").read_text())

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
 from cluster import VENV_BIN, spark_env, standalone_cluster
 from conftest import ROOT
-from logreg_spark.config import load_conf
-from logreg_spark.train import run
+
+from logreg_spark.app.config import load_conf
+from logreg_spark.app.train import run
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +24,30 @@ def cluster(tmp_path_factory):
 
 @pytest.mark.parametrize("cache", ["local", "spark"])
 def test_cluster_model_equals_local_model(spark, cluster, tmp_path, cache):
-    common = ["--set", f"input.path={ROOT / 'data' / 'sample'}", "--set", f"input.cache={cache}",
-              "--set", "solver.name=lbfgs", "--set", "solver.tol=1e-9"]
+    common = [
+        "--set",
+        f"input.path={ROOT / 'data' / 'sample'}",
+        "--set",
+        f"input.cache={cache}",
+        "--set",
+        "solver.name=lbfgs",
+        "--set",
+        "solver.tol=1e-9",
+    ]
     result = subprocess.run(
-        cluster.submit_command(str(ROOT / "jobs" / "train.py"), "--conf", str(ROOT / "conf" / "local.toml"),
-                               "--set", f"output.model_path={tmp_path / 'cluster_model'}", *common),
-        cwd=tmp_path, env=spark_env(), capture_output=True, text=True, timeout=600,
+        cluster.submit_command(
+            str(ROOT / "jobs" / "train.py"),
+            "--conf",
+            str(ROOT / "conf" / "local.toml"),
+            "--set",
+            f"output.model_path={tmp_path / 'cluster_model'}",
+            *common,
+        ),
+        cwd=tmp_path,
+        env=spark_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     overrides = [item for item in common if item != "--set"]
@@ -47,10 +65,17 @@ def _pack(dist: Path) -> tuple[Path, Path]:
     dist.mkdir()
     subprocess.run([sys.executable, "-m", "zipfile", "-c", str(zipped), "logreg_spark/"], cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
-    subprocess.run([str(env / "bin" / "pip"), "install", "--quiet", "numpy", "pyarrow", "scipy", "pandas>=2.2,<3",
-                    "venv-pack"], check=True, timeout=900)
-    subprocess.run([str(env / "bin" / "venv-pack"), "-p", str(env), "-o", str(archive)], check=True,
-                   capture_output=True, timeout=900)
+    subprocess.run(
+        [str(env / "bin" / "pip"), "install", "--quiet", "numpy", "pyarrow", "scipy", "pandas>=2.2,<3", "venv-pack"],
+        check=True,
+        timeout=900,
+    )
+    subprocess.run(
+        [str(env / "bin" / "venv-pack"), "-p", str(env), "-o", str(archive)],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     return zipped, archive
 
 
@@ -62,17 +87,38 @@ def test_packaged_job_on_the_cluster_needs_nothing_installed(spark, cluster, tmp
     unpacked.mkdir()
     with tarfile.open(archive) as tar:
         tar.extractall(unpacked, filter="tar")
-    check = subprocess.run([str(unpacked / "bin" / "python"), "-c", "import logreg_spark"], cwd=tmp_path,
-                           capture_output=True)
+    check = subprocess.run(
+        [str(unpacked / "bin" / "python"), "-c", "import logreg_spark"], cwd=tmp_path, capture_output=True
+    )
     assert check.returncode != 0  # not installed there: only --py-files can provide it
     result = subprocess.run(
-        [str(VENV_BIN / "spark-submit"), "--master", cluster.url, "--conf", "spark.executor.memory=1g",
-         "--py-files", str(zipped), "--archives", f"{archive}#environment",
-         "--conf", "spark.pyspark.python=./environment/bin/python",
-         "--conf", f"spark.pyspark.driver.python={unpacked / 'bin' / 'python'}",
-         str(ROOT / "jobs" / "train.py"), "--conf", str(ROOT / "conf" / "local.toml"),
-         "--set", f"input.path={ROOT / 'data' / 'sample'}", "--set", f"output.model_path={tmp_path / 'packaged'}"],
-        cwd=tmp_path, env=spark_env(), capture_output=True, text=True, timeout=600,
+        [
+            str(VENV_BIN / "spark-submit"),
+            "--master",
+            cluster.url,
+            "--conf",
+            "spark.executor.memory=1g",
+            "--py-files",
+            str(zipped),
+            "--archives",
+            f"{archive}#environment",
+            "--conf",
+            "spark.pyspark.python=./environment/bin/python",
+            "--conf",
+            f"spark.pyspark.driver.python={unpacked / 'bin' / 'python'}",
+            str(ROOT / "jobs" / "train.py"),
+            "--conf",
+            str(ROOT / "conf" / "local.toml"),
+            "--set",
+            f"input.path={ROOT / 'data' / 'sample'}",
+            "--set",
+            f"output.model_path={tmp_path / 'packaged'}",
+        ],
+        cwd=tmp_path,
+        env=spark_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     # spark-submit passes the Python driver's stderr on to its stdout

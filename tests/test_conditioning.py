@@ -19,18 +19,18 @@ import warnings
 import numpy as np
 import pyarrow as pa
 import pytest
+from optimum import Problem
 from pyspark.ml.linalg import Vectors
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
-from optimum import Problem
-from logreg_spark import train
-from logreg_spark.blocks import Block, Summary
-from logreg_spark.config import Conf, InputConf, ModelConf, SolverConf
-from logreg_spark.dataset import HASHED, with_hashed_features
-from logreg_spark.objective import Objective, in_memory_pass
+from logreg_spark.app import train
+from logreg_spark.app.config import Conf, InputConf, ModelConf, SolverConf
+from logreg_spark.core.data import Block, Summary
+from logreg_spark.core.objective import Objective, in_memory_pass
 from logreg_spark.solvers import gradient_descent, lbfgs, newton
+from logreg_spark.spark.dataset import HASHED, with_hashed_features
 from logreg_spark.synthetic import lognormal_sparse, multiclass_labels, zipf_one_hot
 
 #: (kind, family, standardization, alpha, solver, converged, passes, relative gap): printed at the end.
@@ -76,8 +76,9 @@ def kind(request):
 def _solve(solver: str, objective: Objective):
     theta0 = np.zeros(objective.n_params)
     if solver == "gd":
-        return gradient_descent(objective, theta0, learning_rate=1.0, line_search=True, max_iter=2000,
-                                tol=SolverConf.tol)
+        return gradient_descent(
+            objective, theta0, learning_rate=1.0, line_search=True, max_iter=2000, tol=SolverConf.tol
+        )
     if solver == "lbfgs":
         return lbfgs(objective, theta0, memory=SolverConf.memory, max_iter=1000, tol=SolverConf.tol)
     return newton(objective, theta0, max_iter=100, tol=SolverConf.tol)
@@ -107,8 +108,7 @@ def _scikit_learn_objective(problem: Problem) -> float:
     return problem.objective(coef, sk.intercept_)
 
 
-@pytest.mark.parametrize("classes, standardization, alpha",
-                         list(itertools.product([0, 3], [False, True], [0.0, 0.5])))
+@pytest.mark.parametrize("classes, standardization, alpha", list(itertools.product([0, 3], [False, True], [0.0, 0.5])))
 def test_every_solver_reaches_the_optimum_or_says_it_did_not(kind, classes, standardization, alpha):
     name, X, labels = kind
     y = labels[classes]
@@ -116,14 +116,30 @@ def test_every_solver_reaches_the_optimum_or_says_it_did_not(kind, classes, stan
     problem = Problem(X, y, w, REG_PARAM, alpha, standardization, classes)
     reference = _scikit_learn_objective(problem) if alpha == 0 else None
     for solver in ("gd", "lbfgs", "newton"):
-        objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=REG_PARAM,
-                                    elastic_net_param=alpha, standardization=standardization, classes=classes)
+        objective = Objective.build(
+            in_memory_pass(X, y, w),
+            Summary.of_block(Block(X, y, w)),
+            reg_param=REG_PARAM,
+            elastic_net_param=alpha,
+            standardization=standardization,
+            classes=classes,
+        )
         if solver == "newton" and (alpha > 0 or objective.n_params > 1300):
             continue
         result = _solve(solver, objective)
         value, gap = _certify(problem, *objective.to_data(result.theta))
-        RECORDED.append((name, "multinomial" if classes else "binomial", standardization, alpha, solver,
-                         result.converged, objective.passes, gap))
+        RECORDED.append(
+            (
+                name,
+                "multinomial" if classes else "binomial",
+                standardization,
+                alpha,
+                solver,
+                result.converged,
+                objective.passes,
+                gap,
+            )
+        )
         case = (name, classes, standardization, alpha, solver, result.reason, gap)
         assert result.converged, case
         assert gap <= GAP, case
@@ -131,8 +147,14 @@ def test_every_solver_reaches_the_optimum_or_says_it_did_not(kind, classes, stan
 
 
 def _vectors(X: sparse.csr_array) -> list:
-    return [Vectors.sparse(X.shape[1], X.indices[X.indptr[i]:X.indptr[i + 1]].tolist(),
-                           X.data[X.indptr[i]:X.indptr[i + 1]].tolist()) for i in range(X.shape[0])]
+    return [
+        Vectors.sparse(
+            X.shape[1],
+            X.indices[X.indptr[i] : X.indptr[i + 1]].tolist(),
+            X.data[X.indptr[i] : X.indptr[i + 1]].tolist(),
+        )
+        for i in range(X.shape[0])
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +166,10 @@ def categories():
 
 
 def _fit(spark, df, **input_conf):
-    conf = Conf(input=InputConf(path="unused", **input_conf),
-                model=ModelConf(family="binomial", reg_param=REG_PARAM, standardization=False))
+    conf = Conf(
+        input=InputConf(path="unused", **input_conf),
+        model=ModelConf(family="binomial", reg_param=REG_PARAM, standardization=False),
+    )
     return train.fit(df, conf)
 
 
@@ -164,8 +188,13 @@ def test_rare_categories_as_vectors_and_as_index_value_arrays(spark, categories)
     frame = spark.createDataFrame(list(zip(_vectors(X), y.tolist())), ["features", "label"])
     _check_job(X, y, _fit(spark, frame, features_col="features"))
     offsets = pa.array(X.indptr.astype(np.int32))
-    table = pa.table({"idx": pa.ListArray.from_arrays(offsets, pa.array(X.indices.astype(np.int32))),
-                      "val": pa.ListArray.from_arrays(offsets, pa.array(X.data)), "label": y})
+    table = pa.table(
+        {
+            "idx": pa.ListArray.from_arrays(offsets, pa.array(X.indices.astype(np.int32))),
+            "val": pa.ListArray.from_arrays(offsets, pa.array(X.data)),
+            "label": y,
+        }
+    )
     pairs = spark.createDataFrame(table.to_pandas())
     _check_job(X, y, _fit(spark, pairs, indices_col="idx", values_col="val", num_features=X.shape[1]))
 
@@ -173,8 +202,9 @@ def test_rare_categories_as_vectors_and_as_index_value_arrays(spark, categories)
 def test_rare_categories_hashed(spark, categories):
     _, y, codes = categories
     columns = ["a", "b", "c"]
-    frame = spark.createDataFrame([(*[f"v{c}" for c in row], float(label)) for row, label in zip(codes.tolist(), y)],
-                                  [*columns, "label"])
+    frame = spark.createDataFrame(
+        [(*[f"v{c}" for c in row], float(label)) for row, label in zip(codes.tolist(), y)], [*columns, "label"]
+    )
     model = _fit(spark, frame, hash_features=columns, hash_dim=4096)
     hashed = [row[HASHED] for row in with_hashed_features(frame, columns, 4096).select(HASHED).collect()]
     X = sparse.csr_array(np.array([v.toArray() for v in hashed]))
@@ -183,10 +213,14 @@ def test_rare_categories_hashed(spark, categories):
 
 def pytest_terminal_summary_lines() -> list[str]:
     """The passes table (conftest prints it at the end of the run)."""
-    lines = ["passes to the default tol (gap: certified distance to the optimum / objective)",
-             "| data | family | standardization | α | solver | converged | passes | gap |",
-             "| --- | --- | --- | ---: | --- | --- | ---: | ---: |"]
+    lines = [
+        "passes to the default tol (gap: certified distance to the optimum / objective)",
+        "| data | family | standardization | α | solver | converged | passes | gap |",
+        "| --- | --- | --- | ---: | --- | --- | ---: | ---: |",
+    ]
     for name, family, std, alpha, solver, converged, passes, gap in RECORDED:
-        lines.append(f"| {name} | {family} | {str(std).lower()} | {alpha} | {solver} | {str(converged).lower()} | "
-                     f"{passes} | {gap:.1e} |")
+        lines.append(
+            f"| {name} | {family} | {str(std).lower()} | {alpha} | {solver} | {str(converged).lower()} | "
+            f"{passes} | {gap:.1e} |"
+        )
     return lines if RECORDED else []

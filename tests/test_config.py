@@ -2,7 +2,7 @@
 
 import pytest
 
-from logreg_spark.config import ConfigError, load_conf
+from logreg_spark.app.config import ConfigError, load_conf
 
 BASE = """
 [input]
@@ -33,8 +33,15 @@ def test_defaults_and_types(base):
 def test_later_files_then_set_override_earlier(base, tmp_path):
     more = tmp_path / "more.toml"
     more.write_text('[solver]\nmax_iter = 20\nlearning_rate = 0.5\n[spark]\n"spark.master" = "local[1]"\n')
-    conf = load_conf([base, more], ["solver.max_iter=30", "input.path=s3a://bucket/events/dt=2026-11-23",
-                                    "spark.spark.executor.memory=4g", 'input.features=["c"]'])
+    conf = load_conf(
+        [base, more],
+        [
+            "solver.max_iter=30",
+            "input.path=s3a://bucket/events/dt=2026-11-23",
+            "spark.spark.executor.memory=4g",
+            'input.features=["c"]',
+        ],
+    )
     assert conf.solver.max_iter == 30
     assert conf.solver.learning_rate == 0.5
     assert conf.input.path == "s3a://bucket/events/dt=2026-11-23"
@@ -43,18 +50,21 @@ def test_later_files_then_set_override_earlier(base, tmp_path):
     assert isinstance(load_conf([base], ["solver.tol=1"]).solver.tol, float)
 
 
-@pytest.mark.parametrize("override, message", [
-    ("solver.max_itr=5", "unknown key solver.max_itr (did you mean 'max_iter'?)"),
-    ("solver.max_iter=-1", "solver.max_iter must be >= 0"),
-    ("solver.max_iter=1.5", "solver.max_iter must be an integer"),
-    ("model.elastic_net_param=1.5", "model.elastic_net_param must be in [0.0, 1.0]"),
-    ("model.reg_param=-0.1", "model.reg_param must be >= 0"),
-    ("model.fit_intercept=yes", "model.fit_intercept must be true or false"),
-    ("solver.name=sgd", "solver.name must be one of"),
-    ("output.mode=append", "output.mode must be one of 'error', 'overwrite'"),
-    ("modle.reg_param=1", "unknown section [modle] (did you mean 'model'?)"),
-    ("solver.max_iter", "expected section.key=value"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("solver.max_itr=5", "unknown key solver.max_itr (did you mean 'max_iter'?)"),
+        ("solver.max_iter=-1", "solver.max_iter must be >= 0"),
+        ("solver.max_iter=1.5", "solver.max_iter must be an integer"),
+        ("model.elastic_net_param=1.5", "model.elastic_net_param must be in [0.0, 1.0]"),
+        ("model.reg_param=-0.1", "model.reg_param must be >= 0"),
+        ("model.fit_intercept=yes", "model.fit_intercept must be true or false"),
+        ("solver.name=sgd", "solver.name must be one of"),
+        ("output.mode=append", "output.mode must be one of 'error', 'overwrite'"),
+        ("modle.reg_param=1", "unknown section [modle] (did you mean 'model'?)"),
+        ("solver.max_iter", "expected section.key=value"),
+    ],
+)
 def test_bad_overrides_name_the_key(base, override, message):
     with pytest.raises(ConfigError) as err:
         load_conf([base], [override])
@@ -87,16 +97,22 @@ def test_required_keys(tmp_path):
         load_conf([conf])
 
 
-@pytest.mark.parametrize("keys, message", [
-    ('indices_col = "idx"\nvalues_col = "val"\nnum_features = 100', None),
-    ('features = ["a"]\nindices_col = "idx"\nvalues_col = "val"\nnum_features = 100', "exactly one of input.features"),
-    ('indices_col = "idx"\nnum_features = 100', "input.indices_col needs input.values_col (the index/value pair"),
-    ('values_col = "val"', "input.values_col needs input.indices_col and input.num_features"),
-    ('indices_col = "idx"\nvalues_col = "val"', "input.indices_col needs input.num_features"),
-    ('features = ["a"]\nnum_features = 100', "input.num_features needs input.indices_col and input.values_col"),
-    ('indices_col = "idx"\nvalues_col = "val"\nnum_features = 0', "input.num_features must be >= 1"),
-    ('indices_col = "v"\nvalues_col = "v"\nnum_features = 9', "must be two columns, not both 'v'"),
-])
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        ('indices_col = "idx"\nvalues_col = "val"\nnum_features = 100', None),
+        (
+            'features = ["a"]\nindices_col = "idx"\nvalues_col = "val"\nnum_features = 100',
+            "exactly one of input.features",
+        ),
+        ('indices_col = "idx"\nnum_features = 100', "input.indices_col needs input.values_col (the index/value pair"),
+        ('values_col = "val"', "input.values_col needs input.indices_col and input.num_features"),
+        ('indices_col = "idx"\nvalues_col = "val"', "input.indices_col needs input.num_features"),
+        ('features = ["a"]\nnum_features = 100', "input.num_features needs input.indices_col and input.values_col"),
+        ('indices_col = "idx"\nvalues_col = "val"\nnum_features = 0', "input.num_features must be >= 1"),
+        ('indices_col = "v"\nvalues_col = "v"\nnum_features = 9', "must be two columns, not both 'v'"),
+    ],
+)
 def test_the_index_value_pair_input_needs_all_three_keys(tmp_path, keys, message):
     conf = tmp_path / "c.toml"
     conf.write_text(f'[input]\npath = "p"\n{keys}\n[output]\nmodel_path = "m"\n')

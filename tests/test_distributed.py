@@ -6,14 +6,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from helpers import small_problem
 from pyspark.ml.linalg import Vectors
 
-from helpers import small_problem
-from logreg_spark import dataset
-from logreg_spark.blocks import Problems
-from logreg_spark.config import InputConf
-from logreg_spark.dataset import TrainingData
-from logreg_spark.objective import in_memory_pass
+from logreg_spark.app.config import InputConf
+from logreg_spark.core.objective import in_memory_pass
+from logreg_spark.spark import dataset
+from logreg_spark.spark.blocks import Problems
+from logreg_spark.spark.dataset import TrainingData
 
 FEATURES = ["x0", "x1", "x2", "x3"]
 
@@ -58,8 +58,9 @@ def test_pass_equals_numpy_for_any_partitioning(spark, partitions, depth, cache)
 def test_many_blocks_per_partition(spark, monkeypatch, cache):
     monkeypatch.setattr(dataset, "BLOCK_BYTES", 8 * 4 * 50)  # 50 rows a block
     X, y, w = small_problem(rows=1000)
-    data = TrainingData.prepare(_frame(spark, X, y, w).repartition(2),
-                                InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), 2)
+    data = TrainingData.prepare(
+        _frame(spark, X, y, w).repartition(2), InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), 2
+    )
     try:
         cached = data.blocks.collect()
         assert len(cached) >= 20
@@ -74,9 +75,14 @@ def test_array_and_vector_feature_columns_give_the_same_pass(spark, cache):
     X, y, w = small_problem(rows=300)
     X[::3, 1] = 0.0  # some sparse-looking rows
     rows = [
-        (X[i].tolist(),
-         Vectors.sparse(4, {j: float(v) for j, v in enumerate(X[i]) if v != 0}) if i % 3 == 0 else Vectors.dense(X[i]),
-         int(y[i]), float(w[i]))
+        (
+            X[i].tolist(),
+            Vectors.sparse(4, {j: float(v) for j, v in enumerate(X[i]) if v != 0})
+            if i % 3 == 0
+            else Vectors.dense(X[i]),
+            int(y[i]),
+            float(w[i]),
+        )
         for i in range(len(y))
     ]
     df = spark.createDataFrame(rows, ["arr", "vec", "label", "wt"]).repartition(3)
@@ -92,8 +98,9 @@ def test_array_and_vector_feature_columns_give_the_same_pass(spark, cache):
 def test_local_cache_rebuilds_blocks_whose_files_are_gone(spark, caplog):
     """As when an executor (and its local disk) is lost: the pass rebuilds the blocks from the input."""
     X, y, w = small_problem(rows=600)
-    data = TrainingData.prepare(_frame(spark, X, y, w).repartition(3),
-                                InputConf(path="-", features=FEATURES, weight_col="wt", cache="local"), 2)
+    data = TrainingData.prepare(
+        _frame(spark, X, y, w).repartition(3), InputConf(path="-", features=FEATURES, weight_col="wt", cache="local"), 2
+    )
     try:
         directories = [item[0].directory for item in data.blocks.collect()]
         assert len(directories) == 3 and all(Path(d, "X.npy").exists() for d in directories)
@@ -110,9 +117,12 @@ def test_local_cache_rebuilds_blocks_whose_files_are_gone(spark, caplog):
 @pytest.mark.parametrize("cache", CACHES)
 def test_float32_storage_sums_in_float64(spark, cache):
     X, y, w = small_problem(rows=1000)
-    data = TrainingData.prepare(_frame(spark, X, y, w).repartition(2),
-                                InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), 2,
-                                dtype="float32")
+    data = TrainingData.prepare(
+        _frame(spark, X, y, w).repartition(2),
+        InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache),
+        2,
+        dtype="float32",
+    )
     try:
         # the statistics and the passes come from the stored float32 rounding, summed in float64
         rounded = X.astype(np.float32).astype(np.float64)

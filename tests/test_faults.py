@@ -18,12 +18,21 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
 from cluster import spark_env, standalone_cluster
 from conftest import ROOT
 
-FIXED_ITERATIONS = ["--set", "solver.name=gd", "--set", "solver.learning_rate=0.5", "--set", "solver.line_search=false",
-                    "--set", "solver.tol=0", "--set", "solver.max_iter=40"]
+FIXED_ITERATIONS = [
+    "--set",
+    "solver.name=gd",
+    "--set",
+    "solver.learning_rate=0.5",
+    "--set",
+    "solver.line_search=false",
+    "--set",
+    "solver.tol=0",
+    "--set",
+    "solver.max_iter=40",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +44,20 @@ def cluster(tmp_path_factory):
 def _submit(cluster, workdir: Path, model: Path, *extra: str) -> tuple[subprocess.Popen, Path]:
     """Start the job in a process group of its own; its output goes to a file (the driver's log)."""
     log = workdir / f"{model.name}-{time.monotonic_ns()}.log"
-    command = cluster.submit_command(str(ROOT / "jobs" / "train.py"), "--conf", str(ROOT / "conf" / "local.toml"),
-                                     "--set", f"input.path={ROOT / 'data' / 'sample'}",
-                                     "--set", f"output.model_path={model}", *extra)
+    command = cluster.submit_command(
+        str(ROOT / "jobs" / "train.py"),
+        "--conf",
+        str(ROOT / "conf" / "local.toml"),
+        "--set",
+        f"input.path={ROOT / 'data' / 'sample'}",
+        "--set",
+        f"output.model_path={model}",
+        *extra,
+    )
     with open(log, "w") as out:
-        job = subprocess.Popen(command, cwd=workdir, env=spark_env(), stdout=out, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+        job = subprocess.Popen(
+            command, cwd=workdir, env=spark_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     return job, log
 
 
@@ -92,8 +109,13 @@ def test_output_storage_failing_mid_write_keeps_the_previous_model(cluster, tmp_
 
 def test_a_killed_driver_restarted_resumes_to_the_same_coefficients(cluster, undisturbed, tmp_path):
     checkpoints = tmp_path / "checkpoints"
-    resumable = [*FIXED_ITERATIONS, "--set", f"solver.checkpoint_path={checkpoints}",
-                 "--set", "solver.checkpoint_every=4"]
+    resumable = [
+        *FIXED_ITERATIONS,
+        "--set",
+        f"solver.checkpoint_path={checkpoints}",
+        "--set",
+        "solver.checkpoint_every=4",
+    ]
     model = tmp_path / "model"
     job, log = _submit(cluster, tmp_path, model, *resumable)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from conftest import ROOT
 from scipy import sparse
 
-from conftest import ROOT
-from logreg_spark.dataset import DRIVER_PARTIALS_BYTES, tree_depth
+from logreg_spark.spark.dataset import DRIVER_PARTIALS_BYTES, tree_depth
 from logreg_spark.synthetic import write_classification
 
 
@@ -23,16 +23,23 @@ def _train(tmp_path: Path, conf: str, *overrides: str, job: str = "train") -> su
     path.write_text(conf)
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
     args = [a for o in overrides for a in ("--set", o)]
-    return subprocess.run([sys.executable, str(ROOT / "jobs" / f"{job}.py"), "--conf", str(path), *args],
-                          env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "jobs" / f"{job}.py"), "--conf", str(path), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_a_cache_larger_than_storage_memory_spills_with_a_warning(tmp_path):
     names = write_classification(tmp_path / "data", 400_000, 50, files=8, seed=2)  # 160 MB of features
-    conf = (f'[input]\npath = "{tmp_path / "data"}"\nfeatures = {json.dumps(names)}\ncache = "spark"\n'
-            f'[model]\nreg_param = 0.01\n[solver]\nname = "lbfgs"\n'
-            f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
-            '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "1g"\n"spark.memory.fraction" = "0.1"\n')
+    conf = (
+        f'[input]\npath = "{tmp_path / "data"}"\nfeatures = {json.dumps(names)}\ncache = "spark"\n'
+        f'[model]\nreg_param = 0.01\n[solver]\nname = "lbfgs"\n'
+        f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
+        '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "1g"\n"spark.memory.fraction" = "0.1"\n'
+    )
     result = _train(tmp_path, conf)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "did not fit in the executors' storage memory and went to disk" in result.stderr
@@ -50,11 +57,13 @@ def test_a_wide_model_trains_within_the_drivers_memory(tmp_path):
         y = (rng.random(rows // 10) < 1 / (1 + np.exp(-X @ beta))).astype(np.int64)
         features = pa.ListArray.from_arrays(np.arange(0, X.size + 1, d, dtype=np.int32), X.ravel())
         pq.write_table(pa.table({"features": features, "label": y}), tmp_path / "data" / f"part-{part}.parquet")
-    conf = (f'[input]\npath = "{tmp_path / "data"}"\nfeatures_col = "features"\n'
-            f'[model]\nreg_param = 0.1\n[solver]\nmax_iter = 15\n'
-            f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
-            '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "2g"\n'
-            '"spark.sql.execution.arrow.maxRecordsPerBatch" = "100"\n')
+    conf = (
+        f'[input]\npath = "{tmp_path / "data"}"\nfeatures_col = "features"\n'
+        f"[model]\nreg_param = 0.1\n[solver]\nmax_iter = 15\n"
+        f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
+        '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "2g"\n'
+        '"spark.sql.execution.arrow.maxRecordsPerBatch" = "100"\n'
+    )
     result = _train(tmp_path, conf)
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
@@ -65,8 +74,9 @@ def test_a_wide_model_trains_within_the_drivers_memory(tmp_path):
     assert np.corrcoef(coefficients[:-1], beta)[0, 1] > 0.03
 
 
-def _objective_and_gradient_norm(X: sparse.csr_array, y: np.ndarray, reg_param: float, coef: np.ndarray,
-                                 intercept: float) -> tuple[float, float]:
+def _objective_and_gradient_norm(
+    X: sparse.csr_array, y: np.ndarray, reg_param: float, coef: np.ndarray, intercept: float
+) -> tuple[float, float]:
     """SciPy's own computation, for unit weights, of the objective (L2 on standardized coefficients, as
     MLlib) and of the norm of its gradient in the solver's coordinates (centred, and scaled to unit
     curvature at the intercept-only model: 1/√(q m₂ⱼ + λσⱼ²) per feature, 1/√q for the intercept,
@@ -97,14 +107,23 @@ def test_ten_million_sparse_features_from_index_value_pairs(tmp_path):
     (tmp_path / "data").mkdir()
     for part, chunk in enumerate(np.array_split(np.arange(rows), 2)):
         offsets = np.arange(0, len(chunk) * per_row + 1, per_row, dtype=np.int32)
-        pq.write_table(pa.table({"idx": pa.ListArray.from_arrays(offsets, cols[chunk].ravel().astype(np.int32)),
-                                 "val": pa.ListArray.from_arrays(offsets, values[chunk].ravel()),
-                                 "label": y[chunk].astype(np.int64)}), tmp_path / "data" / f"part-{part}.parquet")
-    conf = (f'[input]\npath = "{tmp_path / "data"}"\nindices_col = "idx"\nvalues_col = "val"\n'
-            f'num_features = {d}\n[model]\nreg_param = {reg_param}\n'
-            '[solver]\nname = "lbfgs"\nmemory = 3\nmax_iter = 8\ntol = 1e-9\n'
-            f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
-            '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "3g"\n')
+        pq.write_table(
+            pa.table(
+                {
+                    "idx": pa.ListArray.from_arrays(offsets, cols[chunk].ravel().astype(np.int32)),
+                    "val": pa.ListArray.from_arrays(offsets, values[chunk].ravel()),
+                    "label": y[chunk].astype(np.int64),
+                }
+            ),
+            tmp_path / "data" / f"part-{part}.parquet",
+        )
+    conf = (
+        f'[input]\npath = "{tmp_path / "data"}"\nindices_col = "idx"\nvalues_col = "val"\n'
+        f"num_features = {d}\n[model]\nreg_param = {reg_param}\n"
+        '[solver]\nname = "lbfgs"\nmemory = 3\nmax_iter = 8\ntol = 1e-9\n'
+        f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
+        '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "3g"\n'
+    )
     result = _train(tmp_path, conf)
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
@@ -120,9 +139,13 @@ def test_ten_million_sparse_features_from_index_value_pairs(tmp_path):
     np.testing.assert_allclose([meta["final_loss"], gradient_norms[-1]], final, rtol=1e-6)
     assert final[1] < 0.01 * start[1]  # the job's steps make real progress towards the optimum
     # the model scores its own rows (predict reads its 10⁷ coefficients by name)
-    scored = _train(tmp_path, f'[input]\npath = "{tmp_path / "data"}"\n[model]\npath = "{tmp_path / "model"}"\n'
-                              f'[output]\npath = "{tmp_path / "scores"}"\nkeep_cols = ["label"]\nraw_margin = true\n'
-                              '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "3g"\n', job="predict")
+    scored = _train(
+        tmp_path,
+        f'[input]\npath = "{tmp_path / "data"}"\n[model]\npath = "{tmp_path / "model"}"\n'
+        f'[output]\npath = "{tmp_path / "scores"}"\nkeep_cols = ["label"]\nraw_margin = true\n'
+        '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "3g"\n',
+        job="predict",
+    )
     assert scored.returncode == 0, scored.stderr[-3000:]
     margins = pq.read_table(tmp_path / "scores").column("raw_margin").to_numpy()
     np.testing.assert_allclose(np.sort(margins), np.sort(X @ coef + intercept), rtol=1e-9, atol=1e-12)

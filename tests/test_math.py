@@ -5,13 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import reference_loss, small_problem
 from scipy import sparse
 
-from helpers import reference_loss, small_problem
-from logreg_spark.binomial import sigmoid
-from logreg_spark.blocks import Block, Summary
-from logreg_spark.objective import Objective, in_memory_pass
-from logreg_spark.penalty import ElasticNet
+from logreg_spark.core.binomial import sigmoid
+from logreg_spark.core.data import Block, Summary
+from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.core.penalty import ElasticNet
 
 
 def _sums(X, y, w, coef, intercept, hessian=False):
@@ -19,8 +19,14 @@ def _sums(X, y, w, coef, intercept, hessian=False):
 
 
 def _objective(X, y, w, *, fit_intercept, reg_param, alpha=0.0, standardization=True):
-    return Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param,
-                           elastic_net_param=alpha, standardization=standardization, fit_intercept=fit_intercept)
+    return Objective.build(
+        in_memory_pass(X, y, w),
+        Summary.of_block(Block(X, y, w)),
+        reg_param=reg_param,
+        elastic_net_param=alpha,
+        standardization=standardization,
+        fit_intercept=fit_intercept,
+    )
 
 
 def test_loss_matches_the_textbook_formula():
@@ -57,11 +63,16 @@ def test_data_gradient_and_hessian_match_finite_differences(weighted):
     basis = np.eye(theta.size) * eps
     fd_grad = np.array([(loss(theta + e) - loss(theta - e)) / (2 * eps) for e in basis])
     np.testing.assert_allclose(sums.gradient, fd_grad, rtol=1e-6)
-    fd_hess = np.array([
-        (_sums(X, y, w, (theta + e)[:-1], (theta + e)[-1]).gradient
-         - _sums(X, y, w, (theta - e)[:-1], (theta - e)[-1]).gradient) / (2 * eps)
-        for e in basis
-    ])
+    fd_hess = np.array(
+        [
+            (
+                _sums(X, y, w, (theta + e)[:-1], (theta + e)[-1]).gradient
+                - _sums(X, y, w, (theta - e)[:-1], (theta - e)[-1]).gradient
+            )
+            / (2 * eps)
+            for e in basis
+        ]
+    )
     np.testing.assert_allclose(sums.hessian, fd_hess, rtol=1e-5, atol=1e-8)
 
 
@@ -71,18 +82,19 @@ def test_data_gradient_and_hessian_match_finite_differences(weighted):
 )
 def test_objective_gradient_matches_finite_differences(fit_intercept, weighted, reg_param, standardization):
     X, y, w = small_problem(weighted=weighted)
-    objective = _objective(X, y, w, fit_intercept=fit_intercept, reg_param=reg_param,
-                           standardization=standardization)
+    objective = _objective(X, y, w, fit_intercept=fit_intercept, reg_param=reg_param, standardization=standardization)
     rng = np.random.default_rng(7)
     theta = rng.normal(size=objective.scaling.n_params) * 0.3
     ev = objective.evaluate(theta, hessian=True)
     eps = 1e-6
     basis = np.eye(theta.size) * eps
-    fd = np.array([(objective.evaluate(theta + e).value - objective.evaluate(theta - e).value) / (2 * eps)
-                   for e in basis])
+    fd = np.array(
+        [(objective.evaluate(theta + e).value - objective.evaluate(theta - e).value) / (2 * eps) for e in basis]
+    )
     np.testing.assert_allclose(ev.gradient, fd, rtol=1e-6, atol=1e-9)
-    fd_hess = np.array([(objective.evaluate(theta + e).gradient - objective.evaluate(theta - e).gradient)
-                        / (2 * eps) for e in basis])
+    fd_hess = np.array(
+        [(objective.evaluate(theta + e).gradient - objective.evaluate(theta - e).gradient) / (2 * eps) for e in basis]
+    )
     np.testing.assert_allclose(ev.hessian, fd_hess, rtol=1e-5, atol=1e-8)
 
 
@@ -95,7 +107,7 @@ def test_scaling_round_trip_and_objective_value_on_data_scale():
     np.testing.assert_allclose(back_coef, coef, rtol=1e-14)
     assert back_b == pytest.approx(b, rel=1e-13)
     # standardization = false: the L2 penalty is on the original-scale coefficients
-    expected = reference_loss(X, y, w, coef, b) + 0.5 * 0.2 * np.sum(coef ** 2)
+    expected = reference_loss(X, y, w, coef, b) + 0.5 * 0.2 * np.sum(coef**2)
     assert objective.evaluate(theta).value == pytest.approx(expected, rel=1e-12)
 
 
@@ -142,15 +154,22 @@ def test_elastic_net_prox_and_pseudo_gradient():
     np.testing.assert_allclose(pg, [0.0, -0.15, 0.0])
 
 
-@pytest.mark.parametrize("classes, fit_intercept, as_csr",
-                         list(itertools.product([0, 3], [True, False], [False, True])))
+@pytest.mark.parametrize(
+    "classes, fit_intercept, as_csr", list(itertools.product([0, 3], [True, False], [False, True]))
+)
 def test_a_pass_gives_the_hessian_diagonal_in_the_solver_coordinates(classes, fit_intercept, as_csr):
     X, y, w = small_problem()
     if classes:
         y = np.random.default_rng(2).integers(0, classes, len(y)).astype(float)
     X = sparse.csr_array(np.where(np.random.default_rng(3).random(X.shape) < 0.5, X, 0.0)) if as_csr else X
-    objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=0.1,
-                                standardization=False, fit_intercept=fit_intercept, classes=classes)
+    objective = Objective.build(
+        in_memory_pass(X, y, w),
+        Summary.of_block(Block(X, y, w)),
+        reg_param=0.1,
+        standardization=False,
+        fit_intercept=fit_intercept,
+        classes=classes,
+    )
     theta = np.random.default_rng(5).normal(size=objective.n_params) * 0.3
     ev = objective.evaluate(theta, hessian=True, diagonal=True)
     np.testing.assert_allclose(ev.diagonal, np.diag(ev.hessian), rtol=1e-10, atol=1e-14)

@@ -4,11 +4,17 @@ import builtins
 
 import numpy as np
 import pytest
-from sklearn.metrics import (accuracy_score, average_precision_score, f1_score, precision_score, recall_score,
-                             roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
-from logreg_spark import plots
-from logreg_spark.metrics import calibration_bin, ranking_sums, threshold_metrics
+from logreg_spark.artifacts import plots
+from logreg_spark.core.metrics import calibration_bin, ranking_sums, threshold_metrics
 
 
 def _scored(rows=3000, seed=0):
@@ -39,8 +45,12 @@ def test_exact_ranking_metrics_match_sklearn_however_the_scores_are_split(runs):
 def test_threshold_metrics_match_sklearn():
     score, y, w = _scored()
     predicted = (score > 0.5).astype(float)
-    cells = {"tp": w[(predicted == 1) & (y == 1)].sum(), "fp": w[(predicted == 1) & (y == 0)].sum(),
-             "tn": w[(predicted == 0) & (y == 0)].sum(), "fn": w[(predicted == 0) & (y == 1)].sum()}
+    cells = {
+        "tp": w[(predicted == 1) & (y == 1)].sum(),
+        "fp": w[(predicted == 1) & (y == 0)].sum(),
+        "tn": w[(predicted == 0) & (y == 0)].sum(),
+        "fn": w[(predicted == 0) & (y == 1)].sum(),
+    }
     ours = threshold_metrics(**cells)
     expected = {"accuracy": accuracy_score, "precision": precision_score, "recall": recall_score, "f1": f1_score}
     for name, metric in expected.items():

@@ -5,12 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import small_problem
 from scipy import sparse
 
-from helpers import small_problem
-from logreg_spark.blocks import Block, Summary
-from logreg_spark.multinomial import identifiable
-from logreg_spark.objective import Objective, in_memory_pass
+from logreg_spark.core.data import Block, Summary
+from logreg_spark.core.multinomial import identifiable
+from logreg_spark.core.objective import Objective, in_memory_pass
 
 
 def three_classes(rows: int = 240, seed: int = 3, weighted: bool = True):
@@ -51,25 +51,37 @@ def test_loss_gradient_and_hessian_match_the_formula_and_finite_differences(as_c
     fd_grad = [(run(*unpack(theta + e), False).loss - run(*unpack(theta - e), False).loss) / (2 * eps) for e in basis]
     # +Σ w (p − onehot(y)) x: the sign is plus, as in the binomial model
     np.testing.assert_allclose(sums.gradient.ravel(), fd_grad, rtol=1e-6, atol=1e-6)
-    fd_hess = [(run(*unpack(theta + e), False).gradient - run(*unpack(theta - e), False).gradient).ravel() / (2 * eps)
-               for e in basis]
+    fd_hess = [
+        (run(*unpack(theta + e), False).gradient - run(*unpack(theta - e), False).gradient).ravel() / (2 * eps)
+        for e in basis
+    ]
     np.testing.assert_allclose(sums.hessian, fd_hess, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("fit_intercept, reg_param, alpha, standardization",
-                         list(itertools.product([True, False], [0.0, 0.2], [0.0], [True, False])))
+@pytest.mark.parametrize(
+    "fit_intercept, reg_param, alpha, standardization",
+    list(itertools.product([True, False], [0.0, 0.2], [0.0], [True, False])),
+)
 def test_objective_gradient_and_hessian_match_finite_differences(fit_intercept, reg_param, alpha, standardization):
     X, y, w = three_classes()
-    objective = _objective(X, y, w, fit_intercept=fit_intercept, reg_param=reg_param, elastic_net_param=alpha,
-                           standardization=standardization)
+    objective = _objective(
+        X,
+        y,
+        w,
+        fit_intercept=fit_intercept,
+        reg_param=reg_param,
+        elastic_net_param=alpha,
+        standardization=standardization,
+    )
     theta = np.random.default_rng(5).normal(size=objective.n_params) * 0.3
     ev = objective.evaluate(theta, hessian=True)
     eps = 1e-6
     basis = np.eye(theta.size) * eps
     fd = [(objective.evaluate(theta + e).value - objective.evaluate(theta - e).value) / (2 * eps) for e in basis]
     np.testing.assert_allclose(ev.gradient, fd, rtol=1e-6, atol=1e-9)
-    fd_hess = [(objective.evaluate(theta + e).gradient - objective.evaluate(theta - e).gradient) / (2 * eps)
-               for e in basis]
+    fd_hess = [
+        (objective.evaluate(theta + e).gradient - objective.evaluate(theta - e).gradient) / (2 * eps) for e in basis
+    ]
     np.testing.assert_allclose(ev.hessian, fd_hess, rtol=1e-5, atol=1e-8)
 
 

@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from logreg_spark.config import load_conf
-from logreg_spark.dataset import InputError
+from logreg_spark.app.config import load_conf
+from logreg_spark.app.train import run
+from logreg_spark.spark.dataset import InputError
 from logreg_spark.synthetic import make_classification, write_parquet
-from logreg_spark.train import run
 
 FEATURES = ["x0", "x1", "x2"]
 
@@ -27,9 +27,11 @@ def imbalanced(tmp_path_factory):
 
 def _run(spark, tmp_path, data, *overrides):
     conf = tmp_path / "job.toml"
-    conf.write_text(f'[input]\npath = "{data}"\nfeatures = {json.dumps(FEATURES)}\n'
-                    f'[output]\nmodel_path = "{tmp_path / "model"}"\nmode = "overwrite"\n'
-                    "[solver]\ntol = 1e-9\nmax_iter = 200\n")
+    conf.write_text(
+        f'[input]\npath = "{data}"\nfeatures = {json.dumps(FEATURES)}\n'
+        f'[output]\nmodel_path = "{tmp_path / "model"}"\nmode = "overwrite"\n'
+        "[solver]\ntol = 1e-9\nmax_iter = 200\n"
+    )
     run(spark, load_conf([conf], list(overrides)))
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
     return pq.read_table(tmp_path / "model" / "coefficients"), meta
@@ -37,8 +39,9 @@ def _run(spark, tmp_path, data, *overrides):
 
 def test_balanced_class_weights_match_scikit_learn(spark, tmp_path, imbalanced):
     path, X, y = imbalanced
-    table, meta = _run(spark, tmp_path, path, "model.class_weight=balanced", "model.reg_param=0.01",
-                       "model.standardization=false")
+    table, meta = _run(
+        spark, tmp_path, path, "model.class_weight=balanced", "model.reg_param=0.01", "model.standardization=false"
+    )
     n, n1 = len(y), y.sum()
     assert meta["class_weights"] == pytest.approx([n / (2 * (n - n1)), n / (2 * n1)])
     # balanced weights sum to n, so scikit-learn's C = 1 / (n λ) still holds
@@ -67,8 +70,9 @@ def test_warm_start_from_an_earlier_model(spark, tmp_path, imbalanced):
     assert warm["final_loss"] == pytest.approx(first["final_loss"], rel=1e-12)
     other = tmp_path / "other"
     other.mkdir()
-    pq.write_table(pa.table({"x0": [0.0, 1.0], "x1": [1.0, 0.0], "z": [1.0, 2.0], "label": [0, 1]}),
-                   other / "part-0.parquet")
+    pq.write_table(
+        pa.table({"x0": [0.0, 1.0], "x1": [1.0, 0.0], "z": [1.0, 2.0], "label": [0, 1]}), other / "part-0.parquet"
+    )
     with pytest.raises(InputError, match=r"features do not match .*missing from the model: \['z'\]"):
         _run(spark, tmp_path, other, 'input.features=["x0", "x1", "z"]', f"model.init_model={earlier}")
 
@@ -87,8 +91,15 @@ def test_separable_data_stops_with_a_warning_and_no_statistics(spark, tmp_path, 
     assert table.column_names == ["feature", "coefficient"]
     assert np.all(np.isfinite(table.column("coefficient").to_numpy()))
     for solver in ("newton", "lbfgs", "gd"):
-        _, meta = _run(spark, tmp_path, data, "model.reg_param=0.01", f"solver.name={solver}",
-                       "solver.max_iter=5000", "solver.tol=1e-7")  # gradient descent's float64 floor: ~1e-8
+        _, meta = _run(
+            spark,
+            tmp_path,
+            data,
+            "model.reg_param=0.01",
+            f"solver.name={solver}",
+            "solver.max_iter=5000",
+            "solver.tol=1e-7",
+        )  # gradient descent's float64 floor: ~1e-8
         assert meta["converged"], (solver, meta["stop_reason"])
 
 
@@ -107,27 +118,46 @@ def test_multinomial_balanced_weights_and_warm_start(spark, tmp_path, imbalanced
     labels = (y + (X[:, 2] > 1.0) * (1 - y) * 2).astype(np.int64)  # classes 0, 1, 2 of unequal sizes
     data = tmp_path / "three"
     write_parquet(data, X, labels, files=2)
-    table, meta = _run(spark, tmp_path, data, "model.class_weight=balanced", "model.reg_param=0.01",
-                       "model.standardization=false", "solver.name=lbfgs")
+    table, meta = _run(
+        spark,
+        tmp_path,
+        data,
+        "model.class_weight=balanced",
+        "model.reg_param=0.01",
+        "model.standardization=false",
+        "solver.name=lbfgs",
+    )
     counts = np.bincount(labels)
     assert meta["family"] == "multinomial" and meta["class_weights"] == pytest.approx(len(labels) / (3 * counts))
-    sk = LogisticRegression(C=1 / (len(labels) * 0.01), class_weight="balanced", tol=1e-12,
-                            max_iter=10_000).fit(X, labels)
+    sk = LogisticRegression(C=1 / (len(labels) * 0.01), class_weight="balanced", tol=1e-12, max_iter=10_000).fit(
+        X, labels
+    )
     got = table.sort_by([("class", "ascending")]).column("coefficient").to_numpy().reshape(3, 4)
     np.testing.assert_allclose(got[:, :3], sk.coef_, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got[:, 3], sk.intercept_ - sk.intercept_.mean(), rtol=1e-4, atol=1e-5)
 
     earlier = tmp_path / "earlier"
     (tmp_path / "model").rename(earlier)
-    _, warm = _run(spark, tmp_path, data, "model.class_weight=balanced", "model.reg_param=0.01",
-                   "model.standardization=false", "solver.name=lbfgs", f"model.init_model={earlier}")
+    _, warm = _run(
+        spark,
+        tmp_path,
+        data,
+        "model.class_weight=balanced",
+        "model.reg_param=0.01",
+        "model.standardization=false",
+        "solver.name=lbfgs",
+        f"model.init_model={earlier}",
+    )
     assert warm["iterations"] <= 2 < meta["iterations"]
     assert warm["final_loss"] == pytest.approx(meta["final_loss"], rel=1e-10)
     binomial = tmp_path / "binomial"
     _run(spark, tmp_path, path, "solver.max_iter=3")
     (tmp_path / "model").rename(binomial)
-    with pytest.raises(InputError, match=r"model.init_model .*: not a model of the same family and classes "
-                                         r"\(multinomial, 3 classes\)"):
+    with pytest.raises(
+        InputError,
+        match=r"model.init_model .*: not a model of the same family and classes "
+        r"\(multinomial, 3 classes\)",
+    ):
         _run(spark, tmp_path, data, f"model.init_model={binomial}")
 
 

@@ -13,12 +13,23 @@ from pyspark.ml.linalg import Vectors
 from scipy import sparse
 from sklearn.metrics import log_loss
 
-from logreg_spark import evaluate, predict, train
-from logreg_spark.blocks import FeatureSpec, Problems, feature_matrix
-from logreg_spark.config import (Conf, EvaluateConf, EvaluateInputConf, EvaluateOutputConf, InputConf, ModelConf,
-                                 ModelRefConf, OutputConf, PredictConf, PredictInputConf, PredictOutputConf,
-                                 SolverConf)
-from logreg_spark.model_io import read_model
+from logreg_spark.app import evaluate, predict, train
+from logreg_spark.app.config import (
+    Conf,
+    EvaluateConf,
+    EvaluateInputConf,
+    EvaluateOutputConf,
+    InputConf,
+    ModelConf,
+    ModelRefConf,
+    OutputConf,
+    PredictConf,
+    PredictInputConf,
+    PredictOutputConf,
+    SolverConf,
+)
+from logreg_spark.artifacts.model_dir import read_model
+from logreg_spark.spark.blocks import FeatureSpec, Problems, feature_matrix
 
 ROWS, D = 800, 50
 PAIRS = dict(indices_col="idx", values_col="val", num_features=D)
@@ -34,10 +45,14 @@ def _pairs_table(X: sparse.csr_array, y: np.ndarray, rng: np.random.Generator) -
     values = np.concatenate([np.where(split, coo.data / 2, coo.data), coo.data[split] / 2])
     order = np.lexsort((rng.random(len(rows)), rows))
     offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=X.shape[0]))]).astype(np.int32)
-    return pa.table({"id": np.arange(X.shape[0]),
-                     "idx": pa.ListArray.from_arrays(offsets, cols[order].astype(np.int32)),
-                     "val": pa.ListArray.from_arrays(offsets, values[order]),
-                     "label": y.astype(np.int64)})
+    return pa.table(
+        {
+            "id": np.arange(X.shape[0]),
+            "idx": pa.ListArray.from_arrays(offsets, cols[order].astype(np.int32)),
+            "val": pa.ListArray.from_arrays(offsets, values[order]),
+            "label": y.astype(np.int64),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +64,22 @@ def data(spark, tmp_path_factory):
     y = (rng.random(ROWS) < 1 / (1 + np.exp(-(X @ rng.normal(size=D) * 0.3 - 0.5)))).astype(float)
     pq.write_table(_pairs_table(sparse.csr_array(X), y, rng), root / "pairs.parquet")
     vectors = [Vectors.sparse(D, {int(j): float(X[i, j]) for j in np.flatnonzero(X[i])}) for i in range(ROWS)]
-    spark.createDataFrame(list(zip(range(ROWS), vectors, y.tolist())), ["id", "vec", "label"]) \
-        .write.parquet(str(root / "vectors"))
+    spark.createDataFrame(list(zip(range(ROWS), vectors, y.tolist())), ["id", "vec", "label"]).write.parquet(
+        str(root / "vectors")
+    )
     return root, X, y
 
 
 def _train(spark, path, model, **features) -> np.ndarray:
-    train.run(spark, Conf(input=InputConf(path=str(path), **features), model=ModelConf(reg_param=0.01),
-                          solver=SolverConf(tol=1e-9), output=OutputConf(model_path=str(model))))
+    train.run(
+        spark,
+        Conf(
+            input=InputConf(path=str(path), **features),
+            model=ModelConf(reg_param=0.01),
+            solver=SolverConf(tol=1e-9),
+            output=OutputConf(model_path=str(model)),
+        ),
+    )
     return pq.read_table(model / "coefficients").column("coefficient").to_numpy()
 
 
@@ -95,10 +118,14 @@ def test_models_that_list_every_name_still_read(spark, data, pair_model, tmp_pat
 def test_invalid_pair_rows_are_skipped(spark, data, pair_model, tmp_path):
     root, *_ = data
     good = pq.read_table(root / "pairs.parquet")
-    bad = pa.table({"id": [-1, -2, -3, -4, -5],
-                    "idx": pa.array([None, [0, D], [1, 2], [3, 4], [5, -1]], pa.list_(pa.int32())),
-                    "val": [[1.0], [1.0, 1.0], [1.0], [1.0, math.inf], [1.0, 2.0]],
-                    "label": [0, 1, 0, 1, 0]})
+    bad = pa.table(
+        {
+            "id": [-1, -2, -3, -4, -5],
+            "idx": pa.array([None, [0, D], [1, 2], [3, 4], [5, -1]], pa.list_(pa.int32())),
+            "val": [[1.0], [1.0, 1.0], [1.0], [1.0, math.inf], [1.0, 2.0]],
+            "label": [0, 1, 0, 1, 0],
+        }
+    )
     pq.write_table(pa.concat_tables([good, bad.cast(good.schema)]), tmp_path / "dirty.parquet")
     theta = _train(spark, tmp_path / "dirty.parquet", tmp_path / "model", invalid="skip", **PAIRS)
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
@@ -109,26 +136,40 @@ def test_invalid_pair_rows_are_skipped(spark, data, pair_model, tmp_path):
 def test_predict_and_evaluate_read_the_pairs(spark, data, pair_model, tmp_path):
     root, X, y = data
     model, theta = pair_model
-    predict.run(spark, PredictConf(input=PredictInputConf(path=str(root / "pairs.parquet")),
-                                   model=ModelRefConf(path=str(model)),
-                                   output=PredictOutputConf(path=str(tmp_path / "scores"), keep_cols=["id"])))
+    predict.run(
+        spark,
+        PredictConf(
+            input=PredictInputConf(path=str(root / "pairs.parquet")),
+            model=ModelRefConf(path=str(model)),
+            output=PredictOutputConf(path=str(tmp_path / "scores"), keep_cols=["id"]),
+        ),
+    )
     p = 1 / (1 + np.exp(-(X @ theta[:-1] + theta[-1])))
     scores = pq.read_table(tmp_path / "scores").sort_by("id")
     np.testing.assert_allclose(scores.column("probability").to_numpy(), p, rtol=1e-12)
-    evaluate.run(spark, EvaluateConf(input=EvaluateInputConf(path=str(root / "pairs.parquet")),
-                                     model=ModelRefConf(path=str(model)),
-                                     output=EvaluateOutputConf(path=str(tmp_path / "eval"))))
+    evaluate.run(
+        spark,
+        EvaluateConf(
+            input=EvaluateInputConf(path=str(root / "pairs.parquet")),
+            model=ModelRefConf(path=str(model)),
+            output=EvaluateOutputConf(path=str(tmp_path / "eval")),
+        ),
+    )
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["rows"] == ROWS and metrics["log_loss"] == pytest.approx(log_loss(y, p), abs=1e-9)
 
 
 def test_each_bad_pair_row_is_counted_under_its_column():
-    table = pa.table({
-        "idx": pa.array([[0, 2], None, [1], [3, 0], [2, 2, 0], [1, None], [0], [], [1, 2], [-1]],
-                        pa.list_(pa.int64())),
-        "val": pa.array([[1.0, 2.0], [1.0], None, [1.0, 2.0], [1.0, 2.0, 5.0], [1.0, 1.0], [math.nan], [], [1.0],
-                         [1.0]]),
-    })
+    table = pa.table(
+        {
+            "idx": pa.array(
+                [[0, 2], None, [1], [3, 0], [2, 2, 0], [1, None], [0], [], [1, 2], [-1]], pa.list_(pa.int64())
+            ),
+            "val": pa.array(
+                [[1.0, 2.0], [1.0], None, [1.0, 2.0], [1.0, 2.0, 5.0], [1.0, 1.0], [math.nan], [], [1.0], [1.0]]
+            ),
+        }
+    )
     problems = Problems()
     X, bad = feature_matrix(table, FeatureSpec(indices_col="idx", vector_col="val", d=3), problems)
     assert bad.tolist() == [False, True, True, True, False, True, True, False, True, True]

@@ -6,33 +6,42 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import statsmodels.api as sm
-from scipy import sparse
 from pyspark.ml.classification import LogisticRegression as MLlibLogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.linalg import Vectors
+from scipy import sparse
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
-from logreg_spark.blocks import MAX_CLASSES, Block, Summary
-from logreg_spark.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
-from logreg_spark.dataset import TrainingData
-from logreg_spark.objective import Objective, in_memory_pass
-from logreg_spark.train import fit_prepared
+from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
+from logreg_spark.app.train import fit_prepared
+from logreg_spark.core.data import Block, Summary
+from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.spark.blocks import MAX_CLASSES
+from logreg_spark.spark.dataset import TrainingData
 
 
 def _conf(features, cache="local", **model) -> Conf:
-    return Conf(input=InputConf(path="-", features=features, weight_col="w", cache=cache),
-                model=ModelConf(**model), solver=SolverConf(max_iter=1000, tol=1e-9),
-                output=OutputConf(model_path="-"))
+    return Conf(
+        input=InputConf(path="-", features=features, weight_col="w", cache=cache),
+        model=ModelConf(**model),
+        solver=SolverConf(max_iter=1000, tol=1e-9),
+        output=OutputConf(model_path="-"),
+    )
 
 
 def _objective_at(X, y, w, coef, intercept, model: ModelConf, classes: int = 0) -> tuple[float, float]:
     """Our objective at data-scale (coef, intercept), computed in this process, and the norm of
     its minimum-norm subgradient there (0 at the optimum)."""
-    objective = Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)),
-                                reg_param=model.reg_param, elastic_net_param=model.elastic_net_param,
-                                standardization=model.standardization, fit_intercept=model.fit_intercept,
-                                classes=classes)
+    objective = Objective.build(
+        in_memory_pass(X, y, w),
+        Summary.of_block(Block(X, y, w)),
+        reg_param=model.reg_param,
+        elastic_net_param=model.elastic_net_param,
+        standardization=model.standardization,
+        fit_intercept=model.fit_intercept,
+        classes=classes,
+    )
     evaluation = objective.evaluate(objective.from_data(coef, intercept))
     return evaluation.total, objective.optimality(evaluation)
 
@@ -82,8 +91,9 @@ def synthetic(spark, request):
     prepared.release()
 
 
-@pytest.fixture(scope="module", params=[("spark", "float64"), ("local", "float32"), ("spark", "float32")],
-                ids=lambda p: "-".join(p))
+@pytest.fixture(
+    scope="module", params=[("spark", "float64"), ("local", "float32"), ("spark", "float32")], ids=lambda p: "-".join(p)
+)
 def stored(spark, request):
     prepared = _synthetic(spark, True, *request.param)
     yield prepared
@@ -97,9 +107,16 @@ def _assert_matches_mllib(spark, prepared: Prepared, model: dict) -> None:
     reg_param, alpha = model["reg_param"], model["elastic_net_param"]
     standardization, fit_intercept = model["standardization"], model["fit_intercept"]
     coef, intercept, _ = prepared.fit(spark, **model)
-    mllib = MLlibLogisticRegression(regParam=reg_param, elasticNetParam=alpha, standardization=standardization,
-                                    fitIntercept=fit_intercept, weightCol="w", maxIter=1000, tol=1e-12,
-                                    family="binomial").fit(prepared.mllib_df)
+    mllib = MLlibLogisticRegression(
+        regParam=reg_param,
+        elasticNetParam=alpha,
+        standardization=standardization,
+        fitIntercept=fit_intercept,
+        weightCol="w",
+        maxIter=1000,
+        tol=1e-12,
+        family="binomial",
+    ).fit(prepared.mllib_df)
     theirs_coef, theirs_intercept = mllib.coefficients.toArray(), mllib.intercept
     X, y, w = prepared.X, prepared.y, prepared.w
     ours_value = _objective_value(X, y, w, coef, intercept, ModelConf(**model))
@@ -120,14 +137,22 @@ SETTINGS = {False: [(True, True), (False, False)], True: [(True, False), (False,
 def test_matches_mllib(spark, synthetic, reg_param, alpha, setting):
     """Every (λ, α, standardization, intercept) of the grid once, with weighted or unweighted rows."""
     standardization, fit_intercept = SETTINGS[synthetic.weighted][setting]
-    _assert_matches_mllib(spark, synthetic, dict(reg_param=reg_param, elastic_net_param=alpha,
-                                                 standardization=standardization, fit_intercept=fit_intercept))
+    _assert_matches_mllib(
+        spark,
+        synthetic,
+        dict(
+            reg_param=reg_param, elastic_net_param=alpha, standardization=standardization, fit_intercept=fit_intercept
+        ),
+    )
 
 
 @pytest.mark.parametrize("reg_param, alpha, standardization", [(0.0, 0.0, True), (0.01, 0.5, False)])
 def test_matches_mllib_with_every_storage_option(spark, stored, reg_param, alpha, standardization):
-    _assert_matches_mllib(spark, stored, dict(reg_param=reg_param, elastic_net_param=alpha,
-                                              standardization=standardization, fit_intercept=True))
+    _assert_matches_mllib(
+        spark,
+        stored,
+        dict(reg_param=reg_param, elastic_net_param=alpha, standardization=standardization, fit_intercept=True),
+    )
 
 
 class SparsePrepared(Prepared):
@@ -159,8 +184,11 @@ def sparse_data(spark):
 def test_matches_mllib_on_sparse_vectors(spark, sparse_data, reg_param, alpha, standardization):
     handles = [item[0] for item in sparse_data.data.blocks.collect()]  # local mode: files on this machine
     assert all(sparse.issparse(handle.load().X) for handle in handles)  # never densified
-    _assert_matches_mllib(spark, sparse_data, dict(reg_param=reg_param, elastic_net_param=alpha,
-                                                   standardization=standardization, fit_intercept=True))
+    _assert_matches_mllib(
+        spark,
+        sparse_data,
+        dict(reg_param=reg_param, elastic_net_param=alpha, standardization=standardization, fit_intercept=True),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -178,8 +206,9 @@ def test_matches_scikit_learn_penalized_on_raw_features(spark, breast_cancer, re
     coef, intercept, _ = breast_cancer.fit(spark, reg_param=reg_param, elastic_net_param=alpha)
     X, y = breast_cancer.X, breast_cancer.y
     mean, std = X.mean(axis=0), X.std(axis=0, ddof=1)
-    sk = LogisticRegression(C=1 / (len(y) * reg_param), l1_ratio=alpha, solver="saga", tol=1e-10,
-                            max_iter=100_000).fit((X - mean) / std, y)
+    sk = LogisticRegression(C=1 / (len(y) * reg_param), l1_ratio=alpha, solver="saga", tol=1e-10, max_iter=100_000).fit(
+        (X - mean) / std, y
+    )
     np.testing.assert_allclose(coef * std, sk.coef_[0], atol=1e-4)
     assert intercept + coef @ mean == pytest.approx(sk.intercept_[0], abs=1e-4)
     if alpha == 1.0:
@@ -189,8 +218,7 @@ def test_matches_scikit_learn_penalized_on_raw_features(spark, breast_cancer, re
 @pytest.fixture(scope="module")
 def affairs(spark):
     data = sm.datasets.fair.load_pandas().data
-    names = ["rate_marriage", "age", "yrs_married", "children", "religious", "educ", "occupation",
-             "occupation_husb"]
+    names = ["rate_marriage", "age", "yrs_married", "children", "religious", "educ", "occupation", "occupation_husb"]
     X = data[names].to_numpy(dtype=float)
     y = (data["affairs"] > 0).to_numpy(dtype=float)
     prepared = Prepared(spark, X, y, np.ones(len(y)), names)
@@ -203,8 +231,7 @@ def test_matches_statsmodels_logit_with_standard_errors(spark, affairs, solver):
     conf = _conf(affairs.names)
     conf = replace(conf, solver=replace(conf.solver, name=solver, tol=1e-9))
     fitted = fit_prepared(affairs.data, conf, spark)
-    logit = sm.Logit(affairs.y, sm.add_constant(affairs.X, prepend=False)).fit(method="newton", tol=1e-12,
-                                                                               disp=False)
+    logit = sm.Logit(affairs.y, sm.add_constant(affairs.X, prepend=False)).fit(method="newton", tol=1e-12, disp=False)
     ours = np.append(fitted.coefficients, fitted.intercept)
     np.testing.assert_allclose(ours, logit.params, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(fitted.statistics["std_error"], logit.bse, rtol=1e-5)
@@ -230,27 +257,38 @@ def three_classes(spark):
     prepared.release()
 
 
-@pytest.mark.parametrize("reg_param, alpha, standardization, fit_intercept, solver", [
-    (0.0, 0.0, True, True, "auto"),  # auto: Newton (15 parameters)
-    (0.0, 0.0, False, True, "lbfgs"),
-    (0.01, 0.0, True, True, "auto"),
-    (0.01, 0.0, False, False, "lbfgs"),
-    (0.01, 0.5, True, True, "auto"),  # auto: OWL-QN
-    (0.02, 1.0, True, True, "auto"),
-    (0.02, 1.0, False, True, "auto"),
-])
+@pytest.mark.parametrize(
+    "reg_param, alpha, standardization, fit_intercept, solver",
+    [
+        (0.0, 0.0, True, True, "auto"),  # auto: Newton (15 parameters)
+        (0.0, 0.0, False, True, "lbfgs"),
+        (0.01, 0.0, True, True, "auto"),
+        (0.01, 0.0, False, False, "lbfgs"),
+        (0.01, 0.5, True, True, "auto"),  # auto: OWL-QN
+        (0.02, 1.0, True, True, "auto"),
+        (0.02, 1.0, False, True, "auto"),
+    ],
+)
 def test_multinomial_matches_mllib(spark, three_classes, reg_param, alpha, standardization, fit_intercept, solver):
     """Same coefficients as MLlib's family = "multinomial", whose convention we follow for the
     softmax's free direction: intercepts sum to zero; without a penalty each feature's too.
     Where MLlib's optimizer stops short (its objective more than 1e-7 above ours: α = 1
     without standardization here, 3e-5 above), ours must be the lower one."""
-    model = dict(reg_param=reg_param, elastic_net_param=alpha, standardization=standardization,
-                 fit_intercept=fit_intercept)
+    model = dict(
+        reg_param=reg_param, elastic_net_param=alpha, standardization=standardization, fit_intercept=fit_intercept
+    )
     coef, intercept, fitted = three_classes.fit(spark, solver=solver, family="multinomial", **model)
     assert coef.shape == (3, 4) and fitted.classes == 3
-    mllib = MLlibLogisticRegression(regParam=reg_param, elasticNetParam=alpha, standardization=standardization,
-                                    fitIntercept=fit_intercept, weightCol="w", maxIter=1000, tol=1e-12,
-                                    family="multinomial").fit(three_classes.mllib_df)
+    mllib = MLlibLogisticRegression(
+        regParam=reg_param,
+        elasticNetParam=alpha,
+        standardization=standardization,
+        fitIntercept=fit_intercept,
+        weightCol="w",
+        maxIter=1000,
+        tol=1e-12,
+        family="multinomial",
+    ).fit(three_classes.mllib_df)
     theirs_coef, theirs_intercept = mllib.coefficientMatrix.toArray(), mllib.interceptVector.toArray()
     X, y, w = three_classes.X, three_classes.y, three_classes.w
     ours_value, ours_optimality = _objective_at(X, y, w, coef, intercept, ModelConf(**model), classes=3)
@@ -259,8 +297,9 @@ def test_multinomial_matches_mllib(spark, three_classes, reg_param, alpha, stand
     if theirs_value > ours_value * (1 + 1e-7):
         return
     assert ours_value == pytest.approx(theirs_value, rel=1e-9)
-    np.testing.assert_allclose(np.column_stack([coef, intercept]), np.column_stack([theirs_coef, theirs_intercept]),
-                               atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(
+        np.column_stack([coef, intercept]), np.column_stack([theirs_coef, theirs_intercept]), atol=1e-4, rtol=1e-4
+    )
 
 
 @pytest.mark.parametrize("reg_param", [0.0, 0.01])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from logreg_spark.blocks import Block, Summary
-from logreg_spark.objective import Objective, in_memory_pass
+from logreg_spark.core.data import Block, Summary
+from logreg_spark.core.objective import Objective, in_memory_pass
 from logreg_spark.solvers import gradient_descent, lbfgs, newton, newton_direction, resolve_solver
 
 
@@ -22,8 +22,13 @@ def badly_conditioned(rows=2000, seed=0):
 
 
 def _objective(X, y, w, reg_param, alpha, standardization=True):
-    return Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param,
-                           elastic_net_param=alpha, standardization=standardization)
+    return Objective.build(
+        in_memory_pass(X, y, w),
+        Summary.of_block(Block(X, y, w)),
+        reg_param=reg_param,
+        elastic_net_param=alpha,
+        standardization=standardization,
+    )
 
 
 #: tol bounds the gradient norm in unit-curvature coordinates; below about 1e-8 the objective no
@@ -49,7 +54,7 @@ def test_all_solvers_reach_the_same_optimum(reg_param, alpha):
         results[name] = (result.final.total, objective.scaling.to_data(result.theta), objective.passes)
     best = min(r[0] for r in results.values())
     ref_coef, ref_intercept = results["newton" if alpha == 0 else "lbfgs"][1]
-    for name, (total, (coef, intercept), passes) in results.items():
+    for name, (total, (coef, intercept), _) in results.items():
         assert total == pytest.approx(best, rel=1e-10), name
         # along the correlated pairs the objective is nearly flat: first-order methods pin
         # the coefficients less tightly than the objective
@@ -91,8 +96,9 @@ def test_newton_direction_survives_singular_and_indefinite_hessians():
 def test_gd_line_search_rescues_a_bad_learning_rate():
     X, y, w = badly_conditioned()
     fixed = gradient_descent(_objective(X, y, w, 0.01, 0.0), np.zeros(6), learning_rate=1e3, max_iter=50, tol=1e-10)
-    searched = gradient_descent(_objective(X, y, w, 0.01, 0.0), np.zeros(6), learning_rate=1e3, max_iter=2000,
-                                tol=1e-7, line_search=True)
+    searched = gradient_descent(
+        _objective(X, y, w, 0.01, 0.0), np.zeros(6), learning_rate=1e3, max_iter=2000, tol=1e-7, line_search=True
+    )
     assert searched.converged
     assert searched.final.total < fixed.final.total
 
@@ -110,10 +116,11 @@ def test_a_resumed_solver_takes_exactly_the_uninterrupted_steps(name, alpha):
     options = {"gd": {"learning_rate": 4.0, "line_search": True}, "lbfgs": {"memory": 3}, "newton": {}}[name]
     solver = {"gd": gradient_descent, "lbfgs": lbfgs, "newton": newton}[name]
     seen = []
-    whole = solver(_objective(X, y, w, 0.01, alpha), np.zeros(6), max_iter=12, tol=0.0,
-                   on_iteration=seen.append, **options)
+    whole = solver(
+        _objective(X, y, w, 0.01, alpha), np.zeros(6), max_iter=12, tol=0.0, on_iteration=seen.append, **options
+    )
     stop = seen[5]  # as a checkpoint would hold it after iteration 5
-    assert stop.last.iteration == 5 and (name != "lbfgs" or len(stop.memory["s"]) == 3)
+    assert stop.last.iteration == 5 and (name != "lbfgs" or len(stop.state["s"]) == 3)
     resumed = solver(_objective(X, y, w, 0.01, alpha), np.zeros(6), max_iter=12, tol=0.0, resume=stop, **options)
     assert resumed.theta.tobytes() == whole.theta.tobytes()
     assert [r.loss for r in resumed.history] == [r.loss for r in whole.history]

@@ -10,12 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from logreg_spark import model_io
-from logreg_spark.config import load_conf
-from logreg_spark.dataset import InputError
-from logreg_spark.storage import OutputError
+from logreg_spark.app.config import load_conf
+from logreg_spark.app.train import run
+from logreg_spark.artifacts import model_dir
+from logreg_spark.artifacts.paths import OutputError
+from logreg_spark.spark.dataset import InputError
 from logreg_spark.synthetic import make_classification, write_parquet
-from logreg_spark.train import run
 
 
 def _conf(tmp_path: Path, data: Path, *overrides: str):
@@ -101,24 +101,29 @@ def test_failed_write_leaves_no_partial_model_and_keeps_the_old_one(spark, tmp_p
             raise OSError("disk full")
         spark_.createDataFrame(table).coalesce(1).write.parquet(target.uri)
 
-    monkeypatch.setattr(model_io, "write_small_parquet", failing_write)
+    monkeypatch.setattr(model_dir, "write_small_parquet", failing_write)
     with pytest.raises(OSError, match="disk full"):
         run(spark, _conf(tmp_path, path, "solver.max_iter=3", "output.mode=overwrite"))
     assert (tmp_path / "model" / "model.json").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".model")) == []
 
 
-@pytest.mark.parametrize("column, values, message", [
-    ("label", [0, 1, 2, 1], "column 'label': 1 row is not 0 or 1 (or null/NaN) (e.g. 2.0)"),
-    ("x1", [0.0, np.nan, 1.0, np.inf], "column 'x1': 2 rows are NaN, infinite or null"),
-])
+@pytest.mark.parametrize(
+    "column, values, message",
+    [
+        ("label", [0, 1, 2, 1], "column 'label': 1 row is not 0 or 1 (or null/NaN) (e.g. 2.0)"),
+        ("x1", [0.0, np.nan, 1.0, np.inf], "column 'x1': 2 rows are NaN, infinite or null"),
+    ],
+)
 def test_invalid_rows_are_refused_or_skipped(spark, tmp_path, column, values, message):
     rows = tmp_path / "rows"
     rows.mkdir()
     rng = np.random.default_rng(0)
     table = {f"x{j}": rng.normal(size=40) for j in range(5)}
     table["label"] = np.tile([0, 1], 20)
-    table[column] = np.concatenate([values, table[column][4:]]).astype(table[column].dtype if column != "label" else float)
+    table[column] = np.concatenate([values, table[column][4:]]).astype(
+        table[column].dtype if column != "label" else float
+    )
     pq.write_table(pa.table(table), rows / "part-0.parquet")
     with pytest.raises(InputError) as err:
         run(spark, _conf(tmp_path, rows, "solver.max_iter=2", "model.family=binomial"))
@@ -130,11 +135,14 @@ def test_invalid_rows_are_refused_or_skipped(spark, tmp_path, column, values, me
     assert meta["rows"] == 40 - meta["rows_skipped"]
 
 
-@pytest.mark.parametrize("override, message", [
-    ("input.label_col=target", "input.label_col: column 'target' is not in the input"),
-    ('input.features=["x0", "nope"]', "input.features: column 'nope' is not in the input"),
-    ("input.path=/no/such/dir", "input.path /no/such/dir: "),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("input.label_col=target", "input.label_col: column 'target' is not in the input"),
+        ('input.features=["x0", "nope"]', "input.features: column 'nope' is not in the input"),
+        ("input.path=/no/such/dir", "input.path /no/such/dir: "),
+    ],
+)
 def test_input_errors_name_the_problem(spark, tmp_path, data_dir, override, message):
     with pytest.raises(InputError) as err:
         run(spark, _conf(tmp_path, data_dir[0], override))
@@ -145,8 +153,9 @@ def test_input_errors_name_the_problem(spark, tmp_path, data_dir, override, mess
 def test_one_class_is_refused(spark, tmp_path):
     rows = tmp_path / "rows"
     rows.mkdir()
-    pq.write_table(pa.table({**{f"x{j}": np.arange(10.0) for j in range(5)}, "label": np.ones(10)}),
-                   rows / "part-0.parquet")
+    pq.write_table(
+        pa.table({**{f"x{j}": np.arange(10.0) for j in range(5)}, "label": np.ones(10)}), rows / "part-0.parquet"
+    )
     with pytest.raises(InputError, match="every row has label 1"):
         run(spark, _conf(tmp_path, rows))
 
@@ -160,10 +169,23 @@ def test_paths_as_glob_or_list_and_boolean_labels_with_float_arrays(spark, tmp_p
         assert json.loads((tmp_path / "model" / "model.json").read_text())["rows"] == 800
     arrays = tmp_path / "arrays"
     arrays.mkdir()
-    pq.write_table(pa.table({"v": pa.array(X.astype(np.float32).tolist(), pa.list_(pa.float32())),
-                             "label": pa.array(y.astype(bool))}), arrays / "part-0.parquet")
-    conf = _conf(tmp_path, arrays, "input.features=[]", "input.features_col=v", "model.reg_param=0.01",
-                 "model.standardization=false", "output.mode=overwrite")
+    pq.write_table(
+        pa.table(
+            {"v": pa.array(X.astype(np.float32).tolist(), pa.list_(pa.float32())), "label": pa.array(y.astype(bool))}
+        ),
+        arrays / "part-0.parquet",
+    )
+    conf = _conf(
+        tmp_path,
+        arrays,
+        "input.features=[]",
+        "input.features_col=v",
+        "model.reg_param=0.01",
+        "model.standardization=false",
+        "output.mode=overwrite",
+    )
     got = _coefficients(run(spark, conf).removeprefix("file:"))
-    sk = LogisticRegression(C=1.0 / (len(y) * 0.01), tol=1e-12, max_iter=10_000).fit(X.astype(np.float32).astype(np.float64), y)
+    sk = LogisticRegression(C=1.0 / (len(y) * 0.01), tol=1e-12, max_iter=10_000).fit(
+        X.astype(np.float32).astype(np.float64), y
+    )
     np.testing.assert_allclose([got[f"v[{j}]"] for j in range(5)], sk.coef_[0], rtol=1e-5, atol=1e-5)

@@ -13,15 +13,15 @@ Solvers see one flat vector θ. For the multinomial model it holds K rows of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from .sums import Layout, Sums, block_sums
-from .blocks import Summary
+from .data import Summary
 from .penalty import ElasticNet
 from .scaling import FeatureScaling
+from .sums import Layout, Sums, block_sums
 
 #: One pass over the data: (coefficients, intercept(s), with_hessian, with_diagonal) → sums; see
 #: :func:`~logreg_spark.sums.block_sums` for the two families' shapes.
@@ -54,8 +54,9 @@ class Evaluation:
 class Objective:
     """Loss, gradient and Hessian of the full-batch objective; counts data passes."""
 
-    def __init__(self, data_pass: DataPass, scaling: FeatureScaling, penalty: ElasticNet,
-                 total_weight: float, classes: int = 0) -> None:
+    def __init__(
+        self, data_pass: DataPass, scaling: FeatureScaling, penalty: ElasticNet, total_weight: float, classes: int = 0
+    ) -> None:
         self.data_pass = data_pass
         self.scaling = scaling
         self.penalty = penalty
@@ -64,17 +65,27 @@ class Objective:
         self.passes = 0
 
     @classmethod
-    def build(cls, data_pass: DataPass, summary: Summary, *, reg_param: float, elastic_net_param: float = 0.0,
-              standardization: bool = True, fit_intercept: bool = True, classes: int = 0) -> "Objective":
+    def build(
+        cls,
+        data_pass: DataPass,
+        summary: Summary,
+        *,
+        reg_param: float,
+        elastic_net_param: float = 0.0,
+        standardization: bool = True,
+        fit_intercept: bool = True,
+        classes: int = 0,
+    ) -> Objective:
         """The objective of a model with these settings (MLlib's meaning) on data with ``summary``,
         in coordinates of unit curvature at the start (:mod:`~logreg_spark.scaling`);
         ``classes = K`` makes it the multinomial model of K classes."""
         std = summary.std
         on_coefficients = ElasticNet.on_coefficients(reg_param, elastic_net_param, std, standardization)
         share = np.zeros(max(classes, 2))
-        share[:summary.class_weight.size] = summary.class_weight[:share.size] / summary.weight
-        scaling = FeatureScaling.build(summary.mean, summary.m2 / summary.weight, std > 0, share,
-                                       on_coefficients.l2, fit_intercept)
+        share[: summary.class_weight.size] = summary.class_weight[: share.size] / summary.weight
+        scaling = FeatureScaling.build(
+            summary.mean, summary.m2 / summary.weight, std > 0, share, on_coefficients.l2, fit_intercept
+        )
         penalty = on_coefficients.in_coordinates(scaling.coefficient_scale(), copies=max(classes, 1))
         return cls(data_pass, scaling, penalty, summary.weight, classes)
 
@@ -110,8 +121,7 @@ class Objective:
         diag = None
         if diagonal:
             diag = self.scaling.diagonal_to_solver(sums.diagonal * scale).ravel() + self.penalty.l2
-        return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta),
-                          sums.misclassified, diag)
+        return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta), sums.misclassified, diag)
 
     def recentred(self, ev: Evaluation) -> Evaluation:
         """``ev`` moved to the best point along the directions the data cannot see, without a pass.
@@ -135,8 +145,9 @@ class Objective:
         total = value + self.penalty.l1_value(theta)
         if not total < ev.total:  # already there, to rounding
             return ev
-        return Evaluation(theta, value, ev.gradient - old_grad + new_grad, ev.hessian, total, ev.misclassified,
-                          ev.diagonal)
+        return Evaluation(
+            theta, value, ev.gradient - old_grad + new_grad, ev.hessian, total, ev.misclassified, ev.diagonal
+        )
 
     def optimality(self, ev: Evaluation) -> float:
         """‖minimum-norm subgradient‖₂ of the full objective at ``ev.theta``."""

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 #: Names these coordinates in checkpoints: a point saved in others is not resumed from.
 COORDINATES = "unit curvature at the intercept-only model"
 #: Floor of qₖ: a class with no weight (only in a degenerate problem) still gets a finite scale.
@@ -54,8 +53,15 @@ class FeatureScaling:
     fit_intercept: bool
 
     @classmethod
-    def build(cls, mean: np.ndarray, m2: np.ndarray, estimated: np.ndarray, class_share: np.ndarray,
-              l2: np.ndarray, fit_intercept: bool) -> "FeatureScaling":
+    def build(
+        cls,
+        mean: np.ndarray,
+        m2: np.ndarray,
+        estimated: np.ndarray,
+        class_share: np.ndarray,
+        l2: np.ndarray,
+        fit_intercept: bool,
+    ) -> FeatureScaling:
         """Unit curvature at the start (see the module docstring). ``m2`` is the weighted mean
         centred second moment of each feature, ``estimated`` which features get a coefficient,
         ``class_share`` the πₖ of every class (with an intercept), ``l2`` the penalty's L2
@@ -126,12 +132,12 @@ class FeatureScaling:
         margin (:class:`~logreg_spark.sums.Sums`): ``uⱼ² Σ v (xⱼ − μⱼ)²``, and ``v² Σ v`` for the
         intercept."""
         d = self.n_features
-        squares, firsts, totals = sums[:, :d], sums[:, d:2 * d], sums[:, 2 * d:]
+        squares, firsts, totals = sums[:, :d], sums[:, d : 2 * d], sums[:, 2 * d :]
         centred = squares - 2.0 * self.mean * firsts + self.mean * self.mean * totals
         coef = centred * self.inv_scale * self.inv_scale
         if not self.fit_intercept:
             return coef
-        return np.hstack([coef, totals * self.intercept_scale ** 2])
+        return np.hstack([coef, totals * self.intercept_scale**2])
 
     def matrix(self) -> np.ndarray:
         """``A``, (d + 1) × n_params: solver coordinates → (β, b) of one margin."""

@@ -10,38 +10,47 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from pyspark.sql import SparkSession
 
-from .checkpoint import CheckpointError
-from .config import AnyConf, ConfigError, load_conf
-from .dataset import InputError
-from .model_io import ModelError
-from .session import spark_session
-from .storage import OutputError
+from ..errors import UserError
+from ..spark.session import spark_session
+from .config import AnyConf, load_conf
 
 log = logging.getLogger("logreg_spark")
-
-#: The errors whose message alone tells the user what to fix.
-USER_ERRORS = (ConfigError, InputError, ModelError, OutputError, CheckpointError)
 
 
 def parse_args(prog: str, description: str, argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--conf", action="append", required=True, metavar="FILE",
-                        help="TOML conf file; later files override earlier ones")
-    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override one conf value (after all files)")
+    parser.add_argument(
+        "--conf",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="TOML conf file; later files override earlier ones",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one conf value (after all files)",
+    )
     return parser.parse_args(argv)
 
 
-def job_main(argv: list[str] | None, *, prog: str, description: str, schema: type[AnyConf],
-             work: Callable[[SparkSession, AnyConf], str]) -> int:
+def job_main(
+    argv: list[str] | None,
+    *,
+    prog: str,
+    description: str,
+    schema: type[AnyConf],
+    work: Callable[[SparkSession, AnyConf], str],
+) -> int:
     """Run ``work(spark, conf)`` as a command-line job; it returns a line to print on success."""
     args = parse_args(prog, description, argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
     spark = None
     joined = SparkSession.getActiveSession() is not None  # embedded: leave the caller's session running
@@ -49,7 +58,7 @@ def job_main(argv: list[str] | None, *, prog: str, description: str, schema: typ
         conf = load_conf(args.conf, args.set, schema)
         spark = spark_session(conf.spark, f"logreg_spark {prog}")
         done = work(spark, conf)
-    except USER_ERRORS as err:
+    except UserError as err:
         print(f"logreg_spark: error: {err}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - the job's last word must be one line

@@ -14,6 +14,7 @@ raises :class:`BlockLost`; the driver then rebuilds the cache from the input.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import numpy as np
 from pyspark import SparkFiles
 from scipy import sparse
 
-from .blocks import Block
+from ..core.data import Block
 
 #: Blocks memory-mapped by this Python worker, by directory.
 _OPEN: dict[str, Block] = {}
@@ -70,7 +71,7 @@ class BlockFile:
     fields: tuple[str, ...] = ("X", "y", "w")
 
     @classmethod
-    def write(cls, block: Block, name: str) -> "BlockFile":
+    def write(cls, block: Block, name: str) -> BlockFile:
         directory = executor_directory() / "logreg_spark_blocks" / name
         directory.mkdir(parents=True, exist_ok=True)
         arrays = _arrays(block)
@@ -100,10 +101,8 @@ class BlockFile:
         _OPEN.pop(self.directory, None)
         for field in self.fields:
             Path(self.directory, f"{field}.npy").unlink(missing_ok=True)
-        try:
+        with contextlib.suppress(OSError):  # not empty, or gone already
             os.rmdir(self.directory)
-        except OSError:
-            pass
 
 
 def _forget_removed() -> None:

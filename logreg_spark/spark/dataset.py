@@ -15,8 +15,8 @@ import math
 import pickle
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -29,12 +29,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from .sums import Layout, block_sums
-from .blocks import (LABEL, WEIGHT, Block, ClassWeights, FeatureSpec, Problems, Summary, block_from_table,
-                     effective_weights)
+from ..app.config import InputConf, PredictInputConf
+from ..core.data import Block, ClassWeights, Summary, effective_weights
+from ..core.objective import DataPass
+from ..core.sums import Layout, block_sums
+from ..errors import InputError
 from .block_store import BlockFile, BlockLost
-from .config import InputConf, PredictInputConf
-from .objective import DataPass
+from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, block_from_table
 
 BlockHandle = Block | BlockFile  # what the cached RDD holds: see block_store
 
@@ -60,10 +61,6 @@ def tree_depth(requested: int, partitions: int, partial_bytes: int) -> int:
 #: feature matrix; sparse ones: their non-zeros): large enough that NumPy runs at
 #: full speed, small enough to pass through Arrow and pickle comfortably.
 BLOCK_BYTES = 16 << 20
-
-
-class InputError(ValueError):
-    """The input cannot be trained on; the message says which column and why."""
 
 
 def _col(name: str) -> F.Column:
@@ -139,10 +136,12 @@ def locate_features(df: DataFrame, columns: tuple[str, ...], vector_col: str, ke
                 raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not numeric")
         return FeatureSpec(columns=columns)
     dtype = _field(df, vector_col, key).dataType
-    if not isinstance(dtype, VectorUDT) and not (isinstance(dtype, T.ArrayType)
-                                                  and isinstance(dtype.elementType, numeric)):
-        raise InputError(f"{key}: column {vector_col!r} is {dtype.simpleString()}, "
-                         "not an array of numbers or a Spark ML Vector")
+    if not isinstance(dtype, VectorUDT) and not (
+        isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, numeric)
+    ):
+        raise InputError(
+            f"{key}: column {vector_col!r} is {dtype.simpleString()}, not an array of numbers or a Spark ML Vector"
+        )
     first = df.where(_col(vector_col).isNotNull()).select(vector_col).first()
     if first is None:
         raise InputError(f"{key}: column {vector_col!r} has no non-null rows")
@@ -153,8 +152,10 @@ def check_pair_columns(df: DataFrame, spec: FeatureSpec, indices_key: str, value
     """Check that ``df`` has ``spec``'s index column (an array of integers) and value column (an
     array of numbers); errors name the key given for each."""
     numeric = (T.NumericType, T.BooleanType)
-    for name, key, elements, kind in ((spec.indices_col, indices_key, T.IntegralType, "integers"),
-                                      (spec.vector_col, values_key, numeric, "numbers")):
+    for name, key, elements, kind in (
+        (spec.indices_col, indices_key, T.IntegralType, "integers"),
+        (spec.vector_col, values_key, numeric, "numbers"),
+    ):
         dtype = _field(df, name, key).dataType
         if not (isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, elements)):
             raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not an array of {kind}")
@@ -177,13 +178,14 @@ def label_and_weight_columns(df: DataFrame, label_col: str, weight_col: str) -> 
     """``LABEL`` and ``WEIGHT`` (1 without ``weight_col``) as float64 columns, after checking types."""
     label_type = _field(df, label_col, "input.label_col").dataType
     if not isinstance(label_type, (T.NumericType, T.BooleanType)):
-        raise InputError(f"input.label_col: column {label_col!r} is {label_type.simpleString()}; "
-                         "labels must be class numbers 0, 1, … as integer, boolean or double")
+        raise InputError(
+            f"input.label_col: column {label_col!r} is {label_type.simpleString()}; "
+            "labels must be class numbers 0, 1, … as integer, boolean or double"
+        )
     if weight_col:
         weight_type = _field(df, weight_col, "input.weight_col").dataType
         if not isinstance(weight_type, T.NumericType):
-            raise InputError(f"input.weight_col: column {weight_col!r} is "
-                             f"{weight_type.simpleString()}, not numeric")
+            raise InputError(f"input.weight_col: column {weight_col!r} is {weight_type.simpleString()}, not numeric")
         weight = _col(weight_col).cast("double")
     else:
         weight = F.lit(1.0)
@@ -210,8 +212,7 @@ def _blockify(spec: FeatureSpec, label_col: str, weight_col: str, store: str, dt
             name = f"{cache_id}-{TaskContext.get().partitionId()}-{uuid.uuid4().hex[:12]}"
             handle = BlockFile.write(block, name)
         built = (handle, problems)
-        return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())],
-                                          names=["block"])
+        return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())], names=["block"])
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         pending: list[pa.RecordBatch] = []
@@ -237,8 +238,9 @@ def _merge_summaries(a: tuple[Summary, Problems] | None, b: tuple[Summary, Probl
     return a[0].merge(b[0]), a[1].merge(b[1])
 
 
-def _summarize(blocks: RDD, n_features: int, depth: int,
-               class_weights: ClassWeights | None) -> tuple[Summary, Problems] | None:
+def _summarize(
+    blocks: RDD, n_features: int, depth: int, class_weights: ClassWeights | None
+) -> tuple[Summary, Problems] | None:
     """The statistics of the cached blocks' rows (under class weights, if given), and the
     validation counts of preparation.
 
@@ -251,8 +253,7 @@ def _summarize(blocks: RDD, n_features: int, depth: int,
     def summary(item: tuple[BlockHandle, Problems]) -> tuple[Summary, Problems]:
         return Summary.of_block(item[0].load(), class_weights), item[1]
 
-    return blocks.treeAggregate(None, lambda acc, item: _merge_summaries(acc, summary(item)),
-                                _merge_summaries, depth)
+    return blocks.treeAggregate(None, lambda acc, item: _merge_summaries(acc, summary(item)), _merge_summaries, depth)
 
 
 def _add_partials(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -276,8 +277,9 @@ class TrainingData:
     class_weights: ClassWeights | None = None
 
     @classmethod
-    def prepare(cls, df: DataFrame, conf: InputConf, aggregation_depth: int,
-                dtype: str = "float64", classes: int = 2) -> "TrainingData":
+    def prepare(
+        cls, df: DataFrame, conf: InputConf, aggregation_depth: int, dtype: str = "float64", classes: int = 2
+    ) -> TrainingData:
         """Convert and cache ``df`` once, computing its statistics on the way.
 
         ``dtype = "float32"`` stores the features in half the memory; the
@@ -301,13 +303,18 @@ class TrainingData:
             raise InputError(f"input.path {conf.path}: no rows")
         summary, problems = merged
         seconds = time.perf_counter() - started
-        log.info("prepared %d rows x %d features in %d partitions in %.2f s",
-                 summary.rows, summary.n_features, blocks.getNumPartitions(), seconds)
+        log.info(
+            "prepared %d rows x %d features in %d partitions in %.2f s",
+            summary.rows,
+            summary.n_features,
+            blocks.getNumPartitions(),
+            seconds,
+        )
         data = cls(blocks, conf.cache, spec, summary, problems, seconds)
         data.warn_if_spilled()
         return data
 
-    def with_class_weights(self, class_weights: ClassWeights, aggregation_depth: int) -> "TrainingData":
+    def with_class_weights(self, class_weights: ClassWeights, aggregation_depth: int) -> TrainingData:
         """The same cached blocks, each row's weight multiplied by its class's factor."""
         summary, _ = _summarize(self.blocks, self.summary.n_features, aggregation_depth, class_weights)
         return replace(self, summary=summary, class_weights=class_weights)
@@ -349,8 +356,10 @@ class TrainingData:
                 self.blocks.unpersist(blocking=True)  # the next pass recomputes the handles where it runs
                 sums = layout.unpack(aggregate(coef, intercept, layout))
             if sums.rows != self.summary.rows:  # a recomputed partition must hold the same rows
-                raise RuntimeError(f"a pass saw {sums.rows} rows, but {self.summary.rows} were prepared: "
-                                   "the input changed while training, or rows were lost")
+                raise RuntimeError(
+                    f"a pass saw {sums.rows} rows, but {self.summary.rows} were prepared: "
+                    "the input changed while training, or rows were lost"
+                )
             return sums
 
         return run
@@ -371,9 +380,12 @@ class TrainingData:
         """With ``input.cache = "spark"``: say so when the cache did not fit in the executors' memory."""
         on_disk = self._storage()[1]
         if on_disk:
-            log.warning("%.0f MB of the cached blocks did not fit in the executors' storage memory and went "
-                        "to disk; every pass reads them back (slower). Raise spark.executor.memory (or "
-                        "spark.driver.memory in local mode), or use input.cache = \"local\"", on_disk / 1e6)
+            log.warning(
+                "%.0f MB of the cached blocks did not fit in the executors' storage memory and went "
+                "to disk; every pass reads them back (slower). Raise spark.executor.memory (or "
+                'spark.driver.memory in local mode), or use input.cache = "local"',
+                on_disk / 1e6,
+            )
 
     def release(self) -> None:
         """Drop the cache; with the local store also remove the files (best effort:

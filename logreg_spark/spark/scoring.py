@@ -10,20 +10,26 @@ before anything is written.
 from __future__ import annotations
 
 import pickle
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
 
-from .binomial import softplus_and_sigmoid
+from ..app.config import ConfigError
+from ..artifacts.model_dir import LoadedModel
+from ..core.binomial import softplus_and_sigmoid
+from ..core.multinomial import log_softmax
+from ..core.sums import Features
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
-from .config import ConfigError
-from .dataset import (InputError, apply_invalid_policy, check_pair_columns, label_and_weight_columns,
-                      locate_features, with_hashed_features)
-from .model_io import LoadedModel
-from .multinomial import log_softmax
-from .sums import Features
+from .dataset import (
+    InputError,
+    apply_invalid_policy,
+    check_pair_columns,
+    label_and_weight_columns,
+    locate_features,
+    with_hashed_features,
+)
 
 #: Checks one table of rows: (rows to drop, their problems counted, the features of every row).
 RowCheck = Callable[[pa.Table], "tuple[np.ndarray, Problems, Features]"]
@@ -40,16 +46,19 @@ def model_input(df: DataFrame, model: LoadedModel) -> DataFrame:
         return df
     found = locate_features(df, spec.columns, spec.vector_col, where)
     if spec.vector_col and found.d != spec.d:
-        raise InputError(f"column {spec.vector_col!r} has {found.d} values per row; the model at {model.uri} "
-                         f"was trained on {spec.d}")
+        raise InputError(
+            f"column {spec.vector_col!r} has {found.d} values per row; the model at {model.uri} was trained on {spec.d}"
+        )
     return df
 
 
 def decision_threshold(model: LoadedModel, configured: float | None) -> float:
     """``model.threshold`` from the conf, else the model's; a multinomial model takes none."""
     if model.classes and configured is not None:
-        raise ConfigError(f"model.threshold: the model at {model.uri} is multinomial; it predicts the class "
-                          "of the highest probability (leave model.threshold out)")
+        raise ConfigError(
+            f"model.threshold: the model at {model.uri} is multinomial; it predicts the class "
+            "of the highest probability (leave model.threshold out)"
+        )
     return model.threshold if configured is None else configured
 
 
@@ -97,8 +106,9 @@ def validate_rows(df: DataFrame, check: RowCheck, policy: str) -> None:
     apply_invalid_policy(merged, policy)
 
 
-def scored_batches(model: LoadedModel, check: RowCheck, keep: list[str],
-                   add: Callable[[pa.Table, np.ndarray], dict[str, np.ndarray]]):
+def scored_batches(
+    model: LoadedModel, check: RowCheck, keep: list[str], add: Callable[[pa.Table, np.ndarray], dict[str, np.ndarray]]
+):
     """The ``mapInArrow`` function: drop invalid rows, then output the ``keep`` columns and
     the columns ``add(valid_rows, margins)`` returns (margins as :meth:`LoadedModel.margins`)."""
 

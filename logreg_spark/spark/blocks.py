@@ -1,4 +1,4 @@
-"""Arrow record batches → NumPy blocks of rows, and the statistics of those blocks.
+"""Arrow record batches → NumPy blocks of rows (:class:`~logreg_spark.core.data.Block`), with validation.
 
 Pure NumPy/pyarrow, run inside the executors' Python workers; no Spark here.
 Features come as numeric or boolean columns, one numeric array column, a
@@ -10,34 +10,16 @@ features, ``LABEL`` and ``WEIGHT``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
-from .sums import Features
+from ..core.data import Block
 
 LABEL = "__label"
 WEIGHT = "__weight"
-
-
-class Block(NamedTuple):
-    """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``.
-
-    A dense ``X`` is column-major: both products of a pass (X·θ and rᵀX) run
-    about three times faster with BLAS on it than on a row-major X of these
-    shapes. Sparse features are a CSR array, never densified.
-    """
-
-    X: Features
-    y: np.ndarray
-    w: np.ndarray
-
-    def load(self) -> "Block":
-        """A block is its own handle (see :mod:`logreg_spark.block_store`)."""
-        return self
 
 
 @dataclass
@@ -64,7 +46,7 @@ class Problems:
             for (column, problem), n in sorted(self.counts.items())
         ]
 
-    def merge(self, other: "Problems") -> "Problems":
+    def merge(self, other: Problems) -> Problems:
         self.rows_dropped += other.rows_dropped
         for key, n in other.counts.items():
             self.counts[key] = self.counts.get(key, 0) + n
@@ -104,7 +86,8 @@ def _features_from_list(column: pa.ListArray, d: int) -> tuple[np.ndarray, np.nd
 def _mostly_sparse(column: pa.StructArray) -> bool:
     """Whether most of these Spark ML Vectors are sparse ones: then the rows are kept as CSR."""
     sparse_rows = column.is_valid().to_numpy(zero_copy_only=False) & (
-        column.field("type").fill_null(1).to_numpy(zero_copy_only=False) == 0)
+        column.field("type").fill_null(1).to_numpy(zero_copy_only=False) == 0
+    )
     return 2 * int(sparse_rows.sum()) > len(column)
 
 
@@ -182,8 +165,9 @@ def _list_lengths(column: pa.ListArray) -> np.ndarray:
     return column.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _sparse_features_from_pairs(indices: pa.ListArray, values: pa.ListArray, spec: FeatureSpec,
-                                problems: Problems) -> tuple[sparse.csr_array, np.ndarray]:
+def _sparse_features_from_pairs(
+    indices: pa.ListArray, values: pa.ListArray, spec: FeatureSpec, problems: Problems
+) -> tuple[sparse.csr_array, np.ndarray]:
     """Rows given as an array of indices and an array of their values, as a CSR (n × d) array
     whose ``indptr`` and ``data`` are the lists' offsets and flattened values; an index repeated
     within a row adds up its values. Rows with a null array, arrays of different lengths or an
@@ -204,8 +188,9 @@ def _sparse_features_from_pairs(indices: pa.ListArray, values: pa.ListArray, spe
     outside_rows = np.zeros(n, dtype=bool)
     outside_rows[index_rows[outside]] = True
     if outside.any():
-        problems.add(spec.indices_col, f"holding an index outside [0, {d}) or null", outside_rows,
-                     np.full(n, cols[outside][0]))
+        problems.add(
+            spec.indices_col, f"holding an index outside [0, {d}) or null", outside_rows, np.full(n, cols[outside][0])
+        )
     kept = fits & ~outside_rows
     indptr = np.concatenate([[0], np.cumsum(np.where(kept, index_lengths, 0))])
     data = _float_column(values.flatten())[kept[_element_rows(value_lengths)]]
@@ -220,8 +205,12 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
     index/value pairs), and a mask of the rows whose features are unusable (null, NaN, infinite,
     an array of the wrong length, an index out of range); each problem is counted in ``problems``."""
     if spec.indices_col:
-        return _sparse_features_from_pairs(table.column(spec.indices_col).combine_chunks(),
-                                           table.column(spec.vector_col).combine_chunks(), spec, problems)
+        return _sparse_features_from_pairs(
+            table.column(spec.indices_col).combine_chunks(),
+            table.column(spec.vector_col).combine_chunks(),
+            spec,
+            problems,
+        )
     column = table.column(spec.vector_col).combine_chunks() if spec.vector_col else None
     if column is not None and pa.types.is_struct(column.type) and _mostly_sparse(column):
         X, misfit = _sparse_features_from_vector(column, spec.d)
@@ -250,8 +239,9 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
 MAX_CLASSES = 1000
 
 
-def labels_and_weights(table: pa.Table, label_col: str, weight_col: str, problems: Problems,
-                       classes: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def labels_and_weights(
+    table: pa.Table, label_col: str, weight_col: str, problems: Problems, classes: int = 2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``LABEL`` and ``WEIGHT`` as float64, and a mask of rows whose label is not one of the
     ``classes`` integers 0, 1, … or whose weight is not a finite non-negative number; each
     problem is counted in ``problems``."""
@@ -265,8 +255,9 @@ def labels_and_weights(table: pa.Table, label_col: str, weight_col: str, problem
     return y, w, bad_label | bad_weight
 
 
-def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str, weight_col: str,
-                     classes: int = 2) -> tuple[Block, Problems]:
+def block_from_table(
+    table: pa.Table, spec: FeatureSpec, label_col: str, weight_col: str, classes: int = 2
+) -> tuple[Block, Problems]:
     """Build a block from the rows that can be trained on (labels 0 … ``classes`` − 1),
     and count the others."""
     table = table.combine_chunks()
@@ -279,87 +270,3 @@ def block_from_table(table: pa.Table, spec: FeatureSpec, label_col: str, weight_
     if not keep.all():
         X, y, w = X[keep], y[keep], w[keep]
     return Block(X if sparse.issparse(X) else np.asfortranarray(X), y, w), problems
-
-
-ClassWeights = tuple[float, ...]  # a factor per label 0, 1, …
-
-
-def effective_weights(block: Block, class_weights: ClassWeights | None) -> np.ndarray:
-    """Row weights times their class's factor (``class_weight = "balanced"``)."""
-    if class_weights is None:
-        return block.w
-    return block.w * np.asarray(class_weights)[block.y.astype(np.intp)]
-
-
-def _padded_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a + b`` for per-class arrays that may stop at different labels."""
-    total = np.zeros(max(a.size, b.size), dtype=np.result_type(a, b))
-    total[:a.size] += a
-    total[:b.size] += b
-    return total
-
-
-@dataclass
-class Summary:
-    """Weighted statistics of all rows (merged across blocks with Chan's formulas).
-
-    ``std`` uses the unbiased weighted variance, as MLlib's summarizer does:
-    ``Σ w (x − μ)² / (W − Σw²/W)``.
-    """
-
-    rows: int
-    weight: float
-    weight_sq: float
-    class_weight: np.ndarray  # Σ w per label 0 … (largest label seen)
-    class_rows: np.ndarray  # rows per label
-    mean: np.ndarray
-    m2: np.ndarray
-
-    @classmethod
-    def of_block(cls, block: Block, class_weights: ClassWeights | None = None) -> "Summary":
-        X, y = block.X, block.y
-        w = effective_weights(block, class_weights)
-        total = float(w.sum())
-        if sparse.issparse(X):  # Σ w x² − W μ², without densifying
-            mean = (X.T @ w) / total if total > 0 else np.zeros(X.shape[1])
-            m2 = np.maximum(X.multiply(X).T @ w - total * mean * mean, 0.0)
-        else:
-            mean = (w @ X) / total if total > 0 else np.zeros(X.shape[1])
-            m2 = w @ np.square(X - mean) if X.shape[0] else np.zeros(X.shape[1])
-        labels = y.astype(np.intp)
-        return cls(X.shape[0], total, float(w @ w), np.bincount(labels, weights=w), np.bincount(labels), mean, m2)
-
-    def merge(self, other: "Summary") -> "Summary":
-        total = self.weight + other.weight
-        if self.mean.shape != other.mean.shape:
-            raise ValueError(f"blocks disagree on the number of features: "
-                             f"{self.mean.size} and {other.mean.size}")
-        if total > 0:
-            delta = other.mean - self.mean
-            mean = self.mean + delta * (other.weight / total)
-            m2 = self.m2 + other.m2 + delta * delta * (self.weight * other.weight / total)
-        else:
-            mean, m2 = self.mean, self.m2 + other.m2
-        return Summary(self.rows + other.rows, total, self.weight_sq + other.weight_sq,
-                       _padded_sum(self.class_weight, other.class_weight),
-                       _padded_sum(self.class_rows, other.class_rows), mean, m2)
-
-    @property
-    def n_features(self) -> int:
-        return self.mean.size
-
-    @property
-    def classes(self) -> int:
-        """1 + the largest label seen."""
-        return self.class_rows.size
-
-    def balanced_class_weights(self, classes: int) -> ClassWeights:
-        """sklearn's "balanced": ``n / (K · n_class)`` for each of ``classes`` classes, from row counts."""
-        return tuple(self.rows / (classes * float(n)) for n in self.class_rows[:classes])
-
-    @property
-    def std(self) -> np.ndarray:
-        denominator = self.weight - self.weight_sq / self.weight if self.weight > 0 else 0.0
-        if denominator <= 0:
-            return np.zeros_like(self.m2)
-        return np.sqrt(np.maximum(self.m2, 0.0) / denominator)

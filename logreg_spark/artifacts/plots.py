@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -73,7 +73,13 @@ def calibration(mean_predicted: np.ndarray, observed_rate: np.ndarray, weight: n
 
     def draw(ax) -> None:
         ax.plot(mean_predicted[filled], observed_rate[filled], marker="o", label="model")
-        _unit_square(ax, "perfectly calibrated", "mean predicted probability (bin)", "observed rate of label 1",
-                     "Calibration (10 bins)", "upper left")
+        _unit_square(
+            ax,
+            "perfectly calibrated",
+            "mean predicted probability (bin)",
+            "observed rate of label 1",
+            "Calibration (10 bins)",
+            "upper left",
+        )
 
     return _render(draw, "calibration")

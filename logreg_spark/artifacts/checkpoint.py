@@ -28,20 +28,17 @@ import uuid
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
-from .config import Conf
-from .scaling import COORDINATES
-from .solvers import IterationRecord, Progress
-from .storage import HadoopPath
+from ..app.config import Conf
+from ..core.scaling import COORDINATES
+from ..errors import CheckpointError
+from ..solvers import IterationRecord, Progress
+from .paths import HadoopPath
 
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"checkpoint-(\d+)\.json")
 #: Solver keys that do not change the path a fit takes.
 _NOT_FINGERPRINTED = {"checkpoint_path", "checkpoint_every", "resume", "max_iter"}
-
-
-class CheckpointError(RuntimeError):
-    """The checkpoints found cannot be resumed from."""
 
 
 def fingerprint(conf: Conf, df: DataFrame, spark: SparkSession) -> str:
@@ -51,8 +48,13 @@ def fingerprint(conf: Conf, df: DataFrame, spark: SparkSession) -> str:
         status = HadoopPath(spark, uri).status()
         files.append([uri, status.getLen(), status.getModificationTime()])
     solver = {k: v for k, v in dataclasses.asdict(conf.solver).items() if k not in _NOT_FINGERPRINTED}
-    document = {"files": files, "input": dataclasses.asdict(conf.input),
-                "model": dataclasses.asdict(conf.model), "solver": solver, "coordinates": COORDINATES}
+    document = {
+        "files": files,
+        "input": dataclasses.asdict(conf.input),
+        "model": dataclasses.asdict(conf.model),
+        "solver": solver,
+        "coordinates": COORDINATES,
+    }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
@@ -65,8 +67,7 @@ class Checkpoints:
         self.every = every
 
     def _saved(self) -> list[tuple[int, HadoopPath]]:
-        found = [(int(m.group(1)), child) for child in self.directory.children()
-                 if (m := _NAME.fullmatch(child.name))]
+        found = [(int(m.group(1)), child) for child in self.directory.children() if (m := _NAME.fullmatch(child.name))]
         return sorted(found, key=lambda item: item[0])
 
     def load(self, resume: str) -> Progress | None:
@@ -75,7 +76,7 @@ class Checkpoints:
         if not saved:
             return None
         if resume == "never":
-            log.info("solver.resume = \"never\": deleting %d old checkpoint(s) in %s", len(saved), self.directory.uri)
+            log.info('solver.resume = "never": deleting %d old checkpoint(s) in %s', len(saved), self.directory.uri)
             self.clear()
             return None
         iteration, path = saved[-1]
@@ -85,12 +86,15 @@ class Checkpoints:
                 raise CheckpointError(
                     f"solver.checkpoint_path {self.directory.uri}: the checkpoint was made from another input, "
                     "conf or version of the solver's coordinates; delete it, or set "
-                    'solver.resume = "never" to start afresh')
+                    'solver.resume = "never" to start afresh'
+                )
             progress = Progress(
                 theta=np.array(document["theta"], dtype=np.float64),
                 history=[IterationRecord(**record) for record in document["history"]],
-                memory={name: np.array(value, dtype=np.float64) if isinstance(value, list) else value
-                        for name, value in document["memory"].items()},
+                state={
+                    name: np.array(value, dtype=np.float64) if isinstance(value, list) else value
+                    for name, value in document["memory"].items()
+                },
             )
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"{path.uri}: not a readable checkpoint ({err})") from None
@@ -106,7 +110,7 @@ class Checkpoints:
             "fingerprint": self.fingerprint,
             "theta": progress.theta.tolist(),
             "history": [dataclasses.asdict(record) for record in progress.history],
-            "memory": {name: np.asarray(value).tolist() for name, value in progress.memory.items()},
+            "memory": {name: np.asarray(value).tolist() for name, value in progress.state.items()},
         }
         final = self.directory.child(f"checkpoint-{iteration:06d}.json")
         hidden = self.directory.child(f".checkpoint-{iteration:06d}.{uuid.uuid4().hex[:12]}.json")

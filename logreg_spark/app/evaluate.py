@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,16 +25,25 @@ from pyspark import TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import plots
-from .blocks import LABEL, WEIGHT
+from ..artifacts import plots
+from ..artifacts.model_dir import LoadedModel, read_model, write_small_parquet
+from ..artifacts.paths import HadoopPath, check_apart, check_writable, staged_directory
+from ..core.metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, ranking_sums, threshold_metrics
+from ..spark.blocks import LABEL, WEIGHT
+from ..spark.dataset import InputError, read_input
+from ..spark.scoring import (
+    decision_threshold,
+    labelled_check,
+    labelled_columns,
+    labels,
+    model_input,
+    probability,
+    row_log_loss,
+    scored_batches,
+    validate_rows,
+)
 from .cli import job_main
 from .config import EvaluateConf
-from .dataset import InputError, read_input
-from .metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, ranking_sums, threshold_metrics
-from .model_io import LoadedModel, read_model, write_small_parquet
-from .scoring import (decision_threshold, labelled_check, labelled_columns, labels, model_input, probability,
-                      row_log_loss, scored_batches, validate_rows)
-from .storage import HadoopPath, check_apart, check_writable, staged_directory
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +73,14 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> DataFrame:
 
 def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
     """(ROC AUC, PR AUC, ROC points as (FPR, TPR) rows), exactly, over the scores sorted by Spark."""
-    by_score = (scored.groupBy("p")
-                .agg(F.sum(F.col("w") * F.col("y")).alias("pos"), F.sum(F.col("w") * (1 - F.col("y"))).alias("neg"))
-                .orderBy(F.desc("p")).persist())
+    by_score = (
+        scored.groupBy("p")
+        .agg(F.sum(F.col("w") * F.col("y")).alias("pos"), F.sum(F.col("w") * (1 - F.col("y"))).alias("neg"))
+        .orderBy(F.desc("p"))
+        .persist()
+    )
     try:
+
         def totals(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             pos = neg = 0.0
             for batch in batches:
@@ -82,16 +96,26 @@ def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
         positives, negatives = tp, fp
 
         def walk(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            table = pa.Table.from_batches(list(batches), schema=pa.schema([("p", pa.float64()), ("pos", pa.float64()),
-                                                                           ("neg", pa.float64())]))
+            table = pa.Table.from_batches(
+                list(batches), schema=pa.schema([("p", pa.float64()), ("pos", pa.float64()), ("neg", pa.float64())])
+            )
             part = TaskContext.get().partitionId()
-            area, precision_sum, points = ranking_sums(table.column("pos").to_numpy(), table.column("neg").to_numpy(),
-                                                       *before[part])
-            yield pa.record_batch({"part": [part], "area": [area], "ap": [precision_sum],
-                                   "fp": [points[:, 0].tolist()], "tp": [points[:, 1].tolist()]})
+            area, precision_sum, points = ranking_sums(
+                table.column("pos").to_numpy(), table.column("neg").to_numpy(), *before[part]
+            )
+            yield pa.record_batch(
+                {
+                    "part": [part],
+                    "area": [area],
+                    "ap": [precision_sum],
+                    "fp": [points[:, 0].tolist()],
+                    "tp": [points[:, 1].tolist()],
+                }
+            )
 
-        walked = sorted(by_score.mapInArrow(walk, "part long, area double, ap double, fp array<double>, "
-                                                  "tp array<double>").collect())
+        walked = sorted(
+            by_score.mapInArrow(walk, "part long, area double, ap double, fp array<double>, tp array<double>").collect()
+        )
     finally:
         by_score.unpersist()
     if positives <= 0 or negatives <= 0:
@@ -104,17 +128,32 @@ def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
 
 
 def _calibration(scored: DataFrame) -> list[dict[str, float]]:
-    sums = {row.bin: row for row in scored.groupBy("bin").agg(
-        F.sum("w").alias("weight"), F.sum(F.col("w") * F.col("p")).alias("wp"),
-        F.sum(F.col("w") * F.col("y")).alias("wy"), F.count("*").alias("rows")).collect()}
+    sums = {
+        row.bin: row
+        for row in scored.groupBy("bin")
+        .agg(
+            F.sum("w").alias("weight"),
+            F.sum(F.col("w") * F.col("p")).alias("wp"),
+            F.sum(F.col("w") * F.col("y")).alias("wy"),
+            F.count("*").alias("rows"),
+        )
+        .collect()
+    }
     table = []
     for b in range(CALIBRATION_BINS):
         row = sums.get(b)
         weight = row.weight if row else 0.0
-        table.append({"bin": b, "lower": b / CALIBRATION_BINS, "upper": (b + 1) / CALIBRATION_BINS,
-                      "rows": row.rows if row else 0, "weight": weight,
-                      "mean_predicted": row.wp / weight if weight > 0 else math.nan,
-                      "observed_rate": row.wy / weight if weight > 0 else math.nan})
+        table.append(
+            {
+                "bin": b,
+                "lower": b / CALIBRATION_BINS,
+                "upper": (b + 1) / CALIBRATION_BINS,
+                "rows": row.rows if row else 0,
+                "weight": weight,
+                "mean_predicted": row.wp / weight if weight > 0 else math.nan,
+                "observed_rate": row.wy / weight if weight > 0 else math.nan,
+            }
+        )
     return table
 
 
@@ -123,7 +162,9 @@ def evaluate(scored: DataFrame, threshold: float) -> dict[str, Any]:
     positive, negative = F.col("w") * F.col("y"), F.col("w") * (1 - F.col("y"))
     predicted = F.col("p") > threshold
     totals = scored.agg(
-        F.count("*").alias("rows"), F.sum("w").alias("weight"), F.sum(F.col("w") * F.col("loss")).alias("loss"),
+        F.count("*").alias("rows"),
+        F.sum("w").alias("weight"),
+        F.sum(F.col("w") * F.col("loss")).alias("loss"),
         F.sum(F.when(predicted, positive).otherwise(0.0)).alias("tp"),
         F.sum(F.when(predicted, negative).otherwise(0.0)).alias("fp"),
         F.sum(F.when(~predicted, negative).otherwise(0.0)).alias("tn"),
@@ -150,17 +191,23 @@ def evaluate(scored: DataFrame, threshold: float) -> dict[str, Any]:
 def evaluate_classes(scored: DataFrame, classes: int) -> dict[str, Any]:
     """Multiclass metrics of the scored rows (columns y, w, loss, prediction): log loss, accuracy,
     per-class precision, recall and F1, and the weighted confusion matrix (rows: label)."""
-    totals = scored.agg(F.count("*").alias("rows"), F.sum("w").alias("weight"),
-                        F.sum(F.col("w") * F.col("loss")).alias("loss")).first()
+    totals = scored.agg(
+        F.count("*").alias("rows"), F.sum("w").alias("weight"), F.sum(F.col("w") * F.col("loss")).alias("loss")
+    ).first()
     if not totals.rows:
         raise InputError("no rows to evaluate")
     confusion = np.zeros((classes, classes))
     for cell in scored.groupBy("y", "prediction").agg(F.sum("w").alias("weight")).collect():
         confusion[int(cell.y), int(cell.prediction)] = cell.weight
     right = np.diag(confusion)
-    per_class = [{"class": k, "weight": float(confusion[k].sum()),
-                  **precision_recall_f1(tp=right[k], fp=confusion[:, k].sum() - right[k], fn=confusion[k].sum() - right[k])}
-                 for k in range(classes)]
+    per_class = [
+        {
+            "class": k,
+            "weight": float(confusion[k].sum()),
+            **precision_recall_f1(tp=right[k], fp=confusion[:, k].sum() - right[k], fn=confusion[k].sum() - right[k]),
+        }
+        for k in range(classes)
+    ]
     return {
         "rows": int(totals.rows),
         "weight": float(totals.weight),
@@ -190,13 +237,18 @@ def _scalars(results: dict[str, Any], names: list[str]) -> pa.Table:
 def _binomial_outputs(results: dict[str, Any]) -> tuple[dict[str, pa.Table], dict[str, bytes | None]]:
     """The tables and pictures of a binomial evaluation (takes the ROC curve out of ``results``)."""
     curve, calibration = results.pop("roc_curve"), results["calibration"]
-    scalars = _scalars({**results, **results["confusion_matrix"]},
-                       [k for k in results if k not in ("confusion_matrix", "calibration")]
-                       + list(results["confusion_matrix"]))
+    scalars = _scalars(
+        {**results, **results["confusion_matrix"]},
+        [k for k in results if k not in ("confusion_matrix", "calibration")] + list(results["confusion_matrix"]),
+    )
     pictures = {
         "roc.png": plots.roc_curve(curve[:, 0], curve[:, 1], results["roc_auc"]) if len(curve) else None,
-        "calibration.png": plots.calibration(*(np.array([row[k] for row in calibration], dtype=float)
-                                               for k in ("mean_predicted", "observed_rate", "weight"))),
+        "calibration.png": plots.calibration(
+            *(
+                np.array([row[k] for row in calibration], dtype=float)
+                for k in ("mean_predicted", "observed_rate", "weight")
+            )
+        ),
     }
     return {"metrics": scalars, "calibration": pa.Table.from_pylist(calibration)}, pictures
 
@@ -208,8 +260,9 @@ def _class_outputs(results: dict[str, Any]) -> tuple[dict[str, pa.Table], dict[s
     return {
         "metrics": _scalars(results, ["rows", "weight", "classes", "log_loss", "accuracy"]),
         "classes": pa.Table.from_pylist(results["per_class"]),
-        "confusion": pa.table({"label": labels.ravel(), "prediction": predictions.ravel(),
-                               "weight": confusion.ravel()}),
+        "confusion": pa.table(
+            {"label": labels.ravel(), "prediction": predictions.ravel(), "weight": confusion.ravel()}
+        ),
     }, {}
 
 
@@ -235,12 +288,22 @@ def run(spark: SparkSession, conf: EvaluateConf) -> str:
         for name, picture in pictures.items():
             if picture:
                 staging.child(name).write_bytes(picture)
-    log.info("log loss %.6g, accuracy %.4g on %d rows%s", results["log_loss"], results["accuracy"], results["rows"],
-             "" if model.classes else f", ROC AUC {results['roc_auc']:.6g}")
+    log.info(
+        "log loss %.6g, accuracy %.4g on %d rows%s",
+        results["log_loss"],
+        results["accuracy"],
+        results["rows"],
+        "" if model.classes else f", ROC AUC {results['roc_auc']:.6g}",
+    )
     return target.uri
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``jobs/evaluate.py``."""
-    return job_main(argv, prog="evaluate", description="Evaluate a trained model on labelled Parquet data.",
-                    schema=EvaluateConf, work=lambda spark, conf: f"metrics written to {run(spark, conf)}")
+    return job_main(
+        argv,
+        prog="evaluate",
+        description="Evaluate a trained model on labelled Parquet data.",
+        schema=EvaluateConf,
+        work=lambda spark, conf: f"metrics written to {run(spark, conf)}",
+    )

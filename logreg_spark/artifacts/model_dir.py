@@ -18,11 +18,12 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from ..errors import ModelError
+from ..solvers import IterationRecord
+from ..spark.blocks import FeatureSpec
+from ..spark.dataset import HASHED
 from . import plots
-from .blocks import FeatureSpec
-from .dataset import HASHED
-from .solvers import IterationRecord
-from .storage import HadoopPath, staged_directory
+from .paths import HadoopPath, staged_directory
 
 INTERCEPT = "(intercept)"
 FORMAT_VERSION = 1
@@ -45,14 +46,17 @@ class TrainedModel:
         """``coefficients/``: (class,) feature, coefficient (, statistics); intercepts as ``(intercept)``."""
         names = [*self.features, INTERCEPT]
         values = np.column_stack([np.atleast_2d(self.coefficients), np.atleast_1d(self.intercept)])
-        columns = {"class": pa.array(np.repeat(np.arange(self.classes), len(names)), pa.int32())} \
-            if self.classes else {}
-        return pa.table({
-            **columns,
-            "feature": pa.array(names * len(values), pa.string()),
-            "coefficient": pa.array(values.ravel(), pa.float64()),
-            **{name: pa.array(column, pa.float64()) for name, column in self.statistics.items()},
-        })
+        columns = (
+            {"class": pa.array(np.repeat(np.arange(self.classes), len(names)), pa.int32())} if self.classes else {}
+        )
+        return pa.table(
+            {
+                **columns,
+                "feature": pa.array(names * len(values), pa.string()),
+                "coefficient": pa.array(values.ravel(), pa.float64()),
+                **{name: pa.array(column, pa.float64()) for name, column in self.statistics.items()},
+            }
+        )
 
 
 def write_small_parquet(spark: SparkSession, table: pa.Table, path: HadoopPath) -> None:
@@ -66,22 +70,29 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
         write_small_parquet(spark, model.coefficients_table(), staging.child("coefficients"))
         history = pa.Table.from_pylist(
             [asdict(rec) for rec in model.history],
-            schema=pa.schema([("iteration", pa.int64()), ("loss", pa.float64()),
-                              ("grad_norm", pa.float64()), ("step_size", pa.float64()),
-                              ("seconds", pa.float64()), ("passes", pa.int64())]),
+            schema=pa.schema(
+                [
+                    ("iteration", pa.int64()),
+                    ("loss", pa.float64()),
+                    ("grad_norm", pa.float64()),
+                    ("step_size", pa.float64()),
+                    ("seconds", pa.float64()),
+                    ("passes", pa.int64()),
+                ]
+            ),
         )
         write_small_parquet(spark, history, staging.child("history"))
         picture = plots.loss_curve([rec.iteration for rec in model.history], [rec.loss for rec in model.history])
         if picture:
             staging.child("loss.png").write_bytes(picture)
-        document = {"format_version": FORMAT_VERSION, "family": "multinomial" if model.classes else "binomial",
-                    "classes": model.classes or 2, **model.metadata}
+        document = {
+            "format_version": FORMAT_VERSION,
+            "family": "multinomial" if model.classes else "binomial",
+            "classes": model.classes or 2,
+            **model.metadata,
+        }
         staging.child("model.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return target.uri
-
-
-class ModelError(ValueError):
-    """A model directory that cannot be used; the message says why."""
 
 
 def _java_message(err: Py4JJavaError) -> str:
@@ -166,21 +177,27 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
         raise ModelError(f"{where}: model.json cannot be read ({_java_message(err)})") from None
     if not isinstance(document, dict) or document.get("format_version") != FORMAT_VERSION:
         version = document.get("format_version") if isinstance(document, dict) else None
-        raise ModelError(f"{where}: model format {version!r}, but this logreg_spark reads format {FORMAT_VERSION}; "
-                         "retrain the model with this version")
+        raise ModelError(
+            f"{where}: model format {version!r}, but this logreg_spark reads format {FORMAT_VERSION}; "
+            "retrain the model with this version"
+        )
     try:
         listed = document.get("features")  # named columns; older models list every input's names
         d = len(listed) if listed is not None else int(document["n_features"])
         threshold = float(document["threshold"])
         label_col = str(document["label_col"])
         input_conf = document["conf"]["input"]
-        hashing = ([str(c) for c in input_conf["hash_features"]], int(input_conf["hash_dim"])) \
-            if input_conf.get("hash_features") else None
+        hashing = (
+            ([str(c) for c in input_conf["hash_features"]], int(input_conf["hash_dim"]))
+            if input_conf.get("hash_features")
+            else None
+        )
         if input_conf["features"]:
             spec = FeatureSpec(columns=tuple(str(name) for name in listed))
         elif input_conf.get("indices_col"):
-            spec = FeatureSpec(indices_col=str(input_conf["indices_col"]), vector_col=str(input_conf["values_col"]),
-                               d=d)
+            spec = FeatureSpec(
+                indices_col=str(input_conf["indices_col"]), vector_col=str(input_conf["values_col"]), d=d
+            )
         else:
             spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=d)
         classes = int(document["classes"]) if document.get("family") == "multinomial" else 0
@@ -189,8 +206,10 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
     try:
         coefficients, intercept = arrange(read_coefficients(spark, path), spec.names, classes)
     except (KeyError, pa.ArrowException):  # a missing or repeated entry, or a column of another type
-        raise ModelError(f"{where}: coefficients/ does not match the features and classes in model.json "
-                         "(an incomplete copy, or edited files)") from None
+        raise ModelError(
+            f"{where}: coefficients/ does not match the features and classes in model.json "
+            "(an incomplete copy, or edited files)"
+        ) from None
     if not (np.isfinite(coefficients).all() and np.isfinite(intercept).all()) or not 0.0 <= threshold <= 1.0:
         raise ModelError(f"{where}: coefficients or threshold are not finite numbers in range")
     return LoadedModel(directory.uri, coefficients, intercept, threshold, spec, label_col, hashing, classes)

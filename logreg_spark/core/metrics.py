@@ -22,8 +22,9 @@ import numpy as np
 CALIBRATION_BINS = 10
 
 
-def ranking_sums(pos: np.ndarray, neg: np.ndarray, tp_before: float, fp_before: float,
-                 max_points: int = 500) -> tuple[float, float, np.ndarray]:
+def ranking_sums(
+    pos: np.ndarray, neg: np.ndarray, tp_before: float, fp_before: float, max_points: int = 500
+) -> tuple[float, float, np.ndarray]:
     """For one run of distinct scores (decreasing): the unnormalised ROC area and average
     precision sums, and up to ``max_points`` (FP, TP) points of the curve, the run's last included."""
     tp = tp_before + np.cumsum(pos)

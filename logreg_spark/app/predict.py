@@ -17,12 +17,12 @@ import pyarrow as pa
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
+from ..artifacts.model_dir import read_model
+from ..artifacts.paths import HadoopPath, check_apart, check_writable, staged_directory
+from ..spark.dataset import InputError, read_input
+from ..spark.scoring import decision_threshold, feature_check, model_input, probability, scored_batches, validate_rows
 from .cli import job_main
 from .config import PredictConf
-from .dataset import InputError, read_input
-from .model_io import read_model
-from .scoring import decision_threshold, feature_check, model_input, probability, scored_batches, validate_rows
-from .storage import HadoopPath, check_apart, check_writable, staged_directory
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,19 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
         return columns
 
     per_class = T.ArrayType(T.DoubleType(), False) if model.classes else T.DoubleType()
-    schema = T.StructType([df.schema[name] for name in keep]
-                          + [T.StructField(name, T.DoubleType() if name == "prediction" else per_class, False)
-                             for name in added])
+    schema = T.StructType(
+        [df.schema[name] for name in keep]
+        + [T.StructField(name, T.DoubleType() if name == "prediction" else per_class, False) for name in added]
+    )
     scored = df.mapInArrow(scored_batches(model, check, keep, add), schema)
     with staged_directory(target, conf.output.mode, "output.path") as staging:
         scored.write.parquet(staging.uri)
-    log.info("scored %s with the model at %s (%s)", conf.input.path, model.uri,
-             f"{model.classes} classes" if model.classes else f"threshold {threshold:g}")
+    log.info(
+        "scored %s with the model at %s (%s)",
+        conf.input.path,
+        model.uri,
+        f"{model.classes} classes" if model.classes else f"threshold {threshold:g}",
+    )
     return target.uri
 
 
@@ -71,11 +76,17 @@ def _per_row(values: np.ndarray) -> np.ndarray | pa.Array:
     """A column of numbers, or of arrays for an (n × K) matrix (its rows as list elements)."""
     if values.ndim == 1:
         return values
-    return pa.ListArray.from_arrays(np.arange(0, values.size + 1, values.shape[1], dtype=np.int32),
-                                    pa.array(values.ravel()))
+    return pa.ListArray.from_arrays(
+        np.arange(0, values.size + 1, values.shape[1], dtype=np.int32), pa.array(values.ravel())
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``jobs/predict.py``."""
-    return job_main(argv, prog="predict", description="Score a Parquet table with a trained model.",
-                    schema=PredictConf, work=lambda spark, conf: f"predictions written to {run(spark, conf)}")
+    return job_main(
+        argv,
+        prog="predict",
+        description="Score a Parquet table with a trained model.",
+        schema=PredictConf,
+        work=lambda spark, conf: f"predictions written to {run(spark, conf)}",
+    )

@@ -39,7 +39,7 @@ class Layout:
     diagonal: bool = False
 
     @classmethod
-    def for_point(cls, coef: np.ndarray, hessian: bool = False, diagonal: bool = False) -> "Layout":
+    def for_point(cls, coef: np.ndarray, hessian: bool = False, diagonal: bool = False) -> Layout:
         """The layout of a pass at ``coef``: shape (d,) is binomial, (K, d) multinomial."""
         return cls(coef.shape[-1], coef.shape[0] if coef.ndim == 2 else 1, hessian, diagonal)
 
@@ -49,7 +49,7 @@ class Layout:
 
     @property
     def hessian_size(self) -> int:
-        return self.n_params ** 2 if self.hessian else 0
+        return self.n_params**2 if self.hessian else 0
 
     @property
     def diagonal_size(self) -> int:
@@ -62,17 +62,17 @@ class Layout:
     def zeros(self) -> np.ndarray:
         return np.zeros(self.size)
 
-    def unpack(self, flat: np.ndarray) -> "Sums":
+    def unpack(self, flat: np.ndarray) -> Sums:
         p = self.n_params
-        gradient = flat[_HEAD:_HEAD + p]
+        gradient = flat[_HEAD : _HEAD + p]
         return Sums(
             loss=float(flat[0]),
             weight=float(flat[1]),
             rows=int(round(flat[2])),
             misclassified=float(flat[3]),
             gradient=gradient.reshape(self.margins, -1) if self.margins > 1 else gradient,
-            hessian=flat[_HEAD + p:_HEAD + p + self.hessian_size].reshape(p, p) if self.hessian else None,
-            diagonal=flat[_HEAD + p + self.hessian_size:].reshape(self.margins, -1) if self.diagonal else None,
+            hessian=flat[_HEAD + p : _HEAD + p + self.hessian_size].reshape(p, p) if self.hessian else None,
+            diagonal=flat[_HEAD + p + self.hessian_size :].reshape(self.margins, -1) if self.diagonal else None,
         )
 
 
@@ -120,24 +120,28 @@ def block_sums(
         return _block_sums(X, y, w, coef, intercept, layout)
 
 
-def _block_sums(X: Features, y: np.ndarray, w: np.ndarray, coef: np.ndarray, intercept: float | np.ndarray,
-                layout: Layout) -> np.ndarray:
+def _block_sums(
+    X: Features, y: np.ndarray, w: np.ndarray, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout
+) -> np.ndarray:
     family = binomial if layout.margins == 1 else multinomial
     out = layout.zeros()
     if sparse.issparse(X):
         chunks = [(X.astype(np.float64, copy=False), slice(None))]
     else:
         step = max(1, CHUNK_BYTES // max(X.itemsize * X.shape[1], 1))
-        chunks = ((np.asarray(X[rows], dtype=np.float64), rows)
-                  for rows in (slice(start, start + step) for start in range(0, X.shape[0], step)))
+        chunks = (
+            (np.asarray(X[rows], dtype=np.float64), rows)
+            for rows in (slice(start, start + step) for start in range(0, X.shape[0], step))
+        )
     p, end = layout.n_params, _HEAD + layout.n_params + layout.hessian_size
     for chunk, rows in chunks:
         loss, misclassified, gradient, hessian, diagonal = family.chunk_sums(
-            chunk, y[rows], w[rows], coef, intercept, layout.hessian, layout.diagonal)
+            chunk, y[rows], w[rows], coef, intercept, layout.hessian, layout.diagonal
+        )
         out[:_HEAD] += (loss, w[rows].sum(), chunk.shape[0], misclassified)
-        out[_HEAD:_HEAD + p] += gradient.ravel()
+        out[_HEAD : _HEAD + p] += gradient.ravel()
         if hessian is not None:
-            out[_HEAD + p:end] += hessian.ravel()
+            out[_HEAD + p : end] += hessian.ravel()
         if diagonal is not None:
             out[end:] += diagonal.ravel()
     return out

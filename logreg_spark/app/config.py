@@ -13,14 +13,12 @@ import functools
 import operator
 import tomllib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
-
-class ConfigError(ValueError):
-    """A configuration problem, phrased as one line for the user."""
-
+from ..errors import ConfigError
 
 Check = Callable[[Any], "str | None"]
 
@@ -112,8 +110,10 @@ class Conf:
         if not self.output.model_path:
             raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
         if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
-            raise ConfigError(f"{where('solver.name')}: solver.name = \"newton\" handles L2 only; "
-                              "use \"lbfgs\" (or \"auto\") when model.elastic_net_param > 0")
+            raise ConfigError(
+                f'{where("solver.name")}: solver.name = "newton" handles L2 only; '
+                'use "lbfgs" (or "auto") when model.elastic_net_param > 0'
+            )
 
 
 #: The keys of the index/value pair input, which go together.
@@ -133,12 +133,16 @@ def _validate_feature_source(conf: InputConf, where: Where) -> None:
     if any(pair.values()) and not all(pair.values()):
         given = next(key for key, value in pair.items() if value)
         missing = [f"input.{key}" for key, value in pair.items() if not value]
-        raise ConfigError(f"{where(f'input.{given}')}: input.{given} needs {' and '.join(missing)} "
-                          "(the index/value pair input: input.indices_col, input.values_col and "
-                          "input.num_features go together)")
+        raise ConfigError(
+            f"{where(f'input.{given}')}: input.{given} needs {' and '.join(missing)} "
+            "(the index/value pair input: input.indices_col, input.values_col and "
+            "input.num_features go together)"
+        )
     if conf.indices_col and conf.indices_col == conf.values_col:
-        raise ConfigError(f"{where('input.values_col')}: input.indices_col and input.values_col must be "
-                          f"two columns, not both {conf.values_col!r}")
+        raise ConfigError(
+            f"{where('input.values_col')}: input.indices_col and input.values_col must be "
+            f"two columns, not both {conf.values_col!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,7 @@ class PredictOutputConf(EvaluateOutputConf):
     raw_margin: bool = False
 
 
-def _validate_scoring(conf: "PredictConf | EvaluateConf", where: Where) -> None:
+def _validate_scoring(conf: PredictConf | EvaluateConf, where: Where) -> None:
     _require_input_path(conf.input.path, where)
     for key in ("model.path", "output.path"):
         section, name = key.split(".")
@@ -317,11 +321,16 @@ def _type_problem(value: Any, hint: Any) -> str | None:
         float: isinstance(value, (int, float)) and not isinstance(value, bool),
         str: isinstance(value, str),
         list[str]: isinstance(value, list) and all(isinstance(v, str) for v in value),
-        str | list[str]: isinstance(value, str)
-        or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+        str | list[str]: isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
     }
     if accepted[hint]:
         return None
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-             list[str]: "a list of strings", str | list[str]: "a string or a list of strings"}
+    names = {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list[str]: "a list of strings",
+        str | list[str]: "a string or a list of strings",
+    }
     return f"must be {names[hint]}"

@@ -11,19 +11,29 @@ import pyarrow.compute as pc
 import pyspark
 from pyspark.sql import DataFrame, SparkSession
 
-from . import __version__
-from .blocks import MAX_CLASSES, Summary
-from .checkpoint import Checkpoints, fingerprint
+from .. import __version__
+from ..artifacts.checkpoint import Checkpoints, fingerprint
+from ..artifacts.model_dir import INTERCEPT, TrainedModel, arrange, read_coefficients, write_model
+from ..artifacts.paths import HadoopPath, check_apart, check_writable
+from ..core.data import Summary
+from ..core.inference import SingularHessian, coefficient_statistics
+from ..core.multinomial import identifiable
+from ..core.objective import Objective
+from ..solvers import (
+    SEPARABLE,
+    STALLED,
+    OnIteration,
+    Progress,
+    SolverResult,
+    gradient_descent,
+    lbfgs,
+    newton,
+    resolve_solver,
+)
+from ..spark.blocks import MAX_CLASSES
+from ..spark.dataset import InputError, TrainingData, apply_invalid_policy, read_input
 from .cli import job_main
 from .config import Conf, SolverConf
-from .dataset import InputError, TrainingData, apply_invalid_policy, read_input
-from .inference import SingularHessian, coefficient_statistics
-from .model_io import INTERCEPT, TrainedModel, arrange, read_coefficients, write_model
-from .multinomial import identifiable
-from .objective import Objective
-from .solvers import (SEPARABLE, STALLED, OnIteration, Progress, SolverResult, gradient_descent, lbfgs, newton,
-                      resolve_solver)
-from .storage import HadoopPath, check_apart, check_writable
 
 log = logging.getLogger("logreg_spark")
 
@@ -33,8 +43,15 @@ def _on_iteration(checkpoints: Checkpoints | None) -> OnIteration:
 
     def report(progress: Progress) -> None:
         rec = progress.last
-        log.info("iteration %d: loss %.12g grad_norm %.3e step %.3g seconds %.3f passes %d",
-                 rec.iteration, rec.loss, rec.grad_norm, rec.step_size, rec.seconds, rec.passes)
+        log.info(
+            "iteration %d: loss %.12g grad_norm %.3e step %.3g seconds %.3f passes %d",
+            rec.iteration,
+            rec.loss,
+            rec.grad_norm,
+            rec.step_size,
+            rec.seconds,
+            rec.passes,
+        )
         if checkpoints:
             checkpoints.save(progress)
 
@@ -53,37 +70,43 @@ def _classes(data: TrainingData, conf: Conf) -> int:
         raise InputError(f"input.weight_col {conf.input.weight_col!r}: all weights are zero")
     present = np.flatnonzero(summary.class_weight > 0)
     if present.size == 1:
-        raise InputError(f"input.label_col {label_col!r}: every row has label {present[0]}; "
-                         "logistic regression needs two classes or more")
+        raise InputError(
+            f"input.label_col {label_col!r}: every row has label {present[0]}; "
+            "logistic regression needs two classes or more"
+        )
     multinomial = conf.model.family == "multinomial" or (conf.model.family == "auto" and summary.classes > 2)
     classes = max(summary.classes, 2) if multinomial else 2
     absent = sorted(set(range(classes)) - set(present.tolist()))
     if absent:
-        raise InputError(f"input.label_col {label_col!r}: no rows (of positive weight) have label {absent[0]}; "
-                         f"labels must be 0 … {classes - 1} with every class present")
+        raise InputError(
+            f"input.label_col {label_col!r}: no rows (of positive weight) have label {absent[0]}; "
+            f"labels must be 0 … {classes - 1} with every class present"
+        )
     return classes if multinomial else 0
 
 
-def _solve(name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf,
-           checkpoints: Checkpoints | None) -> SolverResult:
+def _solve(
+    name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf, checkpoints: Checkpoints | None
+) -> SolverResult:
     resume = checkpoints.load(conf.resume) if checkpoints else None
-    common = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": _on_iteration(checkpoints),
-              "resume": resume}
+    common = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": _on_iteration(checkpoints), "resume": resume}
     if name == "gd":
-        return gradient_descent(objective, theta0, learning_rate=conf.learning_rate,
-                                line_search=conf.line_search, **common)
+        return gradient_descent(
+            objective, theta0, learning_rate=conf.learning_rate, line_search=conf.line_search, **common
+        )
     if name == "lbfgs":
         return lbfgs(objective, theta0, memory=conf.memory, **common)
     return newton(objective, theta0, **common)
 
 
-def _initial_point(spark: SparkSession, conf: Conf, features: list[str], objective: Objective,
-                   summary: Summary) -> np.ndarray:
+def _initial_point(
+    spark: SparkSession, conf: Conf, features: list[str], objective: Objective, summary: Summary
+) -> np.ndarray:
     """Zero coefficients with the intercepts of the class frequencies (log-odds; for K classes
     centred log weights, as MLlib), or the coefficients of ``model.init_model``."""
     classes, fit_intercept = objective.classes, conf.model.fit_intercept
     if not conf.model.init_model:
-        log_weight = np.log(summary.class_weight[:max(classes, 2)])
+        log_weight = np.log(summary.class_weight[: max(classes, 2)])
         if classes:
             coef, intercept = np.zeros((classes, len(features))), log_weight - log_weight.mean()
         else:
@@ -93,33 +116,53 @@ def _initial_point(spark: SparkSession, conf: Conf, features: list[str], objecti
     names = set(pc.unique(previous.column("feature")).to_pylist()) - {INTERCEPT}
     missing, unexpected = set(features) - names, names - set(features)
     if missing or unexpected:
-        raise InputError(f"model.init_model {conf.model.init_model}: features do not match the input "
-                         f"(missing from the model: {sorted(missing)[:5]}, not in the input: {sorted(unexpected)[:5]})")
+        raise InputError(
+            f"model.init_model {conf.model.init_model}: features do not match the input "
+            f"(missing from the model: {sorted(missing)[:5]}, not in the input: {sorted(unexpected)[:5]})"
+        )
     try:
         coef, intercept = arrange(previous, features, classes)
     except KeyError:
-        raise InputError(f"model.init_model {conf.model.init_model}: not a model of the same family and classes "
-                         f"({f'multinomial, {classes} classes' if classes else 'binomial'})") from None
+        raise InputError(
+            f"model.init_model {conf.model.init_model}: not a model of the same family and classes "
+            f"({f'multinomial, {classes} classes' if classes else 'binomial'})"
+        ) from None
     return objective.from_data(coef, intercept * fit_intercept)
 
 
 def _report(solver: str, result: SolverResult, conf: SolverConf) -> None:
     """The run's last word: how it ended and how close to the optimum, a warning unless converged."""
     optimality = result.history[-1].grad_norm
-    log.info("%s %s after %d iterations: %s; optimality %.2e (solver.tol %g)", solver,
-             "converged" if result.converged else "did not converge", len(result.history) - 1, result.reason,
-             optimality, conf.tol)
+    log.info(
+        "%s %s after %d iterations: %s; optimality %.2e (solver.tol %g)",
+        solver,
+        "converged" if result.converged else "did not converge",
+        len(result.history) - 1,
+        result.reason,
+        optimality,
+        conf.tol,
+    )
     if result.reason == SEPARABLE:
-        log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model",
-                    SEPARABLE)
+        log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model", SEPARABLE)
     elif result.reason == "max_iter reached":
-        log.warning("%s stopped at solver.max_iter = %d with optimality %.2e > solver.tol = %g: the model is "
-                    "not at the optimum; raise solver.max_iter", solver, conf.max_iter, optimality, conf.tol)
+        log.warning(
+            "%s stopped at solver.max_iter = %d with optimality %.2e > solver.tol = %g: the model is "
+            "not at the optimum; raise solver.max_iter",
+            solver,
+            conf.max_iter,
+            optimality,
+            conf.tol,
+        )
     elif result.reason == STALLED:
-        log.warning("%s stalled with optimality %.2e > solver.tol = %g: the objective no longer decreases, so "
-                    "the model is not at the optimum; try solver.name = \"newton\" (up to a few thousand "
-                    "parameters) or \"lbfgs\", or accept this model with a solver.tol of %.0e",
-                    solver, optimality, conf.tol, 10 ** np.ceil(np.log10(optimality)))
+        log.warning(
+            "%s stalled with optimality %.2e > solver.tol = %g: the objective no longer decreases, so "
+            'the model is not at the optimum; try solver.name = "newton" (up to a few thousand '
+            'parameters) or "lbfgs", or accept this model with a solver.tol of %.0e',
+            solver,
+            optimality,
+            conf.tol,
+            10 ** np.ceil(np.log10(optimality)),
+        )
     elif not result.converged:
         log.warning("%s stopped without converging: %s", solver, result.reason)
 
@@ -137,8 +180,9 @@ def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[
     if conf.model.reg_param > 0 or not conf.model.fit_intercept or not result.converged or objective.classes:
         return {}
     if objective.scaling.n_params > STATISTICS_MAX_FEATURES + 1:
-        log.info("no standard errors for more than %d features (the Hessian has (d + 1)² entries)",
-                 STATISTICS_MAX_FEATURES)
+        log.info(
+            "no standard errors for more than %d features (the Hessian has (d + 1)² entries)", STATISTICS_MAX_FEATURES
+        )
         return {}
     final = result.final
     if final.hessian is None:  # one extra pass, only for solvers that do not compute it
@@ -151,8 +195,9 @@ def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[
         return {}
 
 
-def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
-                 checkpoints: Checkpoints | None = None) -> TrainedModel:
+def fit_prepared(
+    data: TrainingData, conf: Conf, spark: SparkSession, checkpoints: Checkpoints | None = None
+) -> TrainedModel:
     """Train on already prepared (cached) data; the data stays cached.
 
     With ``checkpoints`` the solver resumes from the latest one and writes new ones.
@@ -163,19 +208,31 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
     if conf.model.class_weight == "balanced":
         data = data.with_class_weights(data.summary.balanced_class_weights(max(classes, 2)), depth)
     summary, model_conf = data.summary, conf.model
-    objective = Objective.build(data.data_pass(depth), summary, reg_param=model_conf.reg_param,
-                                elastic_net_param=model_conf.elastic_net_param,
-                                standardization=model_conf.standardization, fit_intercept=model_conf.fit_intercept,
-                                classes=classes)
+    objective = Objective.build(
+        data.data_pass(depth),
+        summary,
+        reg_param=model_conf.reg_param,
+        elastic_net_param=model_conf.elastic_net_param,
+        standardization=model_conf.standardization,
+        fit_intercept=model_conf.fit_intercept,
+        classes=classes,
+    )
     features = data.spec.names
     theta0 = _initial_point(spark, conf, features, objective, summary)
     solver = resolve_solver(conf.solver.name, objective.penalty.has_l1, objective.n_params)
     if solver == "newton" and objective.n_params > NEWTON_LIMIT:
-        raise InputError(f"solver.name = \"newton\": the Hessian of {objective.n_params} parameters would take "
-                         f"{8 * objective.n_params ** 2 / 1e9:.1f} GB in every partition; use \"lbfgs\" (or "
-                         f"\"auto\") beyond {NEWTON_LIMIT} parameters")
-    log.info("solver %s on %d rows x %d features%s", solver, summary.rows, summary.n_features,
-             f", {classes} classes" if classes else "")
+        raise InputError(
+            f'solver.name = "newton": the Hessian of {objective.n_params} parameters would take '
+            f'{8 * objective.n_params**2 / 1e9:.1f} GB in every partition; use "lbfgs" (or '
+            f'"auto") beyond {NEWTON_LIMIT} parameters'
+        )
+    log.info(
+        "solver %s on %d rows x %d features%s",
+        solver,
+        summary.rows,
+        summary.n_features,
+        f", {classes} classes" if classes else "",
+    )
     result = _solve(solver, objective, theta0, conf.solver, checkpoints)
     _report(solver, result, conf.solver)
     statistics = _statistics(objective, result, conf)
@@ -201,8 +258,12 @@ def fit_prepared(data: TrainingData, conf: Conf, spark: SparkSession,
         "prepare_seconds": data.prepare_seconds,
         "cache_bytes": data.cached_bytes(),
         "train_seconds": time.perf_counter() - started,
-        "versions": {"logreg_spark": __version__, "spark": pyspark.__version__,
-                     "python": platform.python_version(), "numpy": np.__version__},
+        "versions": {
+            "logreg_spark": __version__,
+            "spark": pyspark.__version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
     }
     return TrainedModel(features, coef, intercept, result.history, metadata, statistics, classes)
 
@@ -226,8 +287,9 @@ def run(spark: SparkSession, conf: Conf) -> str:
     df = read_input(spark, conf.input)
     checkpoints = None
     if conf.solver.checkpoint_path:
-        checkpoints = Checkpoints(spark, conf.solver.checkpoint_path, fingerprint(conf, df, spark),
-                                  conf.solver.checkpoint_every)
+        checkpoints = Checkpoints(
+            spark, conf.solver.checkpoint_path, fingerprint(conf, df, spark), conf.solver.checkpoint_every
+        )
     model = fit(df, conf, checkpoints)
     path = write_model(spark, model, conf.output.model_path, conf.output.mode)
     if checkpoints:
@@ -237,5 +299,10 @@ def run(spark: SparkSession, conf: Conf) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``jobs/train.py``."""
-    return job_main(argv, prog="train", description="Train a logistic regression on Spark.", schema=Conf,
-                    work=lambda spark, conf: f"model written to {run(spark, conf)}")
+    return job_main(
+        argv,
+        prog="train",
+        description="Train a logistic regression on Spark.",
+        schema=Conf,
+        work=lambda spark, conf: f"model written to {run(spark, conf)}",
+    )

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from pyspark.sql import SparkSession
 
-
-class OutputError(RuntimeError):
-    """The output cannot be written where the conf asks."""
+from ..errors import OutputError
 
 
 class HadoopPath:
@@ -29,10 +27,10 @@ class HadoopPath:
         self._fs = self._jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
         self.uri = str(self._fs.makeQualified(self._jpath).toString())
 
-    def child(self, name: str) -> "HadoopPath":
+    def child(self, name: str) -> HadoopPath:
         return HadoopPath(self._spark, f"{self.uri.rstrip('/')}/{name}")
 
-    def sibling(self, name: str) -> "HadoopPath":
+    def sibling(self, name: str) -> HadoopPath:
         return HadoopPath(self._spark, f"{self._jpath.getParent().toString()}/{name}")
 
     @property
@@ -46,16 +44,18 @@ class HadoopPath:
         """Hadoop's ``FileStatus`` (length, modification time...)."""
         return self._fs.getFileStatus(self._jpath)
 
-    def children(self) -> list["HadoopPath"]:
+    def children(self) -> list[HadoopPath]:
         """The entries of this directory; none if it does not exist."""
         if not self.exists():
             return []
-        return [HadoopPath(self._spark, str(status.getPath().toString())) for status in self._fs.listStatus(self._jpath)]
+        return [
+            HadoopPath(self._spark, str(status.getPath().toString())) for status in self._fs.listStatus(self._jpath)
+        ]
 
     def delete(self) -> None:
         self._fs.delete(self._jpath, True)
 
-    def rename_to(self, target: "HadoopPath") -> None:
+    def rename_to(self, target: HadoopPath) -> None:
         if not self._fs.rename(self._jpath, target._jpath):
             raise OutputError(f"could not move {self.uri} to {target.uri}")
 
@@ -91,8 +91,7 @@ def check_apart(spark: SparkSession, target: HadoopPath, inputs: str | list[str]
 def check_writable(target: HadoopPath, mode: str, key: str) -> None:
     """Fail early when ``mode = "error"`` and ``target`` exists."""
     if mode == "error" and target.exists():
-        raise OutputError(f"{key} {target.uri} already exists; "
-                          'set output.mode = "overwrite" to replace it')
+        raise OutputError(f'{key} {target.uri} already exists; set output.mode = "overwrite" to replace it')
 
 
 @contextmanager

@@ -47,9 +47,15 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return softplus_and_sigmoid(z)[1]
 
 
-def chunk_sums(X: np.ndarray | sparse.csr_array, y: np.ndarray, w: np.ndarray, coef: np.ndarray,
-               intercept: float, hessian: bool, diagonal: bool = False
-               ) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
+def chunk_sums(
+    X: np.ndarray | sparse.csr_array,
+    y: np.ndarray,
+    w: np.ndarray,
+    coef: np.ndarray,
+    intercept: float,
+    hessian: bool,
+    diagonal: bool = False,
+) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """(Σ w ℓ, misclassified weight, gradient (d + 1), Hessian or None, :func:`curvature_sums` or
     None) of float64 rows."""
     z = X @ coef
@@ -57,8 +63,10 @@ def chunk_sums(X: np.ndarray | sparse.csr_array, y: np.ndarray, w: np.ndarray, c
     sign = 1.0 - 2.0 * y
     loss, sig = softplus_and_sigmoid(sign * z)
     residual = w * sign * sig  # wᵢ (hᵢ − yᵢ)
-    gradient = np.append(X.T @ residual if sparse.issparse(X) else residual @ X,  # the faster form of each
-                         residual.sum())
+    gradient = np.append(
+        X.T @ residual if sparse.issparse(X) else residual @ X,  # the faster form of each
+        residual.sum(),
+    )
     curvature = w * sig * (1.0 - sig) if hessian or diagonal else None
     gram = weighted_gram(X, curvature) if hessian else None
     squares = curvature_sums(X, curvature[:, None]) if diagonal else None
@@ -68,8 +76,7 @@ def chunk_sums(X: np.ndarray | sparse.csr_array, y: np.ndarray, w: np.ndarray, c
 def curvature_sums(X: np.ndarray | sparse.csr_array, V: np.ndarray) -> np.ndarray:
     """``[Σ vₖ x², Σ vₖ x, Σ vₖ]`` per column k of ``V`` (n × m): m × (2d + 1), what the Hessian's
     diagonal needs in centred coordinates, ``Σ vₖ (x − μ)²``, for any centre μ."""
-    squared = sparse.csr_array((X.data * X.data, X.indices, X.indptr), shape=X.shape) if sparse.issparse(X) \
-        else X * X
+    squared = sparse.csr_array((X.data * X.data, X.indices, X.indptr), shape=X.shape) if sparse.issparse(X) else X * X
     return np.hstack([np.asarray(squared.T @ V).T, np.asarray(X.T @ V).T, V.sum(axis=0)[:, None]])
 
 

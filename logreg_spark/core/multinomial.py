@@ -36,9 +36,15 @@ def log_softmax(Z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def chunk_sums(X: np.ndarray | sparse.csr_array, y: np.ndarray, w: np.ndarray, coef: np.ndarray,
-               intercept: np.ndarray, hessian: bool, diagonal: bool = False
-               ) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
+def chunk_sums(
+    X: np.ndarray | sparse.csr_array,
+    y: np.ndarray,
+    w: np.ndarray,
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    hessian: bool,
+    diagonal: bool = False,
+) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """(Σ w ℓ, misclassified weight, gradient (K × (d + 1)), Hessian or None, the sums of the
     Hessian's diagonal (:func:`~logreg_spark.binomial.curvature_sums` of w pₖ(1 − pₖ)) or None)
     of float64 rows."""
@@ -65,8 +71,8 @@ def _hessian(X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray) -> 
     H = np.empty((K, d1, K, d1))
     for k in range(K):
         H[k, :, k, :] = weighted_gram(X, w * P[:, k] * (1.0 - P[:, k]))
-        for l in range(k + 1, K):
-            H[k, :, l, :] = H[l, :, k, :] = -weighted_gram(X, w * P[:, k] * P[:, l])
+        for other in range(k + 1, K):
+            H[k, :, other, :] = H[other, :, k, :] = -weighted_gram(X, w * P[:, k] * P[:, other])
     return H.reshape(K * d1, K * d1)
 
 

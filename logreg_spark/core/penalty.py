@@ -27,22 +27,25 @@ class ElasticNet:
     l1: np.ndarray
 
     @classmethod
-    def on_coefficients(cls, reg_param: float, elastic_net_param: float, feature_std: np.ndarray,
-                        standardization: bool) -> "ElasticNet":
+    def on_coefficients(
+        cls, reg_param: float, elastic_net_param: float, feature_std: np.ndarray, standardization: bool
+    ) -> ElasticNet:
         """MLlib's penalty on the d data-scale coefficients (constant features: none)."""
         present = (feature_std > 0).astype(float)
         l2_unit, l1_unit = (feature_std * feature_std, feature_std) if standardization else (present, present)
         return cls(l2=reg_param * (1.0 - elastic_net_param) * l2_unit, l1=reg_param * elastic_net_param * l1_unit)
 
-    def in_coordinates(self, coefficient_scale: np.ndarray, copies: int = 1) -> "ElasticNet":
+    def in_coordinates(self, coefficient_scale: np.ndarray, copies: int = 1) -> ElasticNet:
         """The same penalty on variables θ with ``β = coefficient_scale · θ`` per coefficient (a
         trailing intercept slot of scale 0 is left unpenalized), repeated ``copies`` times: the
         multinomial model's rows, every class penalized alike."""
         n = self.l2.size
         scale = coefficient_scale[:n]
         pad = (0, coefficient_scale.size - n)
-        return ElasticNet(l2=np.tile(np.pad(self.l2 * scale * scale, pad), copies),
-                          l1=np.tile(np.pad(self.l1 * np.abs(scale), pad), copies))
+        return ElasticNet(
+            l2=np.tile(np.pad(self.l2 * scale * scale, pad), copies),
+            l1=np.tile(np.pad(self.l1 * np.abs(scale), pad), copies),
+        )
 
     @property
     def has_l1(self) -> bool:

@@ -1,0 +1,2 @@
+"""What the jobs leave behind: Hadoop paths written atomically, the model directory, checkpoints,
+pictures."""

@@ -1,0 +1,137 @@
+"""L-BFGS, and OWL-QN when the penalty has an L1 part."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from ..core.objective import Evaluation, Objective
+from .loop import ARMIJO, OnIteration, Progress, SolverResult, SolverState, backtrack, iterate
+
+#: L-BFGS takes the Hessian's diagonal from the pass that ends every this many iterations (a
+#: pass then sums 2d + 1 more numbers per margin) as its first guess of the Hessian: where
+#: the curvature of coordinates has drifted apart from the start's (rows whose predictions
+#: became confident contribute little), this keeps the steps to scale. 5 measured best of
+#: 1, 3, 5, 10 and 20 on lognormal sparse features (29–52 passes against 141 without).
+DIAGONAL_EVERY = 5
+
+
+def _two_loop(
+    vector: np.ndarray, pairs: deque[tuple[np.ndarray, np.ndarray]], diagonal: np.ndarray | None = None
+) -> np.ndarray:
+    """The L-BFGS inverse-Hessian approximation applied to ``vector``; its initial guess is the
+    inverse of the Hessian's ``diagonal`` when given, else the scalar ``sᵀy / yᵀy`` of the last pair."""
+    q = vector.copy()
+    alphas = []
+    for s, y in reversed(pairs):
+        alpha = (s @ q) / (s @ y)
+        q -= alpha * y
+        alphas.append(alpha)
+    if diagonal is not None:
+        q /= diagonal
+    elif pairs:
+        s, y = pairs[-1]
+        q *= (s @ y) / (y @ y)
+    for (s, y), alpha in zip(pairs, reversed(alphas)):
+        q += (alpha - (y @ q) / (s @ y)) * s
+    return q
+
+
+def _curved(s: np.ndarray, y: np.ndarray) -> bool:
+    """Whether a curvature pair has positive curvature (sᵀy > 0, beyond rounding): only such a
+    pair keeps the L-BFGS approximation positive definite."""
+    return bool(s @ y > 1e-12 * np.sqrt((s @ s) * (y @ y)))
+
+
+def _on_free(pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray) -> deque[tuple[np.ndarray, np.ndarray]]:
+    """The curvature pairs restricted to the coordinates not held at zero by the L1 part.
+
+    The direction there should be −(H_FF)⁻¹ g_F, the Newton step of the free coordinates F
+    with the others fixed. The full two-loop gives −(H⁻¹)_FF g_F instead, which along strongly
+    correlated features (one of a pair at zero, the other free) is too long by about the
+    inverse of their small curvature difference, so that every step backtracks. A pair whose
+    restriction has no positive curvature is left out.
+    """
+    if not fixed.any():
+        return pairs
+    free = ~fixed
+    kept = ((s * free, y * free) for s, y in pairs)
+    return deque((s, y) for s, y in kept if _curved(s, y))
+
+
+def lbfgs(
+    objective: Objective,
+    theta0: np.ndarray,
+    *,
+    memory: int,
+    max_iter: int,
+    tol: float,
+    on_iteration: OnIteration | None = None,
+    resume: Progress | None = None,
+) -> SolverResult:
+    """Limited-memory BFGS with a backtracking Armijo line search; OWL-QN under L1.
+
+    With an L1 part (Andrew & Gao, 2007) the quasi-Newton direction is built
+    from the pseudo-gradient, kept in its orthant, and every trial point is
+    projected back onto the orthant of the current point; the curvature pairs
+    use the smooth part's gradient only. Without L1 the projections do nothing
+    and this is plain L-BFGS.
+    """
+    penalty = objective.penalty
+    l1 = penalty.l1 > 0
+    pairs: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=memory)
+    diagonal: np.ndarray | None = None
+    if resume:
+        n = len(theta0)
+        pairs.extend(zip(np.reshape(resume.state["s"], (-1, n)), np.reshape(resume.state["y"], (-1, n))))
+        if "diagonal" in resume.state:
+            diagonal = np.asarray(resume.state["diagonal"], dtype=float)
+    iteration = len(resume.history) - 1 if resume else 0
+
+    def saved() -> SolverState:
+        state: SolverState = {"s": np.array([s for s, _ in pairs]), "y": np.array([y for _, y in pairs])}
+        return state if diagonal is None else {**state, "diagonal": diagonal}
+
+    def step(current: Evaluation) -> tuple[Evaluation, float] | None:
+        nonlocal diagonal, iteration
+        iteration += 1
+        pseudo = penalty.pseudo_gradient(current.theta, current.gradient)
+        direction = -_two_loop(pseudo, _on_free(pairs, l1 & (current.theta == 0) & (pseudo == 0)), diagonal)
+        # at zero, leave only into the orthant of −pseudo; elsewhere the trial projection keeps a
+        # coordinate from crossing zero (constraining its sign too makes correlated pairs zigzag)
+        direction[l1 & (current.theta == 0) & (np.sign(direction) != np.sign(-pseudo))] = 0.0
+        if direction @ pseudo >= 0:  # not a descent direction: restart from steepest descent
+            pairs.clear()
+            direction = -pseudo
+        orthant = np.where(current.theta != 0, np.sign(current.theta), np.sign(-pseudo))
+
+        def trial(alpha: float) -> np.ndarray:
+            point = current.theta + alpha * direction
+            point[l1 & (np.sign(point) != orthant)] = 0.0
+            return point
+
+        def sufficient(alpha: float, new: Evaluation) -> bool:
+            return new.total <= current.total + ARMIJO * pseudo @ (new.theta - current.theta)
+
+        first_step = 1.0 if pairs else min(1.0, 1.0 / np.linalg.norm(pseudo))
+        accepted = backtrack(objective, trial, sufficient, first_step, diagonal=iteration % DIAGONAL_EVERY == 0)
+        if accepted:
+            s, y = accepted[0].theta - current.theta, accepted[0].gradient - current.gradient
+            if _curved(s, y):
+                pairs.append((s, y))
+            if accepted[0].diagonal is not None:  # coordinates fixed at 0 have none: keep them at 1
+                diagonal = np.where(accepted[0].diagonal > 0, accepted[0].diagonal, 1.0)
+        return accepted
+
+    return iterate(
+        objective,
+        theta0,
+        step,
+        saved,
+        max_iter=max_iter,
+        tol=tol,
+        hessian=False,
+        on_iteration=on_iteration,
+        resume=resume,
+    )

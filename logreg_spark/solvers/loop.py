@@ -1,0 +1,177 @@
+"""What every solver shares: the iteration records, the stopping rule, the line search, the loop.
+
+A solver only asks the objective for loss and gradient (and, for Newton, the
+Hessian) at a point; it knows nothing of Spark. Each records one
+:class:`IterationRecord` per iteration, iteration 0 being the starting point,
+and reports its :class:`Progress` after every iteration; given a Progress
+back (``resume``), it goes on exactly as it would have without the stop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.objective import Evaluation, Objective
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    iteration: int
+    loss: float  # the full objective, penalty included
+    grad_norm: float  # the optimality measure: norm of the minimum-norm subgradient in unit-curvature coordinates
+    step_size: float
+    seconds: float
+    passes: int  # data passes so far, line-search trials included
+
+
+@dataclass
+class SolverResult:
+    theta: np.ndarray
+    converged: bool
+    reason: str
+    history: list[IterationRecord]
+    final: Evaluation  # the objective at ``theta``
+
+
+#: A solver's own state between iterations: named arrays and numbers.
+SolverState = dict[str, np.ndarray | float]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a solver is after an iteration: enough to go on after a restart."""
+
+    theta: np.ndarray
+    history: list[IterationRecord]
+    state: SolverState  # gd: the step size; lbfgs: the curvature pairs; newton: nothing
+
+    @property
+    def last(self) -> IterationRecord:
+        return self.history[-1]
+
+
+OnIteration = Callable[[Progress], None]
+
+
+class _Recorder:
+    """Times iterations, keeps the history and reports the progress after each."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        state: Callable[[], SolverState],
+        on_iteration: OnIteration | None,
+        history: list[IterationRecord],
+    ) -> None:
+        self.objective = objective
+        self.state = state
+        self.on_iteration = on_iteration
+        self.history = history
+        self.started = time.perf_counter()
+
+    def record(self, ev: Evaluation, step: float) -> float:
+        """Record the iteration that ended at ``ev``; return its optimality measure."""
+        now = time.perf_counter()
+        norm = self.objective.optimality(ev)
+        rec = IterationRecord(len(self.history), ev.total, norm, step, now - self.started, self.objective.passes)
+        self.started = now
+        self.history.append(rec)
+        if self.on_iteration:
+            self.on_iteration(Progress(ev.theta, list(self.history), self.state()))
+        return norm
+
+
+#: Why a run ended at the optimum: the optimality measure (:meth:`Objective.optimality`) is below tol.
+CONVERGED = "gradient norm below tol"
+#: Why a run ended short of it: the objective stopped changing while the gradient was not small.
+STALLED = "stalled: the objective stopped decreasing before the gradient norm reached tol"
+#: A run is stalled when the objective changed by at most tol² (relative) over this many
+#: iterations while the gradient norm stayed above tol. Near the optimum the gap to it is about
+#: half the squared gradient norm, so a run that still makes progress changes it by more.
+STALL_ITERATIONS = 5
+
+
+def _stop_reason(history: list[IterationRecord], tol: float) -> str | None:
+    """Why to stop after the last iteration of ``history``, or None to go on."""
+    if not np.isfinite(history[-1].loss):
+        return "diverged"
+    if history[-1].grad_norm <= tol:
+        return CONVERGED
+    if len(history) > STALL_ITERATIONS:
+        before, now = history[-STALL_ITERATIONS - 1].loss, history[-1].loss
+        if abs(before - now) <= tol * tol * max(abs(now), np.finfo(float).tiny):
+            return STALLED
+    return None
+
+
+#: Armijo constant: accept a step that achieves this fraction of the predicted decrease.
+ARMIJO = 1e-4
+#: Halvings of the step before a line search gives up.
+MAX_HALVINGS = 40
+
+
+def backtrack(
+    objective: Objective,
+    trial: Callable[[float], np.ndarray],
+    sufficient: Callable[[float, Evaluation], bool],
+    step: float,
+    hessian: bool = False,
+    diagonal: bool = False,
+) -> tuple[Evaluation, float] | None:
+    """Halve ``step`` until the point ``trial(step)`` decreases enough; None if it never does.
+
+    The accepted evaluation is returned, to become the solver's next iterate:
+    no pass is spent twice.
+    """
+    for _ in range(MAX_HALVINGS):
+        new = objective.evaluate(trial(step), hessian=hessian, diagonal=diagonal)
+        if np.isfinite(new.total) and sufficient(step, new):
+            return new, step
+        step *= 0.5
+    return None
+
+
+#: Stop reason when an unpenalized fit finds every row on its correct side.
+SEPARABLE = "separable data: the unpenalized maximum-likelihood estimate does not exist"
+
+#: One iteration: from the current evaluation to (accepted evaluation, step), or None.
+Step = Callable[[Evaluation], "tuple[Evaluation, float] | None"]
+
+
+def iterate(
+    objective: Objective,
+    theta0: np.ndarray,
+    step: Step,
+    state: Callable[[], SolverState],
+    *,
+    max_iter: int,
+    tol: float,
+    hessian: bool,
+    on_iteration: OnIteration | None,
+    resume: Progress | None,
+) -> SolverResult:
+    """The loop every solver shares: evaluate, step, record, test for convergence.
+
+    With ``resume`` the loop starts at its point, history and iteration count;
+    the solver has restored its state from it.
+    """
+    recorder = _Recorder(objective, state, on_iteration, list(resume.history) if resume else [])
+    ev = objective.evaluate(resume.theta if resume else theta0, hessian=hessian)
+    if not resume and recorder.record(ev, 0.0) <= tol:
+        return SolverResult(ev.theta, True, CONVERGED, recorder.history, ev)
+    for _ in range(max_iter - (len(recorder.history) - 1)):
+        accepted = step(ev)
+        if accepted is None:
+            return SolverResult(ev.theta, False, "line search failed", recorder.history, ev)
+        ev, size = objective.recentred(accepted[0]), accepted[1]
+        recorder.record(ev, size)
+        reason = _stop_reason(recorder.history, tol)
+        if objective.penalty.is_zero and ev.misclassified == 0:
+            return SolverResult(ev.theta, False, SEPARABLE, recorder.history, ev)
+        if reason:
+            return SolverResult(ev.theta, reason == CONVERGED, reason, recorder.history, ev)
+    return SolverResult(ev.theta, False, "max_iter reached", recorder.history, ev)
