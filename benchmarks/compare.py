@@ -46,7 +46,8 @@ from sparse_data import FEATURES, write_sparse_classification
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.app.train import run
 from logreg_spark.core.data import Block, Summary
-from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.objective import Objective
 from logreg_spark.core.sums import Features, Layout, block_sums
 from logreg_spark.solvers import resolve_solver
 from logreg_spark.spark.blocks import FeatureSpec, Problems, feature_matrix
@@ -113,7 +114,7 @@ def numpy_floor(X: Features, y: np.ndarray, repeats: int = 3) -> float:
 def objective_value(X: Features, y: np.ndarray, coef: np.ndarray, intercept: float, reg_param: float) -> float:
     w = np.ones(len(y))
     objective = Objective.build(
-        in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param, standardization=False
+        InMemoryEngine(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param, standardization=False
     )
     return objective.evaluate(objective.scaling.from_data(coef, intercept)).total
 

@@ -28,7 +28,8 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from logreg_spark.app import train
 from logreg_spark.app.config import Conf, InputConf, ModelConf, SolverConf
 from logreg_spark.core.data import Block, Summary
-from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.objective import Objective
 from logreg_spark.solvers import gradient_descent, lbfgs, newton
 from logreg_spark.spark.dataset import HASHED, with_hashed_features
 from logreg_spark.synthetic import lognormal_sparse, multiclass_labels, zipf_one_hot
@@ -117,7 +118,7 @@ def test_every_solver_reaches_the_optimum_or_says_it_did_not(kind, classes, stan
     reference = _scikit_learn_objective(problem) if alpha == 0 else None
     for solver in ("gd", "lbfgs", "newton"):
         objective = Objective.build(
-            in_memory_pass(X, y, w),
+            InMemoryEngine(X, y, w),
             Summary.of_block(Block(X, y, w)),
             reg_param=REG_PARAM,
             elastic_net_param=alpha,

@@ -10,17 +10,19 @@ from scipy import sparse
 
 from logreg_spark.core.binomial import sigmoid
 from logreg_spark.core.data import Block, Summary
-from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.objective import Objective
 from logreg_spark.core.penalty import ElasticNet
+from logreg_spark.core.sums import Layout
 
 
 def _sums(X, y, w, coef, intercept, hessian=False):
-    return in_memory_pass(X, y, w)(coef, intercept, hessian)
+    return InMemoryEngine(X, y, w).run(coef, intercept, Layout.for_point(coef, hessian))
 
 
 def _objective(X, y, w, *, fit_intercept, reg_param, alpha=0.0, standardization=True):
     return Objective.build(
-        in_memory_pass(X, y, w),
+        InMemoryEngine(X, y, w),
         Summary.of_block(Block(X, y, w)),
         reg_param=reg_param,
         elastic_net_param=alpha,
@@ -163,7 +165,7 @@ def test_a_pass_gives_the_hessian_diagonal_in_the_solver_coordinates(classes, fi
         y = np.random.default_rng(2).integers(0, classes, len(y)).astype(float)
     X = sparse.csr_array(np.where(np.random.default_rng(3).random(X.shape) < 0.5, X, 0.0)) if as_csr else X
     objective = Objective.build(
-        in_memory_pass(X, y, w),
+        InMemoryEngine(X, y, w),
         Summary.of_block(Block(X, y, w)),
         reg_param=0.1,
         standardization=False,

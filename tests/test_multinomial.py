@@ -9,8 +9,10 @@ from helpers import small_problem
 from scipy import sparse
 
 from logreg_spark.core.data import Block, Summary
+from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.multinomial import identifiable
-from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.core.objective import Objective
+from logreg_spark.core.sums import Layout
 
 
 def three_classes(rows: int = 240, seed: int = 3, weighted: bool = True):
@@ -28,7 +30,7 @@ def reference_loss(X, y, w, coef, intercept) -> float:
 
 
 def _objective(X, y, w, **settings):
-    return Objective.build(in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), classes=3, **settings)
+    return Objective.build(InMemoryEngine(X, y, w), Summary.of_block(Block(X, y, w)), classes=3, **settings)
 
 
 @pytest.mark.parametrize("as_csr", [False, True])
@@ -37,7 +39,11 @@ def test_loss_gradient_and_hessian_match_the_formula_and_finite_differences(as_c
     data = sparse.csr_array(X) if as_csr else np.asfortranarray(X)
     rng = np.random.default_rng(0)
     coef, intercept = rng.normal(size=(3, 4)) * 0.1, np.array([0.2, -0.1, 0.0])
-    run = in_memory_pass(data, y, w)
+    engine = InMemoryEngine(data, y, w)
+
+    def run(coef, intercept, hessian):
+        return engine.run(coef, intercept, Layout.for_point(coef, hessian))
+
     sums = run(coef, intercept, True)
     assert sums.loss == pytest.approx(reference_loss(X, y, w, coef, intercept), rel=1e-13)
     theta = np.hstack([coef, intercept[:, None]]).ravel()
@@ -89,8 +95,9 @@ def test_two_classes_is_the_binomial_model():
     """softmax over margins (0, z) is sigmoid(z): the loss and the gradient's difference agree."""
     X, y, w = small_problem()
     coef, b = np.array([0.1, -0.02, 0.5, 0.05]), -0.3
-    binomial = in_memory_pass(X, y, w)(coef, b, False)
-    softmax = in_memory_pass(X, y, w)(np.vstack([np.zeros(4), coef]), np.array([0.0, b]), False)
+    binomial = InMemoryEngine(X, y, w).run(coef, b, Layout.for_point(coef, False))
+    rows = np.vstack([np.zeros(4), coef])
+    softmax = InMemoryEngine(X, y, w).run(rows, np.array([0.0, b]), Layout.for_point(rows))
     assert softmax.loss == pytest.approx(binomial.loss, rel=1e-13)
     np.testing.assert_allclose(softmax.gradient[1], binomial.gradient, rtol=1e-12)
     np.testing.assert_allclose(softmax.gradient.sum(axis=0), 0.0, atol=1e-12)
@@ -102,7 +109,8 @@ def test_extreme_margins_are_finite_and_exact(margin):
     X, y = np.array([[1.0], [1.0]]), np.array([2.0, 0.0])
     with np.errstate(over="raise", invalid="raise", divide="raise"), warnings.catch_warnings():
         warnings.simplefilter("error")
-        sums = in_memory_pass(X, y, np.ones(2))(np.array([[0.0], [0.0], [margin]]), np.zeros(3), True)
+        coef = np.array([[0.0], [0.0], [margin]])
+        sums = InMemoryEngine(X, y, np.ones(2)).run(coef, np.zeros(3), Layout.for_point(coef, True))
     # row 0 (y=2): log(2 + e^m) − m; row 1 (y=0): log(2 + e^m)
     expected = np.logaddexp(np.log(2.0), margin) * 2 - margin
     assert sums.loss == pytest.approx(expected, rel=1e-15)

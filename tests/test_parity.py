@@ -16,7 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.app.train import fit_prepared
 from logreg_spark.core.data import Block, Summary
-from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.objective import Objective
 from logreg_spark.spark.blocks import MAX_CLASSES
 from logreg_spark.spark.dataset import TrainingData
 
@@ -34,7 +35,7 @@ def _objective_at(X, y, w, coef, intercept, model: ModelConf, classes: int = 0) 
     """Our objective at data-scale (coef, intercept), computed in this process, and the norm of
     its minimum-norm subgradient there (0 at the optimum)."""
     objective = Objective.build(
-        in_memory_pass(X, y, w),
+        InMemoryEngine(X, y, w),
         Summary.of_block(Block(X, y, w)),
         reg_param=model.reg_param,
         elastic_net_param=model.elastic_net_param,

@@ -10,7 +10,8 @@ import pytest
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.app.train import run
 from logreg_spark.core.data import Block, Summary
-from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.objective import Objective
 from logreg_spark.solvers import CONVERGED, STALLED, gradient_descent, lbfgs, newton
 
 STATED = {STALLED, CONVERGED, "max_iter reached", "line search failed"}
@@ -33,7 +34,7 @@ def test_every_solver_survives_hostile_data(name, reg_param, standardization):
     X, y = hostile()
     w = np.ones(len(y))
     objective = Objective.build(
-        in_memory_pass(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param, standardization=standardization
+        InMemoryEngine(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=reg_param, standardization=standardization
     )
     solve = {
         "gd": lambda o, t: gradient_descent(o, t, learning_rate=1.0, line_search=True, max_iter=300, tol=1e-8),

@@ -5,7 +5,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from logreg_spark.core.data import Block, Summary
-from logreg_spark.core.objective import Objective, in_memory_pass
+from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.objective import Objective
 from logreg_spark.solvers import gradient_descent, lbfgs, newton, newton_direction, resolve_solver
 
 
@@ -23,7 +24,7 @@ def badly_conditioned(rows=2000, seed=0):
 
 def _objective(X, y, w, reg_param, alpha, standardization=True):
     return Objective.build(
-        in_memory_pass(X, y, w),
+        InMemoryEngine(X, y, w),
         Summary.of_block(Block(X, y, w)),
         reg_param=reg_param,
         elastic_net_param=alpha,

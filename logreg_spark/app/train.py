@@ -209,7 +209,7 @@ def fit_prepared(
         data = data.with_class_weights(data.summary.balanced_class_weights(max(classes, 2)), depth)
     summary, model_conf = data.summary, conf.model
     objective = Objective.build(
-        data.data_pass(depth),
+        data.passes(depth),
         summary,
         reg_param=model_conf.reg_param,
         elastic_net_param=model_conf.elastic_net_param,

@@ -13,29 +13,15 @@ Solvers see one flat vector θ. For the multinomial model it holds K rows of
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .data import Summary
+from .engine import PassEngine
 from .penalty import ElasticNet
 from .scaling import FeatureScaling
-from .sums import Layout, Sums, block_sums
-
-#: One pass over the data: (coefficients, intercept(s), with_hessian, with_diagonal) → sums; see
-#: :func:`~logreg_spark.sums.block_sums` for the two families' shapes.
-DataPass = Callable[[np.ndarray, "float | np.ndarray", bool, bool], Sums]
-
-
-def in_memory_pass(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> DataPass:
-    """A pass over arrays held in this process (tests, benchmarks, small data)."""
-
-    def run(coef: np.ndarray, intercept: float | np.ndarray, hessian: bool, diagonal: bool = False) -> Sums:
-        layout = Layout.for_point(coef, hessian, diagonal)
-        return layout.unpack(block_sums(X, y, w, coef, intercept, layout))
-
-    return run
+from .sums import Layout
 
 
 @dataclass(frozen=True)
@@ -55,9 +41,9 @@ class Objective:
     """Loss, gradient and Hessian of the full-batch objective; counts data passes."""
 
     def __init__(
-        self, data_pass: DataPass, scaling: FeatureScaling, penalty: ElasticNet, total_weight: float, classes: int = 0
+        self, engine: PassEngine, scaling: FeatureScaling, penalty: ElasticNet, total_weight: float, classes: int = 0
     ) -> None:
-        self.data_pass = data_pass
+        self.engine = engine
         self.scaling = scaling
         self.penalty = penalty
         self.total_weight = total_weight
@@ -67,7 +53,7 @@ class Objective:
     @classmethod
     def build(
         cls,
-        data_pass: DataPass,
+        engine: PassEngine,
         summary: Summary,
         *,
         reg_param: float,
@@ -87,7 +73,7 @@ class Objective:
             summary.mean, summary.m2 / summary.weight, std > 0, share, on_coefficients.l2, fit_intercept
         )
         penalty = on_coefficients.in_coordinates(scaling.coefficient_scale(), copies=max(classes, 1))
-        return cls(data_pass, scaling, penalty, summary.weight, classes)
+        return cls(engine, scaling, penalty, summary.weight, classes)
 
     @property
     def margins(self) -> int:
@@ -109,7 +95,7 @@ class Objective:
     def evaluate(self, theta: np.ndarray, hessian: bool = False, diagonal: bool = False) -> Evaluation:
         """One pass over the data at ``theta``, with the Hessian or its diagonal if asked."""
         coef, intercept = self.to_data(theta)
-        sums = self.data_pass(coef, intercept, hessian, diagonal)
+        sums = self.engine.run(coef, intercept, Layout.for_point(coef, hessian, diagonal))
         self.passes += 1
         scale = 1.0 / self.total_weight
         l2_value, l2_grad = self.penalty.smooth_value_and_gradient(theta)

@@ -31,8 +31,7 @@ from pyspark.sql import types as T
 
 from ..app.config import InputConf, PredictInputConf
 from ..core.data import Block, ClassWeights, Summary, effective_weights
-from ..core.objective import DataPass
-from ..core.sums import Layout, block_sums
+from ..core.sums import Layout, Sums, block_sums
 from ..errors import InputError
 from .block_store import BlockFile, BlockLost
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, block_from_table
@@ -319,50 +318,9 @@ class TrainingData:
         summary, _ = _summarize(self.blocks, self.summary.n_features, aggregation_depth, class_weights)
         return replace(self, summary=summary, class_weights=class_weights)
 
-    def data_pass(self, aggregation_depth: int) -> DataPass:
-        """A function running one pass over the cached blocks at a given point.
-
-        A pass runs one task per core (each Python task costs tens of
-        milliseconds), over the cached partitions grouped where they are cached.
-        """
-        sc = self.blocks.context
-        blocks = self.blocks.coalesce(min(self.blocks.getNumPartitions(), sc.defaultParallelism))
-        class_weights = self.class_weights
-
-        def aggregate(coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> np.ndarray:
-            point = sc.broadcast((coef, intercept))
-
-            def add_block(acc: np.ndarray | None, item: tuple[BlockHandle, Problems]) -> np.ndarray:
-                block = item[0].load()
-                w = effective_weights(block, class_weights)
-                return _add_partials(acc, block_sums(block.X, block.y, w, *point.value, layout))
-
-            try:
-                depth = tree_depth(aggregation_depth, blocks.getNumPartitions(), 8 * layout.size)
-                # no zero vector as the start: it would be shipped to every task with the function
-                total = blocks.treeAggregate(None, add_block, _add_partials, depth)
-                return layout.zeros() if total is None else total
-            finally:
-                point.destroy()
-
-        def run(coef: np.ndarray, intercept: float | np.ndarray, hessian: bool, diagonal: bool = False):
-            layout = Layout.for_point(coef, hessian, diagonal)
-            try:
-                sums = layout.unpack(aggregate(coef, intercept, layout))
-            except Exception as err:
-                if BlockLost.__name__ not in str(err):
-                    raise
-                log.warning("some cached blocks were lost with their executor; rebuilding them from the input")
-                self.blocks.unpersist(blocking=True)  # the next pass recomputes the handles where it runs
-                sums = layout.unpack(aggregate(coef, intercept, layout))
-            if sums.rows != self.summary.rows:  # a recomputed partition must hold the same rows
-                raise RuntimeError(
-                    f"a pass saw {sums.rows} rows, but {self.summary.rows} were prepared: "
-                    "the input changed while training, or rows were lost"
-                )
-            return sums
-
-        return run
+    def passes(self, aggregation_depth: int) -> RDDPassEngine:
+        """An engine running passes over these cached blocks."""
+        return RDDPassEngine(self, aggregation_depth)
 
     def _storage(self) -> tuple[int, int]:
         """(bytes in memory, bytes on disk) of the cached RDD, as Spark's block managers report them."""
@@ -393,3 +351,54 @@ class TrainingData:
         if self.store == "local":
             self.blocks.foreach(lambda item: item[0].remove())
         self.blocks.unpersist()
+
+
+class RDDPassEngine:
+    """Passes over cached blocks: broadcast the point, sum each partition's blocks, ``treeAggregate``.
+
+    A pass runs one task per core (each Python task costs tens of milliseconds),
+    over the cached partitions grouped where they are cached.
+    """
+
+    def __init__(self, data: TrainingData, aggregation_depth: int) -> None:
+        self.data = data
+        self.aggregation_depth = aggregation_depth
+        sc = data.blocks.context
+        self.blocks = data.blocks.coalesce(min(data.blocks.getNumPartitions(), sc.defaultParallelism))
+
+    def _aggregate(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> np.ndarray:
+        point = self.blocks.context.broadcast((coef, intercept))
+        class_weights = self.data.class_weights
+
+        def add_block(acc: np.ndarray | None, item: tuple[BlockHandle, Problems]) -> np.ndarray:
+            block = item[0].load()
+            w = effective_weights(block, class_weights)
+            return _add_partials(acc, block_sums(block.X, block.y, w, *point.value, layout))
+
+        try:
+            depth = tree_depth(self.aggregation_depth, self.blocks.getNumPartitions(), 8 * layout.size)
+            # no zero vector as the start: it would be shipped to every task with the function
+            total = self.blocks.treeAggregate(None, add_block, _add_partials, depth)
+            return layout.zeros() if total is None else total
+        finally:
+            point.destroy()
+
+    def run(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Sums:
+        try:
+            sums = layout.unpack(self._aggregate(coef, intercept, layout))
+        except Exception as err:
+            if BlockLost.__name__ not in str(err):
+                raise
+            log.warning("some cached blocks were lost with their executor; rebuilding them from the input")
+            self.data.blocks.unpersist(blocking=True)  # the next pass recomputes the handles where it runs
+            sums = layout.unpack(self._aggregate(coef, intercept, layout))
+        expected = self.data.summary.rows
+        if sums.rows != expected:  # a recomputed partition must hold the same rows
+            raise RuntimeError(
+                f"a pass saw {sums.rows} rows, but {expected} were prepared: "
+                "the input changed while training, or rows were lost"
+            )
+        return sums
+
+    def release(self) -> None:
+        self.data.release()
