@@ -62,8 +62,9 @@ class ElasticNet:
     def l1_value(self, theta: np.ndarray) -> float:
         return float(self.l1 @ np.abs(theta))
 
-    def prox(self, theta: np.ndarray, step: float) -> np.ndarray:
-        """argmin_u ½‖u − θ‖² + step·Σ l1ⱼ|uⱼ|: soft thresholding."""
+    def prox(self, theta: np.ndarray, step: float | np.ndarray) -> np.ndarray:
+        """argmin_u Σ (uⱼ − θⱼ)² / (2 stepⱼ) + Σ l1ⱼ|uⱼ|: soft thresholding at stepⱼ·l1ⱼ (one step for
+        every coordinate, or a step per coordinate: the prox in a diagonal metric)."""
         return np.sign(theta) * np.maximum(np.abs(theta) - step * self.l1, 0.0)
 
     def common_shift(self, rows: np.ndarray) -> np.ndarray:

@@ -7,14 +7,18 @@ from collections import deque
 import numpy as np
 
 from ..core.objective import Evaluation, Objective
-from .loop import ARMIJO, OnIteration, Progress, SolverResult, SolverState, backtrack, iterate
-
-#: L-BFGS takes the Hessian's diagonal from the pass that ends every this many iterations (a
-#: pass then sums 2d + 1 more numbers per margin) as its first guess of the Hessian: where
-#: the curvature of coordinates has drifted apart from the start's (rows whose predictions
-#: became confident contribute little), this keeps the steps to scale. 5 measured best of
-#: 1, 3, 5, 10 and 20 on lognormal sparse features (29–52 passes against 141 without).
-DIAGONAL_EVERY = 5
+from .loop import (
+    ARMIJO,
+    DIAGONAL_EVERY,
+    IterationRecord,
+    OnIteration,
+    Progress,
+    SolverResult,
+    SolverState,
+    backtrack,
+    iterate,
+    metric,
+)
 
 
 def _two_loop(
@@ -87,15 +91,14 @@ def lbfgs(
         pairs.extend(zip(np.reshape(resume.state["s"], (-1, n)), np.reshape(resume.state["y"], (-1, n))))
         if "diagonal" in resume.state:
             diagonal = np.asarray(resume.state["diagonal"], dtype=float)
-    iteration = len(resume.history) - 1 if resume else 0
 
     def saved() -> SolverState:
         state: SolverState = {"s": np.array([s for s, _ in pairs]), "y": np.array([y for _, y in pairs])}
         return state if diagonal is None else {**state, "diagonal": diagonal}
 
-    def step(current: Evaluation) -> tuple[Evaluation, float] | None:
-        nonlocal diagonal, iteration
-        iteration += 1
+    def step(current: Evaluation, history: list[IterationRecord]) -> tuple[Evaluation, float] | None:
+        nonlocal diagonal
+        iteration = len(history)  # the one this step makes
         pseudo = penalty.pseudo_gradient(current.theta, current.gradient)
         direction = -_two_loop(pseudo, _on_free(pairs, l1 & (current.theta == 0) & (pseudo == 0)), diagonal)
         # at zero, leave only into the orthant of −pseudo; elsewhere the trial projection keeps a
@@ -120,8 +123,8 @@ def lbfgs(
             s, y = accepted[0].theta - current.theta, accepted[0].gradient - current.gradient
             if _curved(s, y):
                 pairs.append((s, y))
-            if accepted[0].diagonal is not None:  # coordinates fixed at 0 have none: keep them at 1
-                diagonal = np.where(accepted[0].diagonal > 0, accepted[0].diagonal, 1.0)
+            if accepted[0].diagonal is not None:
+                diagonal = metric(accepted[0].diagonal)
         return accepted
 
     return iterate(

@@ -89,23 +89,41 @@ class _Recorder:
 CONVERGED = "gradient norm below tol"
 #: Why a run ended short of it: the objective stopped changing while the gradient was not small.
 STALLED = "stalled: the objective stopped decreasing before the gradient norm reached tol"
-#: A run is stalled when the objective changed by at most tol² (relative) over this many
-#: iterations while the gradient norm stayed above tol. Near the optimum the gap to it is about
-#: half the squared gradient norm, so a run that still makes progress changes it by more.
+#: A run is stalled when the lowest objective seen improved by at most tol² (relative) over this
+#: many iterations while the gradient norm stayed above tol. Near the optimum the gap to it is
+#: about half the squared gradient norm, so a run that still makes progress improves it by more.
+#: (The lowest seen, not the last: gd's non-monotone steps may go up for a while.)
 STALL_ITERATIONS = 5
 
 
-def _stop_reason(history: list[IterationRecord], tol: float) -> str | None:
-    """Why to stop after the last iteration of ``history``, or None to go on."""
+def _stop_reason(history: list[IterationRecord], tol: float, stall_window: int) -> str | None:
+    """Why to stop after the last iteration of ``history``, or None to go on; stalled when the
+    lowest objective did not improve by tol² (relative) over ``stall_window`` iterations."""
     if not np.isfinite(history[-1].loss):
         return "diverged"
     if history[-1].grad_norm <= tol:
         return CONVERGED
-    if len(history) > STALL_ITERATIONS:
-        before, now = history[-STALL_ITERATIONS - 1].loss, history[-1].loss
-        if abs(before - now) <= tol * tol * max(abs(now), np.finfo(float).tiny):
+    if len(history) > stall_window:
+        before = min(record.loss for record in history[:-stall_window])
+        now = min(record.loss for record in history[-stall_window:])
+        if before - now <= tol * tol * max(abs(now), np.finfo(float).tiny):
             return STALLED
     return None
+
+
+#: L-BFGS and gd take the Hessian's diagonal from the pass that ends every this many iterations
+#: (a pass then sums 2d + 1 more numbers per margin): L-BFGS as its first guess of the Hessian,
+#: gd as the metric of its steps. Where the curvature of coordinates has drifted apart from the
+#: start's (rows whose predictions became confident contribute little), this keeps the steps to
+#: scale. 5 measured best of 1, 3, 5, 10 and 20 for L-BFGS on lognormal sparse features (29–52
+#: passes against 141 without).
+DIAGONAL_EVERY = 5
+
+
+def metric(diagonal: np.ndarray) -> np.ndarray:
+    """The Hessian's ``diagonal`` as a positive scaling: coordinates fixed at 0 (features absent
+    from the data) have none, and keep the start's unit curvature."""
+    return np.where(diagonal > 0, diagonal, 1.0)
 
 
 #: Armijo constant: accept a step that achieves this fraction of the predicted decrease.
@@ -138,8 +156,9 @@ def backtrack(
 #: Stop reason when an unpenalized fit finds every row on its correct side.
 SEPARABLE = "separable data: the unpenalized maximum-likelihood estimate does not exist"
 
-#: One iteration: from the current evaluation to (accepted evaluation, step), or None.
-Step = Callable[[Evaluation], "tuple[Evaluation, float] | None"]
+#: One iteration: from the current evaluation and the history so far (the records of every
+#: iteration up to the current one) to (accepted evaluation, step), or None.
+Step = Callable[[Evaluation, "list[IterationRecord]"], "tuple[Evaluation, float] | None"]
 
 
 def iterate(
@@ -153,8 +172,12 @@ def iterate(
     hessian: bool,
     on_iteration: OnIteration | None,
     resume: Progress | None,
+    stall_window: int = STALL_ITERATIONS,
 ) -> SolverResult:
     """The loop every solver shares: evaluate, step, record, test for convergence.
+
+    A solver whose steps may raise the objective for a while (gd's non-monotone line search)
+    asks for a longer ``stall_window``.
 
     With ``resume`` the loop starts at its point, history and iteration count;
     the solver has restored its state from it.
@@ -164,12 +187,12 @@ def iterate(
     if not resume and recorder.record(ev, 0.0) <= tol:
         return SolverResult(ev.theta, True, CONVERGED, recorder.history, ev)
     for _ in range(max_iter - (len(recorder.history) - 1)):
-        accepted = step(ev)
+        accepted = step(ev, recorder.history)
         if accepted is None:
             return SolverResult(ev.theta, False, "line search failed", recorder.history, ev)
         ev, size = objective.recentred(accepted[0]), accepted[1]
         recorder.record(ev, size)
-        reason = _stop_reason(recorder.history, tol)
+        reason = _stop_reason(recorder.history, tol, stall_window)
         if objective.penalty.is_zero and ev.misclassified == 0:
             return SolverResult(ev.theta, False, SEPARABLE, recorder.history, ev)
         if reason:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.objective import Evaluation, Objective
-from .loop import ARMIJO, OnIteration, Progress, SolverResult, backtrack, iterate
+from .loop import ARMIJO, IterationRecord, OnIteration, Progress, SolverResult, backtrack, iterate
 
 
 def newton_direction(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
@@ -49,7 +49,7 @@ def newton(
     if objective.penalty.has_l1:
         raise ValueError("newton handles L2 penalties only; use lbfgs for L1 or elastic net")
 
-    def step(current: Evaluation) -> tuple[Evaluation, float] | None:
+    def step(current: Evaluation, _: list[IterationRecord]) -> tuple[Evaluation, float] | None:
         direction = newton_direction(current.hessian, current.gradient)
         slope = current.gradient @ direction
 
