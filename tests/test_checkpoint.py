@@ -16,7 +16,7 @@ from conftest import ROOT
 from logreg_spark.app import train
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.artifacts.checkpoint import CheckpointError, Checkpoints, fingerprint
-from logreg_spark.spark.dataset import read_input
+from logreg_spark.spark.reading import read_input
 
 
 def _conf(tmp_path: Path, **solver) -> Conf:

@@ -31,7 +31,7 @@ from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.objective import Objective
 from logreg_spark.solvers import gradient_descent, lbfgs, newton
-from logreg_spark.spark.dataset import HASHED, with_hashed_features
+from logreg_spark.spark.reading import HASHED, with_hashed_features
 from logreg_spark.synthetic import lognormal_sparse, multiclass_labels, zipf_one_hot
 
 #: (kind, family, standardization, alpha, solver, converged, passes, relative gap): printed at the end.

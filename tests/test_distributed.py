@@ -12,9 +12,8 @@ from pyspark.ml.linalg import Vectors
 from logreg_spark.app.config import InputConf
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.sums import Layout
-from logreg_spark.spark import dataset
 from logreg_spark.spark.blocks import Problems
-from logreg_spark.spark.dataset import TrainingData
+from logreg_spark.spark.prepare import TrainingData
 
 FEATURES = ["x0", "x1", "x2", "x3"]
 
@@ -24,11 +23,12 @@ def _frame(spark, X, y, w):
     return spark.createDataFrame(table)
 
 
-def _assert_same_pass(data: TrainingData, X, y, w, depth: int):
+def _assert_same_pass(data: TrainingData, X, y, w):
+    """A pass at the aggregation depth ``data`` was prepared with equals the NumPy pass."""
     rng = np.random.default_rng(3)
     coef, intercept = rng.normal(size=X.shape[1]) * 0.2, 0.3
     expected = InMemoryEngine(X, y, w).run(coef, intercept, Layout.for_point(coef, True, True))
-    got = data.passes(depth).run(coef, intercept, Layout.for_point(coef, True, True))
+    got = data.passes().run(coef, intercept, Layout.for_point(coef, True, True))
     assert got.rows == expected.rows
     assert got.weight == pytest.approx(expected.weight, rel=1e-12)
     assert got.loss == pytest.approx(expected.loss, rel=1e-12)
@@ -49,24 +49,26 @@ def test_pass_equals_numpy_for_any_partitioning(spark, partitions, depth, cache)
     data = TrainingData.prepare(df, InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), depth)
     try:
         assert data.blocks.getNumPartitions() == partitions
-        _assert_same_pass(data, X, y, w, depth)
+        _assert_same_pass(data, X, y, w)
         np.testing.assert_allclose(data.summary.mean, np.average(X, axis=0, weights=w), rtol=1e-12)
     finally:
         data.release()
 
 
 @pytest.mark.parametrize("cache", CACHES)
-def test_many_blocks_per_partition(spark, monkeypatch, cache):
-    monkeypatch.setattr(dataset, "BLOCK_BYTES", 8 * 4 * 50)  # 50 rows a block
+def test_many_blocks_per_partition(spark, cache):
     X, y, w = small_problem(rows=1000)
     data = TrainingData.prepare(
-        _frame(spark, X, y, w).repartition(2), InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache), 2
+        _frame(spark, X, y, w).repartition(2),
+        InputConf(path="-", features=FEATURES, weight_col="wt", cache=cache),
+        2,
+        block_bytes=8 * 4 * 50,  # 50 rows a block
     )
     try:
         cached = data.blocks.collect()
         assert len(cached) >= 20
         assert all(len(item) == 2 and isinstance(item[1], Problems) for item in cached)  # no per-block Summary
-        _assert_same_pass(data, X, y, w, 2)
+        _assert_same_pass(data, X, y, w)
     finally:
         data.release()
 
@@ -91,7 +93,7 @@ def test_array_and_vector_feature_columns_give_the_same_pass(spark, cache):
         data = TrainingData.prepare(df, InputConf(path="-", features_col=column, weight_col="wt", cache=cache), 2)
         try:
             assert data.spec.names == [f"{column}[{j}]" for j in range(4)]
-            _assert_same_pass(data, X, y, w, 2)
+            _assert_same_pass(data, X, y, w)
         finally:
             data.release()
 
@@ -107,9 +109,9 @@ def test_local_cache_rebuilds_blocks_whose_files_are_gone(spark, caplog):
         assert len(directories) == 3 and all(Path(d, "X.npy").exists() for d in directories)
         for directory in directories:
             shutil.rmtree(directory)
-        _assert_same_pass(data, X, y, w, 2)
+        _assert_same_pass(data, X, y, w)
         assert "rebuilding them from the input" in caplog.text
-        _assert_same_pass(data, X, y, w, 2)
+        _assert_same_pass(data, X, y, w)
     finally:
         data.release()
     assert not any(Path(d).exists() for d in directories)
@@ -129,7 +131,7 @@ def test_float32_storage_sums_in_float64(spark, cache):
         rounded = X.astype(np.float32).astype(np.float64)
         np.testing.assert_allclose(data.summary.mean, np.average(rounded, axis=0, weights=w), rtol=1e-12)
         assert not np.allclose(data.summary.mean, np.average(X, axis=0, weights=w), rtol=1e-12, atol=0)
-        _assert_same_pass(data, rounded, y, w, 2)
+        _assert_same_pass(data, rounded, y, w)
         assert X.nbytes / 2 < data.cached_bytes() < X.nbytes / 2 + 2 * y.nbytes + (64 << 10)
     finally:
         data.release()

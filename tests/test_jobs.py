@@ -35,7 +35,8 @@ from logreg_spark.app.config import (
     SolverConf,
 )
 from logreg_spark.artifacts.model_dir import ModelError
-from logreg_spark.spark.dataset import HASHED, InputError, with_hashed_features
+from logreg_spark.errors import InputError
+from logreg_spark.spark.reading import HASHED, with_hashed_features
 from logreg_spark.synthetic import make_classification
 
 FEATURES = ["x0", "x1", "x2", "x3"]

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from conftest import ROOT
 from scipy import sparse
 
-from logreg_spark.spark.dataset import DRIVER_PARTIALS_BYTES, tree_depth
+from logreg_spark.spark.engine import DRIVER_PARTIALS_BYTES, tree_depth
 from logreg_spark.synthetic import write_classification
 
 

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from logreg_spark.app.config import load_conf
 from logreg_spark.app.train import run
-from logreg_spark.spark.dataset import InputError
+from logreg_spark.errors import InputError
 from logreg_spark.synthetic import make_classification, write_parquet
 
 FEATURES = ["x0", "x1", "x2"]

@@ -171,7 +171,7 @@ def test_each_bad_pair_row_is_counted_under_its_column():
         }
     )
     problems = Problems()
-    X, bad = feature_matrix(table, FeatureSpec(indices_col="idx", vector_col="val", d=3), problems)
+    X, bad = feature_matrix(table, FeatureSpec(indices_col="idx", values_col="val", d=3), problems)
     assert bad.tolist() == [False, True, True, True, False, True, True, False, True, True]
     assert problems.describe() == [
         "column 'idx': 3 rows are holding an index outside [0, 3) or null (e.g. 3.0)",

@@ -19,7 +19,7 @@ from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.objective import Objective
 from logreg_spark.spark.blocks import MAX_CLASSES
-from logreg_spark.spark.dataset import TrainingData
+from logreg_spark.spark.prepare import TrainingData
 
 
 def _conf(features, cache="local", **model) -> Conf:

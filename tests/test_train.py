@@ -14,7 +14,7 @@ from logreg_spark.app.config import load_conf
 from logreg_spark.app.train import run
 from logreg_spark.artifacts import model_dir
 from logreg_spark.artifacts.paths import OutputError
-from logreg_spark.spark.dataset import InputError
+from logreg_spark.errors import InputError
 from logreg_spark.synthetic import make_classification, write_parquet
 
 

@@ -29,8 +29,9 @@ from ..artifacts import plots
 from ..artifacts.model_dir import LoadedModel, read_model, write_small_parquet
 from ..artifacts.paths import HadoopPath, check_apart, check_writable, staged_directory
 from ..core.metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, ranking_sums, threshold_metrics
+from ..errors import InputError
 from ..spark.blocks import LABEL, WEIGHT
-from ..spark.dataset import InputError, read_input
+from ..spark.reading import read_input
 from ..spark.scoring import (
     decision_threshold,
     labelled_check,

@@ -19,7 +19,8 @@ from pyspark.sql import types as T
 
 from ..artifacts.model_dir import read_model
 from ..artifacts.paths import HadoopPath, check_apart, check_writable, staged_directory
-from ..spark.dataset import InputError, read_input
+from ..errors import InputError
+from ..spark.reading import read_input
 from ..spark.scoring import decision_threshold, feature_check, model_input, probability, scored_batches, validate_rows
 from .cli import job_main
 from .config import PredictConf

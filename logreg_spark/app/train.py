@@ -19,6 +19,7 @@ from ..core.data import Summary
 from ..core.inference import SingularHessian, coefficient_statistics
 from ..core.multinomial import identifiable
 from ..core.objective import Objective
+from ..errors import InputError
 from ..solvers import (
     SEPARABLE,
     STALLED,
@@ -31,7 +32,8 @@ from ..solvers import (
     resolve_solver,
 )
 from ..spark.blocks import MAX_CLASSES
-from ..spark.dataset import InputError, TrainingData, apply_invalid_policy, read_input
+from ..spark.prepare import TrainingData
+from ..spark.reading import apply_invalid_policy, read_input
 from .cli import job_main
 from .config import Conf, SolverConf
 
@@ -203,13 +205,12 @@ def fit_prepared(
     With ``checkpoints`` the solver resumes from the latest one and writes new ones.
     """
     started = time.perf_counter()
-    depth = conf.solver.aggregation_depth
     classes = _classes(data, conf)
     if conf.model.class_weight == "balanced":
-        data = data.with_class_weights(data.summary.balanced_class_weights(max(classes, 2)), depth)
+        data = data.with_class_weights(data.summary.balanced_class_weights(max(classes, 2)))
     summary, model_conf = data.summary, conf.model
     objective = Objective.build(
-        data.passes(depth),
+        data.passes(),
         summary,
         reg_param=model_conf.reg_param,
         elastic_net_param=model_conf.elastic_net_param,

@@ -21,7 +21,8 @@ from pyspark.sql import functions as F
 from ..errors import ModelError
 from ..solvers import IterationRecord
 from ..spark.blocks import FeatureSpec
-from ..spark.dataset import HASHED
+from ..spark.jvm import java_root_message
+from ..spark.reading import HASHED
 from . import plots
 from .paths import HadoopPath, staged_directory
 
@@ -95,10 +96,6 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
     return target.uri
 
 
-def _java_message(err: Py4JJavaError) -> str:
-    return str(err.java_exception.toString()).splitlines()[0]
-
-
 def read_coefficients(spark: SparkSession, path: str) -> pa.Table:
     """``coefficients/`` of the model at ``path`` as Arrow columns ``class`` (null in a binomial
     model), ``feature`` (the intercepts as ``(intercept)``) and ``coefficient``."""
@@ -110,7 +107,7 @@ def read_coefficients(spark: SparkSession, path: str) -> pa.Table:
     except AnalysisException as err:
         raise ModelError(f"{location.uri}: cannot be read ({str(err).splitlines()[0]})") from None
     except Py4JJavaError as err:
-        raise ModelError(f"{location.uri}: cannot be read ({_java_message(err)})") from None
+        raise ModelError(f"{location.uri}: cannot be read ({java_root_message(err)})") from None
 
 
 def arrange(table: pa.Table, features: list[str], classes: int) -> tuple[np.ndarray, float | np.ndarray]:
@@ -174,7 +171,7 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
     except ValueError as err:
         raise ModelError(f"{where}: model.json is not valid JSON ({err})") from None
     except Py4JJavaError as err:  # e.g. a checksum that no longer matches an edited file
-        raise ModelError(f"{where}: model.json cannot be read ({_java_message(err)})") from None
+        raise ModelError(f"{where}: model.json cannot be read ({java_root_message(err)})") from None
     if not isinstance(document, dict) or document.get("format_version") != FORMAT_VERSION:
         version = document.get("format_version") if isinstance(document, dict) else None
         raise ModelError(
@@ -196,7 +193,7 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
             spec = FeatureSpec(columns=tuple(str(name) for name in listed))
         elif input_conf.get("indices_col"):
             spec = FeatureSpec(
-                indices_col=str(input_conf["indices_col"]), vector_col=str(input_conf["values_col"]), d=d
+                indices_col=str(input_conf["indices_col"]), values_col=str(input_conf["values_col"]), d=d
             )
         else:
             spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=d)

@@ -9,7 +9,9 @@ application-scoped local directory, and the cached RDD holds only small
 long-lived Python workers), so no block crosses the JVM/Python boundary after
 preparation. Spark schedules each task where its handle is cached, hence where
 its files are. A handle whose files are not on the machine that runs the task
-raises :class:`BlockLost`; the driver then rebuilds the cache from the input.
+raises :class:`BlockLost`, which the pass reports to the driver as
+:class:`~logreg_spark.spark.engine.LostBlocks`; the driver then rebuilds the
+cache from the input.
 """
 
 from __future__ import annotations

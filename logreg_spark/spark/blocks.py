@@ -3,7 +3,7 @@
 Pure NumPy/pyarrow, run inside the executors' Python workers; no Spark here.
 Features come as numeric or boolean columns, one numeric array column, a
 Spark ML Vector's struct, or a pair of index and value array columns; the
-training frame has been reduced by :mod:`logreg_spark.dataset` to float64
+training frame has been reduced by :mod:`logreg_spark.spark.reading` to float64
 features, ``LABEL`` and ``WEIGHT``.
 """
 
@@ -134,20 +134,22 @@ def _nonfinite_rows(X: sparse.csr_array, column: str, problems: Problems) -> np.
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """Where the features are: named numeric columns, one array/Vector column of ``d`` values,
-    or (with ``indices_col``) rows of ``d`` features given as an array of indices in
-    ``indices_col`` and an array of their values in ``vector_col``."""
+    """Where the features are: named numeric columns, one array/Vector column ``vector_col`` of
+    ``d`` values, or rows of ``d`` features given as an array of indices in ``indices_col`` and
+    an array of their values in ``values_col``."""
 
     columns: tuple[str, ...] = ()
     vector_col: str = ""
     d: int = 0
     indices_col: str = ""
+    values_col: str = ""
 
     @property
     def names(self) -> list[str]:
+        """The column names, or ``col[j]`` after the array/Vector column or the values column."""
         if self.columns:
             return list(self.columns)
-        return [f"{self.vector_col}[{j}]" for j in range(self.d)]
+        return [f"{self.vector_col or self.values_col}[{j}]" for j in range(self.d)]
 
     def described(self) -> dict[str, int | list[str]]:
         """The features in ``model.json``: their number, and their names when they are columns'
@@ -157,7 +159,7 @@ class FeatureSpec:
     @property
     def input_columns(self) -> list[str]:
         """The input columns that hold the features."""
-        return list(self.columns) or [name for name in (self.indices_col, self.vector_col) if name]
+        return list(self.columns) or [name for name in (self.indices_col, self.values_col, self.vector_col) if name]
 
 
 def _list_lengths(column: pa.ListArray) -> np.ndarray:
@@ -178,9 +180,9 @@ def _sparse_features_from_pairs(
     index_null = ~indices.is_valid().to_numpy(zero_copy_only=False)
     value_null = ~values.is_valid().to_numpy(zero_copy_only=False)
     problems.add(spec.indices_col, "null", index_null)
-    problems.add(spec.vector_col, "null", value_null)
+    problems.add(spec.values_col, "null", value_null)
     unequal = ~index_null & ~value_null & (index_lengths != value_lengths)
-    problems.add(spec.vector_col, f"of another length than {spec.indices_col!r}", unequal)
+    problems.add(spec.values_col, f"of another length than {spec.indices_col!r}", unequal)
     fits = ~index_null & ~value_null & ~unequal
     index_rows = _element_rows(index_lengths)
     cols = _float_column(indices.flatten())  # nulls as NaN: outside like any index not in [0, d)
@@ -195,7 +197,7 @@ def _sparse_features_from_pairs(
     indptr = np.concatenate([[0], np.cumsum(np.where(kept, index_lengths, 0))])
     data = _float_column(values.flatten())[kept[_element_rows(value_lengths)]]
     X = sparse.csr_array((data, cols[kept[index_rows]].astype(np.int64), indptr), shape=(n, d))
-    bad_row = ~kept | _nonfinite_rows(X, spec.vector_col, problems)
+    bad_row = ~kept | _nonfinite_rows(X, spec.values_col, problems)
     X.sum_duplicates()
     return X, bad_row
 
@@ -207,7 +209,7 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
     if spec.indices_col:
         return _sparse_features_from_pairs(
             table.column(spec.indices_col).combine_chunks(),
-            table.column(spec.vector_col).combine_chunks(),
+            table.column(spec.values_col).combine_chunks(),
             spec,
             problems,
         )

@@ -21,9 +21,9 @@ from ..artifacts.model_dir import LoadedModel
 from ..core.binomial import softplus_and_sigmoid
 from ..core.multinomial import log_softmax
 from ..core.sums import Features
+from ..errors import InputError
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
-from .dataset import (
-    InputError,
+from .reading import (
     apply_invalid_policy,
     check_pair_columns,
     label_and_weight_columns,

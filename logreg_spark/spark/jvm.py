@@ -1,0 +1,31 @@
+"""What the jobs read from Spark's JVM directly, where PySpark offers no Python API.
+
+Two things, kept here so that nothing else reaches through Py4J: the message of
+a Java exception's root cause (for one-line errors), and the storage a cached
+RDD takes in the block managers (memory and disk).
+"""
+
+from __future__ import annotations
+
+from py4j.protocol import Py4JJavaError
+from pyspark import RDD
+
+
+def java_root_message(err: Py4JJavaError) -> str:
+    """The first line of the innermost cause's message (e.g. "… is not a Parquet file"), which
+    says more than the wrappers Spark adds around it; the exception itself if it has no message."""
+    cause = err.java_exception
+    while cause.getCause() is not None:
+        cause = cause.getCause()
+    message = cause.getMessage()
+    return str(cause.toString() if message is None else message).splitlines()[0]
+
+
+def rdd_storage(rdd: RDD) -> tuple[int, int]:
+    """(bytes in memory, bytes on disk) of the cached ``rdd``, as Spark's block managers report them.
+
+    PySpark has no public status API for this; it comes from the JVM SparkContext's
+    ``getRDDStorageInfo`` (what the web UI's Storage tab shows), through the private ``_jsc``.
+    """
+    infos = [info for info in rdd.context._jsc.sc().getRDDStorageInfo() if info.id() == rdd.id()]
+    return sum(int(i.memSize()) for i in infos), sum(int(i.diskSize()) for i in infos)

@@ -1,0 +1,159 @@
+"""Reading the input and checking its schema: Parquet in, the training columns out.
+
+:func:`read_input` reads the Parquet input (errors name ``input.path``);
+:func:`feature_spec` finds where the features are and checks their types
+(:func:`locate_features`, :func:`check_pair_columns`, also used by scoring and
+the model directory); :func:`training_columns` reduces the input to float64
+features, ``LABEL`` and ``WEIGHT``, which :mod:`logreg_spark.spark.prepare` turns
+into cached NumPy blocks with ``mapInArrow``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import AnalysisException
+from pyspark.ml.feature import FeatureHasher
+from pyspark.ml.linalg import VectorUDT
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from ..app.config import InputConf, PredictInputConf
+from ..errors import InputError
+from .blocks import LABEL, WEIGHT, FeatureSpec, Problems
+from .jvm import java_root_message
+
+log = logging.getLogger(__name__)
+
+
+def _col(name: str) -> F.Column:
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def read_input(spark: SparkSession, conf: InputConf | PredictInputConf) -> DataFrame:
+    """The Parquet input; a missing path, or one without Parquet files, is an :class:`InputError`."""
+    paths = [conf.path] if isinstance(conf.path, str) else list(conf.path)
+    where = f"input.path {', '.join(paths)}"
+    try:
+        return spark.read.parquet(*paths)
+    except AnalysisException as err:
+        if getattr(err, "getCondition", lambda: None)() == "UNABLE_TO_INFER_SCHEMA":
+            raise InputError(f"{where}: no Parquet files there (an empty directory?)") from None
+        raise InputError(f"{where}: {str(err).splitlines()[0]}") from None
+    except Py4JJavaError as err:  # e.g. "… is not a Parquet file"
+        raise InputError(f"{where}: {java_root_message(err)}") from None
+
+
+def apply_invalid_policy(problems: Problems, policy: str) -> None:
+    """``input.invalid``: refuse invalid rows (``error``), or say how many are dropped (``skip``)."""
+    if not problems.counts:
+        return
+    described = "; ".join(problems.describe())
+    if policy == "error":
+        raise InputError(f'invalid rows ({described}); set input.invalid = "skip" to drop them')
+    log.warning("skipping invalid rows: %s", described)
+
+
+def _field(df: DataFrame, name: str, key: str) -> T.StructField:
+    if name not in df.columns:
+        raise InputError(f"{key}: column {name!r} is not in the input (columns: {', '.join(df.columns)})")
+    return df.schema[name]
+
+
+#: The sparse Vector column that ``input.hash_features`` are hashed into.
+HASHED = "hashed_features"
+
+
+def with_hashed_features(df: DataFrame, columns: list[str], dim: int) -> DataFrame:
+    """``df`` with the ``HASHED`` column: Spark's ``FeatureHasher`` (MurmurHash3, fixed seed, so
+    the same on every run and machine) over ``columns``: strings and booleans one-hot as
+    ``column=value``, numbers as their value, into ``dim`` buckets."""
+    for name in columns:
+        _field(df, name, "input.hash_features")
+    if HASHED in df.columns:
+        raise InputError(f"input.hash_features: the input already has a column {HASHED!r}")
+    return FeatureHasher(inputCols=columns, outputCol=HASHED, numFeatures=dim).transform(df)
+
+
+def feature_spec(df: DataFrame, conf: InputConf) -> FeatureSpec:
+    """Check the feature columns' types; find ``d`` for an array or Vector column."""
+    if conf.hash_features:
+        return FeatureSpec(vector_col=HASHED, d=conf.hash_dim)
+    if conf.indices_col:
+        spec = FeatureSpec(indices_col=conf.indices_col, values_col=conf.values_col, d=conf.num_features)
+        return check_pair_columns(df, spec, "input.indices_col", "input.values_col")
+    key = "input.features" if conf.features else "input.features_col"
+    return locate_features(df, tuple(conf.features), conf.features_col, key)
+
+
+def locate_features(df: DataFrame, columns: tuple[str, ...], vector_col: str, key: str) -> FeatureSpec:
+    """Check that ``df`` has the numeric ``columns`` or the array/Vector ``vector_col``; errors name ``key``."""
+    numeric = (T.NumericType, T.BooleanType)
+    if columns:
+        for name in columns:
+            dtype = _field(df, name, key).dataType
+            if not isinstance(dtype, numeric):
+                raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not numeric")
+        return FeatureSpec(columns=columns)
+    dtype = _field(df, vector_col, key).dataType
+    if not isinstance(dtype, VectorUDT) and not (
+        isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, numeric)
+    ):
+        raise InputError(
+            f"{key}: column {vector_col!r} is {dtype.simpleString()}, not an array of numbers or a Spark ML Vector"
+        )
+    first = df.where(_col(vector_col).isNotNull()).select(vector_col).first()
+    if first is None:
+        raise InputError(f"{key}: column {vector_col!r} has no non-null rows")
+    return FeatureSpec(vector_col=vector_col, d=first[0].size if isinstance(dtype, VectorUDT) else len(first[0]))
+
+
+def check_pair_columns(df: DataFrame, spec: FeatureSpec, indices_key: str, values_key: str) -> FeatureSpec:
+    """Check that ``df`` has ``spec``'s index column (an array of integers) and value column (an
+    array of numbers); errors name the key given for each."""
+    numeric = (T.NumericType, T.BooleanType)
+    for name, key, elements, kind in (
+        (spec.indices_col, indices_key, T.IntegralType, "integers"),
+        (spec.values_col, values_key, numeric, "numbers"),
+    ):
+        dtype = _field(df, name, key).dataType
+        if not (isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, elements)):
+            raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not an array of {kind}")
+    return spec
+
+
+def feature_columns(df: DataFrame, spec: FeatureSpec) -> list[F.Column]:
+    """The features as float64 columns (a Vector column, and the indices of index/value pairs,
+    as they are)."""
+    if spec.indices_col:
+        return [_col(spec.indices_col), _col(spec.values_col).cast("array<double>").alias(spec.values_col)]
+    if spec.columns:
+        return [_col(c).cast("double").alias(c) for c in spec.columns]
+    if isinstance(df.schema[spec.vector_col].dataType, VectorUDT):
+        return [_col(spec.vector_col)]
+    return [_col(spec.vector_col).cast("array<double>").alias(spec.vector_col)]
+
+
+def label_and_weight_columns(df: DataFrame, label_col: str, weight_col: str) -> list[F.Column]:
+    """``LABEL`` and ``WEIGHT`` (1 without ``weight_col``) as float64 columns, after checking types."""
+    label_type = _field(df, label_col, "input.label_col").dataType
+    if not isinstance(label_type, (T.NumericType, T.BooleanType)):
+        raise InputError(
+            f"input.label_col: column {label_col!r} is {label_type.simpleString()}; "
+            "labels must be class numbers 0, 1, … as integer, boolean or double"
+        )
+    if weight_col:
+        weight_type = _field(df, weight_col, "input.weight_col").dataType
+        if not isinstance(weight_type, T.NumericType):
+            raise InputError(f"input.weight_col: column {weight_col!r} is {weight_type.simpleString()}, not numeric")
+        weight = _col(weight_col).cast("double")
+    else:
+        weight = F.lit(1.0)
+    return [_col(label_col).cast("double").alias(LABEL), weight.alias(WEIGHT)]
+
+
+def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataFrame:
+    """The input reduced to float64 features, ``LABEL`` and ``WEIGHT``."""
+    return df.select(*feature_columns(df, spec), *label_and_weight_columns(df, conf.label_col, conf.weight_col))
