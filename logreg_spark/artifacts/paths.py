@@ -7,13 +7,18 @@ into place only when complete, so a failed run never leaves a partial output.
 from __future__ import annotations
 
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from ..errors import OutputError
+
+#: Bytes per read and write when copying between a local file and a Hadoop stream.
+_BUFFER = 1 << 20
 
 
 class HadoopPath:
@@ -59,22 +64,43 @@ class HadoopPath:
         if not self._fs.rename(self._jpath, target._jpath):
             raise OutputError(f"could not move {self.uri} to {target.uri}")
 
-    def write_bytes(self, data: bytes) -> None:
-        stream = self._fs.create(self._jpath, True)
-        try:
-            stream.write(bytearray(data))
-        finally:
-            stream.close()
+    def write_bytes(self, data: bytes | memoryview) -> None:
+        """Write ``data`` as this file, replacing it.
+
+        The bytes cross from Python to the JVM as a local temporary file that Hadoop's
+        output stream copies in: Py4J would carry them base64-encoded over its socket
+        (80 MB: 2.5 to 9 s, against about 1 s this way). The driver's Python and its
+        JVM always share a host.
+        """
+        with _local_file() as local:
+            local.write_bytes(data)
+            target = self._fs.create(self._jpath, True)
+            self._jvm.org.apache.hadoop.io.IOUtils.copyBytes(
+                self._jvm.java.io.FileInputStream(str(local)), target, _BUFFER, True
+            )
+
+    def read_bytes(self) -> bytes:
+        """This file's bytes, through a local temporary file as in :meth:`write_bytes`
+        (80 MB: about 1 s, against 17 to 25 s as a Py4J byte array)."""
+        with _local_file() as local:
+            source = self._fs.open(self._jpath)
+            self._jvm.org.apache.hadoop.io.IOUtils.copyBytes(
+                source, self._jvm.java.io.FileOutputStream(str(local)), _BUFFER, True
+            )
+            return local.read_bytes()
 
     def write_text(self, text: str) -> None:
         self.write_bytes(text.encode("utf-8"))
 
     def read_text(self) -> str:
-        stream = self._fs.open(self._jpath)
-        try:
-            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
-        finally:
-            stream.close()
+        return self.read_bytes().decode("utf-8")
+
+
+@contextmanager
+def _local_file() -> Iterator[Path]:
+    """A path for a temporary file on the driver's local disk, deleted afterwards."""
+    with tempfile.TemporaryDirectory(prefix="logreg_spark-") as directory:
+        yield Path(directory) / "bytes"
 
 
 def check_apart(spark: SparkSession, target: HadoopPath, inputs: str | list[str], key: str) -> None:
