@@ -9,18 +9,19 @@ as one small JSON file and one binary ``.npy`` file per array::
     checkpoint-000006.<token>.theta.npy       the point θ
     checkpoint-000006.<token>.state-s.npy     solver state arrays (L-BFGS: s, y, diagonal)
 
-The JSON file is the commit point. The arrays are written first, under names
-no earlier save used (``<token>`` is random); then the JSON is written under a
+The JSON file is the commit point. The arrays are written first, under names no
+earlier save used (``<token>`` is random); then the JSON is written under a
 hidden name and renamed into place. A checkpoint exists only once its JSON has
 its final name, and a JSON names only arrays written in full, so a reader never
-sees a half-written checkpoint; arrays without their JSON, or a hidden JSON, are
-left-overs of an interrupted save: ignored, and deleted by the next save. The
-single-file rename is atomic on HDFS and local disks and is a single object
-copy on S3A, where renaming a directory would not be. After the new JSON is in
-place, every older checkpoint is deleted, its JSON first. Arrays are ``np.save``
-bytes read back with ``allow_pickle=False``, and scalars JSON numbers, both bit
-for bit: a resumed run takes exactly the steps the uninterrupted run would have
-taken.
+sees a half-written checkpoint; arrays without their JSON, or a hidden JSON,
+are left-overs of an interrupted save: ignored, and deleted by the next save
+(the directory is the checkpoints' own: any ``checkpoint-<n>.*`` file in it
+counts as one of theirs). The single-file rename is atomic on HDFS and local
+disks and is a single object copy on S3A, where renaming a directory would not
+be. After the new JSON is in place, every older checkpoint is deleted, its JSON
+first. Arrays are ``np.save`` bytes read back with ``allow_pickle=False``, and
+scalars JSON numbers, both bit for bit: a resumed run takes exactly the steps
+the uninterrupted run would have taken.
 
 Each checkpoint carries a fingerprint of what it was made from (the input
 files' names, sizes and modification times, the conf sections that shape
