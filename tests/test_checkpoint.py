@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
@@ -16,6 +17,7 @@ from conftest import ROOT
 from logreg_spark.app import train
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.artifacts.checkpoint import CheckpointError, Checkpoints, fingerprint
+from logreg_spark.solvers import IterationRecord, Progress
 from logreg_spark.spark.reading import read_input
 
 
@@ -88,6 +90,77 @@ def test_rerun_gives_byte_identical_coefficients_and_overwrite_touches_nothing_e
     assert runs[0] == runs[1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "neighbour"]
     assert (tmp_path / "neighbour" / "keep.txt").read_text() == "mine"
+
+
+def _progress(theta: np.ndarray, iterations: int, state: dict) -> Progress:
+    """A solver's progress after ``iterations`` iterations, with awkward floats in its history."""
+    losses = np.random.default_rng(iterations).standard_normal(iterations + 1)
+    history = [IterationRecord(i, float(loss), 1 / 3, 0.1 * i, 1e-7, 2 * i) for i, loss in enumerate(losses)]
+    return Progress(theta, history, state)
+
+
+def test_a_million_feature_lbfgs_checkpoint_reads_back_bit_for_bit_in_seconds(spark, tmp_path):
+    n = 10**6 + 1
+    rng = np.random.default_rng(13)
+    theta = rng.standard_normal(n)
+    theta[:4] = [-0.0, 5e-324, np.nextafter(1.0, 2.0), np.inf]
+    state = {"s": rng.standard_normal((10, n)), "y": rng.standard_normal((10, n)), "diagonal": rng.random(n)}
+    progress = _progress(theta, 50, state)
+    checkpoints = Checkpoints(spark, str(tmp_path / "ckpt"), "f" * 64, every=10)
+    started = time.perf_counter()
+    checkpoints.save(progress)
+    loaded = checkpoints.load("auto")
+    seconds = time.perf_counter() - started
+    print(f"a 10^6-feature L-BFGS checkpoint written and read back in {seconds:.1f} s")
+    assert loaded.theta.dtype == theta.dtype and loaded.theta.tobytes() == theta.tobytes()
+    assert sorted(loaded.state) == sorted(state)
+    for name, array in state.items():
+        assert loaded.state[name].shape == array.shape and loaded.state[name].tobytes() == array.tobytes(), name
+    assert loaded.history == progress.history
+    assert seconds < 60
+
+
+def _half_written(directory: Path, iteration: int) -> None:
+    """What a save killed before its JSON was renamed into place leaves: arrays and a hidden JSON."""
+    stem = f"checkpoint-{iteration:06d}.0123456789ab"
+    np.save(directory / f"{stem}.theta.npy", np.ones(3))
+    (directory / f"{stem}.state-s.npy").write_bytes(b"\x93NUMPY")  # cut short
+    (directory / f".{stem}.json").write_text('{"fingerprint": ')
+
+
+def test_a_half_written_checkpoint_is_ignored_and_deleted_by_the_next_save(spark, tmp_path):
+    directory = tmp_path / "ckpt"
+    directory.mkdir()
+    checkpoints = Checkpoints(spark, str(directory), "f" * 64, every=3)
+    _half_written(directory, 6)
+    assert checkpoints.load("auto") is None
+    checkpoints.save(_progress(np.arange(3.0), 3, {"step": 0.1}))
+    _half_written(directory, 6)
+    resumed = checkpoints.load("auto")
+    assert resumed.last.iteration == 3 and resumed.theta.tobytes() == np.arange(3.0).tobytes()
+    assert resumed.state == {"step": 0.1}
+    checkpoints.save(_progress(np.arange(3.0), 6, {"step": 0.2}))
+    document = json.loads((directory / "checkpoint-000006.json").read_text())
+    left = {p.name for p in directory.iterdir() if not p.name.endswith(".crc")}
+    assert left == {"checkpoint-000006.json", document["theta"]["file"]}
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [("0" * 64, "made from another input, conf or version"), ("f" * 64, "not a readable")],
+    ids=["another fingerprint", "the same fingerprint"],
+)
+def test_an_all_json_checkpoint_of_the_previous_format_is_refused_unless_resume_is_never(
+    spark, tmp_path, stored, message
+):
+    directory = tmp_path / "ckpt"
+    directory.mkdir()
+    old = {"fingerprint": stored, "theta": [0.5, -1.0], "history": [], "memory": {"step": 0.1}}
+    (directory / "checkpoint-000003.json").write_text(json.dumps(old))
+    checkpoints = Checkpoints(spark, str(directory), "f" * 64, every=3)
+    with pytest.raises(CheckpointError, match=message):
+        checkpoints.load("auto")
+    assert checkpoints.load("never") is None and not any(directory.iterdir())
 
 
 def _job(tmp_path: Path, *extra: str) -> subprocess.Popen:
