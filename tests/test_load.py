@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from conftest import ROOT
 from scipy import sparse
+from synthetic import write_classification
 
 from logreg_spark.spark.dataset import DRIVER_PARTIALS_BYTES, tree_depth
-from logreg_spark.synthetic import write_classification
 
 
 def _train(tmp_path: Path, conf: str, *overrides: str, job: str = "train") -> subprocess.CompletedProcess:
