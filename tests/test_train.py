@@ -93,13 +93,15 @@ def test_failed_write_leaves_no_partial_model_and_keeps_the_old_one(spark, tmp_p
     path, _, _ = data_dir
     run(spark, _conf(tmp_path, path, "solver.max_iter=2"))
     before = (tmp_path / "model" / "model.json").read_text()
+    write = model_dir.write_small_parquet
     calls = []
 
     def failing_write(spark_, table, target):
+        """The real write the first time; the second fails as on a full disk, after a part is written."""
         calls.append(target)
         if len(calls) == 2:
             raise OSError("disk full")
-        spark_.createDataFrame(table).coalesce(1).write.parquet(target.uri)
+        write(spark_, table, target)
 
     monkeypatch.setattr(model_dir, "write_small_parquet", failing_write)
     with pytest.raises(OSError, match="disk full"):
