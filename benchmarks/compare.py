@@ -42,6 +42,7 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import DataFrame, SparkSession
 from scipy import sparse
 from sparse_data import FEATURES, write_sparse_classification
+from synthetic import write_classification
 
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.app.train import run
@@ -52,7 +53,6 @@ from logreg_spark.core.sums import Features, Layout, block_sums
 from logreg_spark.solvers import resolve_solver
 from logreg_spark.spark.blocks import FeatureSpec, Problems, feature_matrix
 from logreg_spark.spark.session import spark_session
-from logreg_spark.synthetic import write_classification
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Two kinds of data, written as a sparse Spark ML Vector column (Parquet):
 
 - ``onehot``: 10 categorical fields of rows/10 levels each (200,000 indicator
   features at 200,000 rows), levels drawn with Zipf frequencies, so most are
-  seen once or twice or never (logreg_spark.synthetic.zipf_one_hot);
+  seen once or twice or never (benchmarks/synthetic.py, zipf_one_hot);
 - ``lognormal``: rows/2 real-valued features (100,000), 20 non-zeros per row,
   each on a scale from 1e-4 to 1e3 with lognormal values
   (synthetic.lognormal_sparse).
@@ -33,9 +33,9 @@ import pyarrow.parquet as pq
 from compare import Data, objective_value, our_fit, time_mllib
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sparse_data import write_csr
+from synthetic import lognormal_sparse, zipf_one_hot
 
 from logreg_spark.spark.session import spark_session
-from logreg_spark.synthetic import lognormal_sparse, zipf_one_hot
 
 #: The data of each kind for a number of rows; the width grows with the rows (as in the docstring at
 #: the default 200,000 rows), so each feature is seen about as often at any size.

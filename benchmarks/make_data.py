@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 
 from sparse_data import write_sparse_classification
-
-from logreg_spark.synthetic import write_classification
+from synthetic import write_classification
 
 
 def main() -> None:

@@ -3,8 +3,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 ROOT = Path(__file__).resolve().parents[1]
+# The tests' helpers, and the data generators they share with the benchmarks (benchmarks/synthetic.py),
+# which run as scripts and so import their siblings by name.
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 
 @pytest.fixture(scope="session")

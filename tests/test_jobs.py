@@ -17,6 +17,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
     roc_auc_score,
 )
+from synthetic import make_classification
 
 from logreg_spark.app import evaluate, predict, train
 from logreg_spark.app.config import (
@@ -37,7 +38,6 @@ from logreg_spark.app.config import (
 from logreg_spark.artifacts.model_dir import ModelError
 from logreg_spark.errors import InputError
 from logreg_spark.spark.reading import HASHED, with_hashed_features
-from logreg_spark.synthetic import make_classification
 
 FEATURES = ["x0", "x1", "x2", "x3"]
 

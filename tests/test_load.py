@@ -5,6 +5,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from conftest import ROOT
 from scipy import sparse
+from synthetic import write_classification
 
+from logreg_spark.app.config import SolverConf
+from logreg_spark.core.data import Block, Summary
+from logreg_spark.core.objective import Objective
+from logreg_spark.core.sums import Layout, Sums, block_sums
 from logreg_spark.spark.engine import DRIVER_PARTIALS_BYTES, tree_depth
-from logreg_spark.synthetic import write_classification
 
 
 def _train(tmp_path: Path, conf: str, *overrides: str, job: str = "train") -> subprocess.CompletedProcess:
@@ -47,8 +54,29 @@ def test_a_cache_larger_than_storage_memory_spills_with_a_warning(tmp_path):
     assert meta["rows"] == 400_000 and meta["converged"]
 
 
+@dataclass(frozen=True)
+class PartsEngine:
+    """Passes over Parquet files of a ``features`` list column and a ``label``, one file at a time, so
+    that rows too many to hold at once (here 800 MB of them) can be checked with the job's own math."""
+
+    parts: list[Path]
+
+    def blocks(self) -> Iterator[Block]:
+        for part in self.parts:
+            table = pq.read_table(part)
+            y = table.column("label").to_numpy().astype(np.float64)
+            X = table.column("features").combine_chunks().values.to_numpy().reshape(len(y), -1)
+            yield Block(X, y, np.ones(len(y)))
+
+    def run(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Sums:
+        return layout.unpack(sum(block_sums(*block, coef, intercept, layout) for block in self.blocks()))
+
+    def release(self) -> None:
+        """Nothing is held between passes."""
+
+
 def test_a_wide_model_trains_within_the_drivers_memory(tmp_path):
-    rows, d = 1000, 100_000
+    rows, d, reg_param = 1000, 100_000, 0.1
     rng = np.random.default_rng(0)
     beta = rng.normal(size=d) / np.sqrt(d) * 3
     (tmp_path / "data").mkdir()
@@ -59,7 +87,7 @@ def test_a_wide_model_trains_within_the_drivers_memory(tmp_path):
         pq.write_table(pa.table({"features": features, "label": y}), tmp_path / "data" / f"part-{part}.parquet")
     conf = (
         f'[input]\npath = "{tmp_path / "data"}"\nfeatures_col = "features"\n'
-        f"[model]\nreg_param = 0.1\n[solver]\nmax_iter = 15\n"
+        f"[model]\nreg_param = {reg_param}\n[solver]\nmax_iter = 15\n"
         f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
         '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "2g"\n'
         '"spark.sql.execution.arrow.maxRecordsPerBatch" = "100"\n'
@@ -72,6 +100,14 @@ def test_a_wide_model_trains_within_the_drivers_memory(tmp_path):
     assert coefficients.shape == (d + 1,) and np.isfinite(coefficients).all()
     # n ≪ d: the estimate is only loosely aligned with the truth, but far beyond chance (±0.003)
     assert np.corrcoef(coefficients[:-1], beta)[0, 1] > 0.03
+    # 15 iterations need not reach tol, but what the job reports must be true of the coefficients it wrote
+    engine = PartsEngine(sorted((tmp_path / "data").glob("*.parquet")))
+    summary = reduce(Summary.merge, map(Summary.of_block, engine.blocks()))
+    objective = Objective.build(engine, summary, reg_param=reg_param)
+    written = objective.evaluate(objective.from_data(coefficients[:-1], coefficients[-1]))
+    optimality = objective.optimality(written)
+    np.testing.assert_allclose([meta["final_loss"], meta["optimality"]], [written.total, optimality], rtol=1e-6)
+    assert meta["converged"] == (optimality <= SolverConf().tol), (meta["stop_reason"], optimality)
 
 
 def _objective_and_gradient_norm(

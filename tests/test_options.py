@@ -8,11 +8,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sklearn.linear_model import LogisticRegression
+from synthetic import make_classification, write_parquet
 
 from logreg_spark.app.config import load_conf
 from logreg_spark.app.train import run
 from logreg_spark.errors import InputError
-from logreg_spark.synthetic import make_classification, write_parquet
 
 FEATURES = ["x0", "x1", "x2"]
 

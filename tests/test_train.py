@@ -9,13 +9,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sklearn.linear_model import LogisticRegression
+from synthetic import make_classification, write_parquet
 
 from logreg_spark.app.config import load_conf
 from logreg_spark.app.train import run
 from logreg_spark.artifacts import model_dir
 from logreg_spark.artifacts.paths import OutputError
 from logreg_spark.errors import InputError
-from logreg_spark.synthetic import make_classification, write_parquet
 
 
 def _conf(tmp_path: Path, data: Path, *overrides: str):
@@ -93,13 +93,15 @@ def test_failed_write_leaves_no_partial_model_and_keeps_the_old_one(spark, tmp_p
     path, _, _ = data_dir
     run(spark, _conf(tmp_path, path, "solver.max_iter=2"))
     before = (tmp_path / "model" / "model.json").read_text()
+    write = model_dir.write_small_parquet
     calls = []
 
     def failing_write(spark_, table, target):
+        """The real write the first time; the second fails as on a full disk, after a part is written."""
         calls.append(target)
         if len(calls) == 2:
             raise OSError("disk full")
-        spark_.createDataFrame(table).coalesce(1).write.parquet(target.uri)
+        write(spark_, table, target)
 
     monkeypatch.setattr(model_dir, "write_small_parquet", failing_write)
     with pytest.raises(OSError, match="disk full"):

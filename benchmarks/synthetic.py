@@ -1,4 +1,4 @@
-"""Synthetic binary classification data, for the sample dataset, tests and benchmarks."""
+"""Synthetic classification data for the sample dataset, the tests and the benchmarks (not part of the package)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import sparse
 
-from .core.binomial import sigmoid
+from logreg_spark.core.binomial import sigmoid
 
 
 class LogisticModel:
