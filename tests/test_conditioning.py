@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from synthetic import lognormal_sparse, multiclass_labels, zipf_one_hot
 
 from logreg_spark.app import train
-from logreg_spark.app.config import Conf, InputConf, ModelConf, SolverConf
+from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.objective import Objective
@@ -170,6 +170,7 @@ def _fit(spark, df, **input_conf):
     conf = Conf(
         input=InputConf(path="unused", **input_conf),
         model=ModelConf(family="binomial", reg_param=REG_PARAM, standardization=False),
+        output=OutputConf(model_path="unused"),
     )
     return train.fit(df, conf)
 

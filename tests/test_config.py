@@ -1,8 +1,21 @@
 """Configuration: merge order, overrides, and one-line errors naming key and file."""
 
+from dataclasses import replace
+
 import pytest
 
-from logreg_spark.app.config import ConfigError, load_conf
+from logreg_spark.app.config import (
+    Conf,
+    ConfigError,
+    InputConf,
+    ModelConf,
+    ModelRefConf,
+    OutputConf,
+    PredictConf,
+    PredictInputConf,
+    SolverConf,
+    load_conf,
+)
 
 BASE = """
 [input]
@@ -123,3 +136,50 @@ def test_the_index_value_pair_input_needs_all_three_keys(tmp_path, keys, message
     with pytest.raises(ConfigError) as err:
         load_conf([conf])
     assert message in str(err.value) and str(err.value).startswith(str(conf))
+
+
+def _in_code() -> Conf:
+    return Conf(input=InputConf(path="in", features=["a", "b"]), output=OutputConf(model_path="out"))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: ModelConf(reg_param=-0.1), "conf: model.reg_param must be >= 0.0 (got -0.1)"),
+        (lambda: SolverConf(max_iter=1.5), "conf: solver.max_iter must be an integer (got 1.5)"),
+        (
+            lambda: SolverConf(name="sgd"),
+            "conf: solver.name must be one of 'auto', 'gd', 'lbfgs', 'newton' (got 'sgd')",
+        ),
+        (lambda: InputConf(num_features=0), "conf: input.num_features must be >= 1 (got 0)"),
+        (lambda: InputConf(features="a"), "conf: input.features must be a list of strings (got 'a')"),
+        (lambda: ModelRefConf(threshold=1.5), "conf: model.threshold must be in [0.0, 1.0] (got 1.5)"),
+        (
+            lambda: Conf(input=InputConf(features=["a"]), output=OutputConf(model_path="m")),
+            "conf: input.path is required",
+        ),
+        (lambda: Conf(input=InputConf(path="p")), "conf: set exactly one of input.features"),
+        (lambda: Conf(input=InputConf(path="p", features=["a"])), "conf: output.model_path is required"),
+        (
+            lambda: PredictConf(input=PredictInputConf(path="p"), model=ModelRefConf(path="m")),
+            "conf: output.path is required",
+        ),
+        (
+            lambda: replace(
+                _in_code(), model=ModelConf(reg_param=0.1, elastic_net_param=0.5), solver=SolverConf(name="newton")
+            ),
+            'conf: solver.name = "newton" handles L2 only',
+        ),
+        (lambda: replace(_in_code(), solver=replace(_in_code().solver, tol=-1.0)), "conf: solver.tol must be >= 0.0"),
+    ],
+)
+def test_a_conf_built_in_code_is_checked_when_made(make, message):
+    with pytest.raises(ConfigError) as err:
+        make()
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_a_conf_built_in_code_takes_numbers_as_floats():
+    conf = replace(_in_code(), model=ModelConf(reg_param=1), solver=SolverConf(tol=0))
+    assert (conf.model.reg_param, conf.solver.tol) == (1.0, 0.0)
+    assert isinstance(conf.model.reg_param, float) and isinstance(conf.solver.tol, float)

@@ -349,6 +349,16 @@ def test_multinomial_model_is_written_scored_and_evaluated(spark, tmp_path):
                 output=PredictOutputConf(path=str(tmp_path / "other")),
             ),
         )
+    with pytest.raises(ConfigError, match="model.threshold: .* is multinomial"):
+        evaluate.run(
+            spark,
+            EvaluateConf(
+                input=EvaluateInputConf(path=data),
+                model=ModelRefConf(path=model, threshold=0.3),
+                output=EvaluateOutputConf(path=str(tmp_path / "other")),
+            ),
+        )
+    assert [p.name for p in tmp_path.iterdir() if "other" in p.name] == []  # refused before anything is written
 
     evaluate.run(
         spark,

@@ -60,9 +60,9 @@ class Prepared:
         self.df = spark.createDataFrame(table).repartition(3).cache()
         self.data = TrainingData.prepare(self.df, _conf(names, cache).input, 2, dtype, labels)
 
-    def fit(self, spark, solver="auto", **model):
+    def fit(self, solver="auto", **model):
         conf = _conf(self.names, **model)
-        fitted = fit_prepared(self.data, replace(conf, solver=replace(conf.solver, name=solver)), spark)
+        fitted = fit_prepared(self.data, replace(conf, solver=replace(conf.solver, name=solver)))
         return fitted.coefficients, fitted.intercept, fitted
 
     def release(self):
@@ -107,7 +107,7 @@ GRID = [(lam, alpha) for lam in (0.0, 0.01, 0.1) for alpha in ((0.0,) if lam == 
 def _assert_matches_mllib(spark, prepared: Prepared, model: dict) -> None:
     reg_param, alpha = model["reg_param"], model["elastic_net_param"]
     standardization, fit_intercept = model["standardization"], model["fit_intercept"]
-    coef, intercept, _ = prepared.fit(spark, **model)
+    coef, intercept, _ = prepared.fit(**model)
     mllib = MLlibLogisticRegression(
         regParam=reg_param,
         elasticNetParam=alpha,
@@ -204,7 +204,7 @@ def breast_cancer(spark):
 def test_matches_scikit_learn_penalized_on_raw_features(spark, breast_cancer, reg_param, alpha):
     """With standardization the penalty is on the coefficients of standardized features:
     scikit-learn fitted on (X − μ)/σ gives those; we compare in those coordinates."""
-    coef, intercept, _ = breast_cancer.fit(spark, reg_param=reg_param, elastic_net_param=alpha)
+    coef, intercept, _ = breast_cancer.fit(reg_param=reg_param, elastic_net_param=alpha)
     X, y = breast_cancer.X, breast_cancer.y
     mean, std = X.mean(axis=0), X.std(axis=0, ddof=1)
     sk = LogisticRegression(C=1 / (len(y) * reg_param), l1_ratio=alpha, solver="saga", tol=1e-10, max_iter=100_000).fit(
@@ -231,7 +231,7 @@ def affairs(spark):
 def test_matches_statsmodels_logit_with_standard_errors(spark, affairs, solver):
     conf = _conf(affairs.names)
     conf = replace(conf, solver=replace(conf.solver, name=solver, tol=1e-9))
-    fitted = fit_prepared(affairs.data, conf, spark)
+    fitted = fit_prepared(affairs.data, conf)
     logit = sm.Logit(affairs.y, sm.add_constant(affairs.X, prepend=False)).fit(method="newton", tol=1e-12, disp=False)
     ours = np.append(fitted.coefficients, fitted.intercept)
     np.testing.assert_allclose(ours, logit.params, rtol=1e-5, atol=1e-7)
@@ -278,7 +278,7 @@ def test_multinomial_matches_mllib(spark, three_classes, reg_param, alpha, stand
     model = dict(
         reg_param=reg_param, elastic_net_param=alpha, standardization=standardization, fit_intercept=fit_intercept
     )
-    coef, intercept, fitted = three_classes.fit(spark, solver=solver, family="multinomial", **model)
+    coef, intercept, fitted = three_classes.fit(solver=solver, family="multinomial", **model)
     assert coef.shape == (3, 4) and fitted.classes == 3
     mllib = MLlibLogisticRegression(
         regParam=reg_param,
@@ -308,7 +308,7 @@ def test_multinomial_matches_scikit_learn(spark, three_classes, reg_param):
     """scikit-learn minimises C Σ w ℓ + ½‖B‖²: ours with standardization = false and
     λ = 1/(C·W); without a penalty it leaves the softmax's free direction as it lands, so
     probabilities are compared there."""
-    coef, intercept, _ = three_classes.fit(spark, family="multinomial", reg_param=reg_param, standardization=False)
+    coef, intercept, _ = three_classes.fit(family="multinomial", reg_param=reg_param, standardization=False)
     X, y, w = three_classes.X, three_classes.y, three_classes.w
     C = 1 / (reg_param * w.sum()) if reg_param else np.inf
     sk = LogisticRegression(C=C, tol=1e-12, max_iter=100_000).fit(X, y, sample_weight=w)

@@ -27,11 +27,10 @@ from pyspark.sql import functions as F
 
 from ..artifacts import plots
 from ..artifacts.model_dir import LoadedModel, read_model, write_small_parquet
-from ..artifacts.paths import HadoopPath, check_apart, check_writable, staged_directory
+from ..artifacts.paths import staged_directory
 from ..core.metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, ranking_sums, threshold_metrics
 from ..errors import InputError
 from ..spark.blocks import LABEL, WEIGHT
-from ..spark.reading import read_input
 from ..spark.scoring import (
     decision_threshold,
     labelled_check,
@@ -45,6 +44,7 @@ from ..spark.scoring import (
 )
 from .cli import job_main
 from .config import EvaluateConf
+from .opening import open_job
 
 log = logging.getLogger(__name__)
 
@@ -269,10 +269,7 @@ def _class_outputs(results: dict[str, Any]) -> tuple[dict[str, pa.Table], dict[s
 
 def run(spark: SparkSession, conf: EvaluateConf) -> str:
     """Evaluate the model on ``conf.input`` and write the results; return where they went."""
-    target = HadoopPath(spark, conf.output.path)
-    check_apart(spark, target, conf.input.path, "output.path")
-    check_writable(target, conf.output.mode, "output.path")
-    df = read_input(spark, conf.input)
+    target, df = open_job(spark, conf.input, conf.output.path, conf.output.mode, "output.path")
     model = read_model(spark, conf.model.path)
     threshold = decision_threshold(model, conf.model.threshold)
     scored = _score(df, conf, model).persist()

@@ -18,24 +18,21 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from ..artifacts.model_dir import read_model
-from ..artifacts.paths import HadoopPath, check_apart, check_writable, staged_directory
+from ..artifacts.paths import staged_directory
 from ..errors import InputError
-from ..spark.reading import read_input
 from ..spark.scoring import decision_threshold, feature_check, model_input, probability, scored_batches, validate_rows
 from .cli import job_main
 from .config import PredictConf
+from .opening import open_job
 
 log = logging.getLogger(__name__)
 
 
 def run(spark: SparkSession, conf: PredictConf) -> str:
     """Score ``conf.input`` and write it to ``conf.output.path``; return where it went."""
-    target = HadoopPath(spark, conf.output.path)
-    check_apart(spark, target, conf.input.path, "output.path")
-    check_writable(target, conf.output.mode, "output.path")
+    target, df = open_job(spark, conf.input, conf.output.path, conf.output.mode, "output.path")
     model = read_model(spark, conf.model.path)
     threshold = decision_threshold(model, conf.model.threshold)
-    df = read_input(spark, conf.input)
     keep = df.columns if conf.output.keep_cols is None else conf.output.keep_cols
     df = model_input(df, model)
     missing = [name for name in keep if name not in df.columns]

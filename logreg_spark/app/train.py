@@ -5,59 +5,32 @@ from __future__ import annotations
 import logging
 import platform
 import time
+from typing import Any
 
 import numpy as np
-import pyarrow.compute as pc
 import pyspark
 from pyspark.sql import DataFrame, SparkSession
 
 from .. import __version__
+from ..artifacts import plots
 from ..artifacts.checkpoint import Checkpoints, fingerprint
-from ..artifacts.model_dir import INTERCEPT, TrainedModel, arrange, read_coefficients, write_model
-from ..artifacts.paths import HadoopPath, check_apart, check_writable
+from ..artifacts.model_dir import TrainedModel, write_model
 from ..core.data import Summary
 from ..core.inference import SingularHessian, coefficient_statistics
 from ..core.multinomial import identifiable
 from ..core.objective import Objective
 from ..errors import InputError
-from ..solvers import (
-    SEPARABLE,
-    STALLED,
-    OnIteration,
-    Progress,
-    SolverResult,
-    gradient_descent,
-    lbfgs,
-    newton,
-    resolve_solver,
-)
+from ..solvers import SolverResult
 from ..spark.blocks import MAX_CLASSES
 from ..spark.prepare import TrainingData
-from ..spark.reading import apply_invalid_policy, read_input
+from ..spark.reading import apply_invalid_policy
 from .cli import job_main
-from .config import Conf, SolverConf
+from .config import Conf, ModelConf
+from .opening import open_job
+from .solving import choose_solver, solve
+from .warm_start import WarmStart, read_warm_start
 
 log = logging.getLogger("logreg_spark")
-
-
-def _on_iteration(checkpoints: Checkpoints | None) -> OnIteration:
-    """Log each iteration; write a checkpoint when one is due."""
-
-    def report(progress: Progress) -> None:
-        rec = progress.last
-        log.info(
-            "iteration %d: loss %.12g grad_norm %.3e step %.3g seconds %.3f passes %d",
-            rec.iteration,
-            rec.loss,
-            rec.grad_norm,
-            rec.step_size,
-            rec.seconds,
-            rec.passes,
-        )
-        if checkpoints:
-            checkpoints.save(progress)
-
-    return report
 
 
 def _classes(data: TrainingData, conf: Conf) -> int:
@@ -87,91 +60,43 @@ def _classes(data: TrainingData, conf: Conf) -> int:
     return classes if multinomial else 0
 
 
-def _solve(
-    name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf, checkpoints: Checkpoints | None
-) -> SolverResult:
-    resume = checkpoints.load(conf.resume) if checkpoints else None
-    common = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": _on_iteration(checkpoints), "resume": resume}
-    if name == "gd":
-        return gradient_descent(
-            objective, theta0, learning_rate=conf.learning_rate, line_search=conf.line_search, **common
-        )
-    if name == "lbfgs":
-        return lbfgs(objective, theta0, memory=conf.memory, **common)
-    return newton(objective, theta0, **common)
+def _class_weighted(data: TrainingData, conf: Conf, classes: int) -> TrainingData:
+    """``data`` with its rows weighted per class (``model.class_weight``), or as it is."""
+    if conf.model.class_weight != "balanced":
+        return data
+    return data.with_class_weights(data.summary.balanced_class_weights(max(classes, 2)))
+
+
+def _objective(data: TrainingData, conf: Conf, classes: int) -> Objective:
+    """The penalized loss over the cached blocks, as ``model`` asks."""
+    model_conf = conf.model
+    return Objective.build(
+        data.passes(),
+        data.summary,
+        reg_param=model_conf.reg_param,
+        elastic_net_param=model_conf.elastic_net_param,
+        standardization=model_conf.standardization,
+        fit_intercept=model_conf.fit_intercept,
+        classes=classes,
+    )
 
 
 def _initial_point(
-    spark: SparkSession, conf: Conf, features: list[str], objective: Objective, summary: Summary
+    objective: Objective, summary: Summary, features: list[str], conf: ModelConf, warm: WarmStart | None
 ) -> np.ndarray:
     """Zero coefficients with the intercepts of the class frequencies (log-odds; for K classes
     centred log weights, as MLlib), or the coefficients of ``model.init_model``."""
-    classes, fit_intercept = objective.classes, conf.model.fit_intercept
-    if not conf.model.init_model:
+    classes = objective.classes
+    if warm:
+        coef, intercept = warm.arranged(features, classes)
+    else:
         log_weight = np.log(summary.class_weight[: max(classes, 2)])
         if classes:
             coef, intercept = np.zeros((classes, len(features))), log_weight - log_weight.mean()
         else:
             coef, intercept = np.zeros(len(features)), float(log_weight[1] - log_weight[0])
-        return objective.from_data(coef, intercept * fit_intercept)
-    previous = read_coefficients(spark, conf.model.init_model)
-    names = set(pc.unique(previous.column("feature")).to_pylist()) - {INTERCEPT}
-    missing, unexpected = set(features) - names, names - set(features)
-    if missing or unexpected:
-        raise InputError(
-            f"model.init_model {conf.model.init_model}: features do not match the input "
-            f"(missing from the model: {sorted(missing)[:5]}, not in the input: {sorted(unexpected)[:5]})"
-        )
-    try:
-        coef, intercept = arrange(previous, features, classes)
-    except KeyError:
-        raise InputError(
-            f"model.init_model {conf.model.init_model}: not a model of the same family and classes "
-            f"({f'multinomial, {classes} classes' if classes else 'binomial'})"
-        ) from None
-    return objective.from_data(coef, intercept * fit_intercept)
+    return objective.from_data(coef, intercept * conf.fit_intercept)
 
-
-def _report(solver: str, result: SolverResult, conf: SolverConf) -> None:
-    """The run's last word: how it ended and how close to the optimum, a warning unless converged."""
-    optimality = result.history[-1].grad_norm
-    log.info(
-        "%s %s after %d iterations: %s; optimality %.2e (solver.tol %g)",
-        solver,
-        "converged" if result.converged else "did not converge",
-        len(result.history) - 1,
-        result.reason,
-        optimality,
-        conf.tol,
-    )
-    if result.reason == SEPARABLE:
-        log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model", SEPARABLE)
-    elif result.reason == "max_iter reached":
-        log.warning(
-            "%s stopped at solver.max_iter = %d with optimality %.2e > solver.tol = %g: the model is "
-            "not at the optimum; raise solver.max_iter",
-            solver,
-            conf.max_iter,
-            optimality,
-            conf.tol,
-        )
-    elif result.reason == STALLED:
-        log.warning(
-            "%s stalled with optimality %.2e > solver.tol = %g: the objective no longer decreases, so "
-            'the model is not at the optimum; try solver.name = "newton" (up to a few thousand '
-            'parameters) or "lbfgs", or accept this model with a solver.tol of %.0e',
-            solver,
-            optimality,
-            conf.tol,
-            10 ** np.ceil(np.log10(optimality)),
-        )
-    elif not result.converged:
-        log.warning("%s stopped without converging: %s", solver, result.reason)
-
-
-#: Newton is refused beyond this many parameters: its Hessian (8 p² bytes, 200 MB here) is
-#: summed in every partition and sent to the driver on every pass.
-NEWTON_LIMIT = 5000
 
 #: Standard errors need the (d + 1)² Hessian: not computed for wider models.
 STATISTICS_MAX_FEATURES = 2000
@@ -197,55 +122,25 @@ def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[
         return {}
 
 
-def fit_prepared(
-    data: TrainingData, conf: Conf, spark: SparkSession, checkpoints: Checkpoints | None = None
-) -> TrainedModel:
-    """Train on already prepared (cached) data; the data stays cached.
-
-    With ``checkpoints`` the solver resumes from the latest one and writes new ones.
-    """
-    started = time.perf_counter()
-    classes = _classes(data, conf)
-    if conf.model.class_weight == "balanced":
-        data = data.with_class_weights(data.summary.balanced_class_weights(max(classes, 2)))
-    summary, model_conf = data.summary, conf.model
-    objective = Objective.build(
-        data.passes(),
-        summary,
-        reg_param=model_conf.reg_param,
-        elastic_net_param=model_conf.elastic_net_param,
-        standardization=model_conf.standardization,
-        fit_intercept=model_conf.fit_intercept,
-        classes=classes,
-    )
-    features = data.spec.names
-    theta0 = _initial_point(spark, conf, features, objective, summary)
-    solver = resolve_solver(conf.solver.name, objective.penalty.has_l1, objective.n_params)
-    if solver == "newton" and objective.n_params > NEWTON_LIMIT:
-        raise InputError(
-            f'solver.name = "newton": the Hessian of {objective.n_params} parameters would take '
-            f'{8 * objective.n_params**2 / 1e9:.1f} GB in every partition; use "lbfgs" (or '
-            f'"auto") beyond {NEWTON_LIMIT} parameters'
-        )
-    log.info(
-        "solver %s on %d rows x %d features%s",
-        solver,
-        summary.rows,
-        summary.n_features,
-        f", {classes} classes" if classes else "",
-    )
-    result = _solve(solver, objective, theta0, conf.solver, checkpoints)
-    _report(solver, result, conf.solver)
-    statistics = _statistics(objective, result, conf)
+def _coefficients(objective: Objective, result: SolverResult, conf: ModelConf) -> tuple[np.ndarray, float | np.ndarray]:
+    """The solution on the data's scale; K classes' made identifiable (see :func:`identifiable`)."""
     coef, intercept = objective.to_data(result.theta)
-    if classes:
-        coef, intercept = identifiable(coef, intercept, penalized=model_conf.reg_param > 0)
-    metadata = {
+    if objective.classes:
+        coef, intercept = identifiable(coef, intercept, penalized=conf.reg_param > 0)
+    return coef, intercept
+
+
+def _metadata(
+    data: TrainingData, conf: Conf, solver: str, objective: Objective, result: SolverResult, started: float
+) -> dict[str, Any]:
+    """What ``model.json`` says of the fit besides the family: input, conf, run, versions."""
+    summary = data.summary
+    return {
         **data.spec.described(),
         "label_col": conf.input.label_col,
         "conf": conf.to_dict(),
         "solver": solver,
-        "threshold": model_conf.threshold,
+        "threshold": conf.model.threshold,
         "iterations": len(result.history) - 1,
         "passes": objective.passes,
         "converged": result.converged,
@@ -266,33 +161,57 @@ def fit_prepared(
             "numpy": np.__version__,
         },
     }
-    return TrainedModel(features, coef, intercept, result.history, metadata, statistics, classes)
+
+
+def fit_prepared(
+    data: TrainingData, conf: Conf, checkpoints: Checkpoints | None = None, warm: WarmStart | None = None
+) -> TrainedModel:
+    """Train on already prepared (cached) data; the data stays cached.
+
+    With ``checkpoints`` the solver resumes from the latest one and writes new ones; ``warm``
+    (``model.init_model``, read beforehand) is the starting point.
+    """
+    started = time.perf_counter()
+    classes = _classes(data, conf)
+    data = _class_weighted(data, conf, classes)
+    objective = _objective(data, conf, classes)
+    theta0 = _initial_point(objective, data.summary, data.spec.names, conf.model, warm)
+    solver = choose_solver(conf.solver, objective, data.summary)
+    result = solve(solver, objective, theta0, conf.solver, checkpoints)
+    statistics = _statistics(objective, result, conf)
+    coef, intercept = _coefficients(objective, result, conf.model)
+    metadata = _metadata(data, conf, solver, objective, result, started)
+    return TrainedModel(data.spec.names, coef, intercept, result.history, metadata, statistics, classes)
 
 
 def fit(df: DataFrame, conf: Conf, checkpoints: Checkpoints | None = None) -> TrainedModel:
-    """Prepare ``df`` (read from ``conf.input``), train, and release the cache."""
+    """Read ``model.init_model``, prepare ``df`` (read from ``conf.input``), train, and release the cache."""
+    warm = read_warm_start(df.sparkSession, conf.model.init_model)
     labels = 2 if conf.model.family == "binomial" else MAX_CLASSES
     data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, labels)
     try:
-        return fit_prepared(data, conf, df.sparkSession, checkpoints)
+        return fit_prepared(data, conf, checkpoints, warm)
     finally:
         data.release()
+
+
+def _pictures(model: TrainedModel) -> dict[str, bytes]:
+    """``loss.png``: the loss per iteration (none when matplotlib cannot be imported)."""
+    picture = plots.loss_curve([rec.iteration for rec in model.history], [rec.loss for rec in model.history])
+    return {"loss.png": picture} if picture else {}
 
 
 def run(spark: SparkSession, conf: Conf) -> str:
     """Train and write the model; return where it went. Checkpoints, when configured,
     are resumed from and deleted once the model is written."""
-    target = HadoopPath(spark, conf.output.model_path)
-    check_apart(spark, target, conf.input.path, "output.model_path")
-    check_writable(target, conf.output.mode, "output.model_path")
-    df = read_input(spark, conf.input)
+    target, df = open_job(spark, conf.input, conf.output.model_path, conf.output.mode, "output.model_path")
     checkpoints = None
     if conf.solver.checkpoint_path:
         checkpoints = Checkpoints(
             spark, conf.solver.checkpoint_path, fingerprint(conf, df, spark), conf.solver.checkpoint_every
         )
     model = fit(df, conf, checkpoints)
-    path = write_model(spark, model, conf.output.model_path, conf.output.mode)
+    path = write_model(spark, model, target, conf.output.mode, _pictures(model))
     if checkpoints:
         checkpoints.clear()
     return path

@@ -1,4 +1,5 @@
-"""The model directory: ``coefficients/`` and ``history/`` (Parquet), ``model.json``, ``loss.png``.
+"""The model directory: ``coefficients/`` and ``history/`` (Parquet), ``model.json``, and the
+files the training job adds (``loss.png``).
 
 Reading a model only parses JSON and Parquet: nothing in a model directory is
 ever executed (no pickle).
@@ -7,6 +8,7 @@ ever executed (no pickle).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,7 +25,6 @@ from ..solvers import IterationRecord
 from ..spark.blocks import FeatureSpec
 from ..spark.jvm import java_root_message
 from ..spark.reading import HASHED
-from . import plots
 from .paths import HadoopPath, staged_directory
 
 INTERCEPT = "(intercept)"
@@ -64,9 +65,11 @@ def write_small_parquet(spark: SparkSession, table: pa.Table, path: HadoopPath) 
     spark.createDataFrame(table).coalesce(1).write.parquet(path.uri)
 
 
-def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) -> str:
-    """Write ``model`` to ``path`` atomically; return the qualified path."""
-    target = HadoopPath(spark, path)
+def write_model(
+    spark: SparkSession, model: TrainedModel, target: HadoopPath, mode: str, files: Mapping[str, bytes]
+) -> str:
+    """Write ``model`` and the extra ``files`` (name → content) to ``target`` atomically; return
+    the qualified path."""
     with staged_directory(target, mode, "output.model_path") as staging:
         write_small_parquet(spark, model.coefficients_table(), staging.child("coefficients"))
         history = pa.Table.from_pylist(
@@ -83,9 +86,8 @@ def write_model(spark: SparkSession, model: TrainedModel, path: str, mode: str) 
             ),
         )
         write_small_parquet(spark, history, staging.child("history"))
-        picture = plots.loss_curve([rec.iteration for rec in model.history], [rec.loss for rec in model.history])
-        if picture:
-            staging.child("loss.png").write_bytes(picture)
+        for name, content in files.items():
+            staging.child(name).write_bytes(content)
         document = {
             "format_version": FORMAT_VERSION,
             "family": "multinomial" if model.classes else "binomial",

@@ -16,12 +16,11 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
 
-from ..app.config import ConfigError
 from ..artifacts.model_dir import LoadedModel
 from ..core.binomial import softplus_and_sigmoid
 from ..core.multinomial import log_softmax
 from ..core.sums import Features
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
 from .reading import (
     apply_invalid_policy,

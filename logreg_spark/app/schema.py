@@ -1,0 +1,298 @@
+"""The conf schema: one frozen dataclass per TOML section, and one per job.
+
+A section's fields are its public keys, with their types, defaults and checks.
+A conf checks itself when it is made, however it is made (loaded from files by
+:func:`~logreg_spark.app.config.load_conf`, or built in code): each section its
+own values, each job's conf what takes several keys (required keys, the feature
+source, solver and penalty). Every error is one line naming the key and where it
+was set: the file or ``--set`` while loading (see :func:`origins`), else ``conf``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import functools
+import operator
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from ..errors import ConfigError
+
+Check = Callable[[Any], "str | None"]
+Where = Callable[[str], str]  # key → where it was set ("--set", a file, or "conf")
+
+
+def _in_code(key: str) -> str:
+    return "conf"
+
+
+_WHERE: contextvars.ContextVar[Where] = contextvars.ContextVar("where", default=_in_code)
+
+
+@contextlib.contextmanager
+def origins(origin: Mapping[str, str]) -> Iterator[None]:
+    """Confs made inside name ``origin[key]`` (a file, ``--set``) in their errors; other keys ``conf``."""
+    token = _WHERE.set(lambda key: origin.get(key, "conf"))
+    try:
+        yield
+    finally:
+        _WHERE.reset(token)
+
+
+def _at_least(low: float) -> dict[str, Check]:
+    return {"check": lambda v: None if v >= low else f"must be >= {low}"}
+
+
+def _greater_than(low: float) -> dict[str, Check]:
+    return {"check": lambda v: None if v > low else f"must be > {low}"}
+
+
+def _between(low: float, high: float) -> dict[str, Check]:
+    return {"check": lambda v: None if low <= v <= high else f"must be in [{low}, {high}]"}
+
+
+def _one_of(*choices: str) -> dict[str, Check]:
+    return {"check": lambda v: None if v in choices else f"must be one of {', '.join(map(repr, choices))}"}
+
+
+class _Section:
+    """A TOML section (``section=`` names it): when made, each value must have its field's type
+    and pass its check; a number for a float field becomes a float."""
+
+    _name: ClassVar[str]
+
+    def __init_subclass__(cls, section: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if section:
+            cls._name = section
+
+    def __post_init__(self) -> None:
+        where, hints = _WHERE.get(), _hints(type(self))
+        for f in dataclasses.fields(self):
+            value, hint = getattr(self, f.name), hints[f.name]
+            if value is None and type(None) in typing.get_args(hint):
+                continue  # unset: the default of an optional key
+            key = f"{self._name}.{f.name}"
+            problem = _type_problem(value, hint)
+            if problem is None and "check" in f.metadata:
+                problem = f.metadata["check"](value)
+            if problem:
+                raise ConfigError(f"{where(key)}: {key} {problem} (got {value!r})")
+            if _given_type(hint) is float:
+                object.__setattr__(self, f.name, float(value))
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _given_type(hint: Any) -> Any:
+    """The type a value may have: ``X`` for a field ``X | None`` (None is the unset default)."""
+    args = typing.get_args(hint)
+    if type(None) not in args:
+        return hint
+    return functools.reduce(operator.or_, [arg for arg in args if arg is not type(None)])
+
+
+def _type_problem(value: Any, hint: Any) -> str | None:
+    hint = _given_type(hint)
+    accepted = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+        list[str]: isinstance(value, list) and all(isinstance(v, str) for v in value),
+        str | list[str]: isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+    }
+    if accepted[hint]:
+        return None
+    names = {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list[str]: "a list of strings",
+        str | list[str]: "a string or a list of strings",
+    }
+    return f"must be {names[hint]}"
+
+
+@dataclass(frozen=True)
+class InputConf(_Section, section="input"):
+    path: str | list[str] = ""
+    label_col: str = "label"
+    features: list[str] = field(default_factory=list)
+    features_col: str = ""
+    hash_features: list[str] = field(default_factory=list)
+    hash_dim: int = field(default=1 << 18, metadata=_at_least(1))
+    indices_col: str = ""
+    values_col: str = ""
+    num_features: int | None = field(default=None, metadata=_at_least(1))  # required with the two above
+    weight_col: str = ""
+    invalid: str = field(default="error", metadata=_one_of("error", "skip"))
+    cache: str = field(default="local", metadata=_one_of("local", "spark"))
+
+
+@dataclass(frozen=True)
+class ModelConf(_Section, section="model"):
+    family: str = field(default="auto", metadata=_one_of("auto", "binomial", "multinomial"))
+    fit_intercept: bool = True
+    reg_param: float = field(default=0.0, metadata=_at_least(0.0))
+    elastic_net_param: float = field(default=0.0, metadata=_between(0.0, 1.0))
+    standardization: bool = True
+    threshold: float = field(default=0.5, metadata=_between(0.0, 1.0))
+    class_weight: str = field(default="", metadata=_one_of("", "balanced"))
+    init_model: str = ""
+
+
+@dataclass(frozen=True)
+class SolverConf(_Section, section="solver"):
+    name: str = field(default="auto", metadata=_one_of("auto", "gd", "lbfgs", "newton"))
+    max_iter: int = field(default=100, metadata=_at_least(0))
+    tol: float = field(default=1e-6, metadata=_at_least(0.0))
+    learning_rate: float = field(default=1.0, metadata=_greater_than(0.0))
+    line_search: bool = True
+    memory: int = field(default=10, metadata=_at_least(1))
+    dtype: str = field(default="float64", metadata=_one_of("float64", "float32"))
+    aggregation_depth: int = field(default=0, metadata=_at_least(0))  # 0: chosen per pass
+    checkpoint_path: str = ""
+    checkpoint_every: int = field(default=1, metadata=_at_least(1))
+    resume: str = field(default="auto", metadata=_one_of("auto", "never"))
+
+
+@dataclass(frozen=True)
+class OutputConf(_Section, section="output"):
+    model_path: str = ""
+    mode: str = field(default="error", metadata=_one_of("error", "overwrite"))
+
+
+@dataclass(frozen=True)
+class Conf:
+    """The training job's conf."""
+
+    input: InputConf = field(default_factory=InputConf)
+    model: ModelConf = field(default_factory=ModelConf)
+    solver: SolverConf = field(default_factory=SolverConf)
+    output: OutputConf = field(default_factory=OutputConf)
+    spark: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = _WHERE.get()
+        _require_input_path(self.input.path, where)
+        _check_feature_source(self.input, where)
+        if not self.output.model_path:
+            raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
+        if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
+            raise ConfigError(
+                f'{where("solver.name")}: solver.name = "newton" handles L2 only; '
+                'use "lbfgs" (or "auto") when model.elastic_net_param > 0'
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+#: The keys of the index/value pair input, which go together.
+_PAIR_KEYS = ("indices_col", "values_col", "num_features")
+
+
+def _check_feature_source(conf: InputConf, where: Where) -> None:
+    """Exactly one feature source; the index/value pair input needs all of its keys."""
+    pair = {key: getattr(conf, key) for key in _PAIR_KEYS}
+    sources = (conf.features, conf.features_col, conf.hash_features, conf.indices_col or conf.values_col)
+    if sum(map(bool, sources)) != 1:
+        raise ConfigError(
+            f"{where('input.features')}: set exactly one of input.features (a list of columns), "
+            "input.features_col (an array or Vector column), input.hash_features (columns to hash) "
+            "or input.indices_col with input.values_col (index and value array columns)"
+        )
+    if any(pair.values()) and not all(pair.values()):
+        given = next(key for key, value in pair.items() if value)
+        missing = [f"input.{key}" for key, value in pair.items() if not value]
+        raise ConfigError(
+            f"{where(f'input.{given}')}: input.{given} needs {' and '.join(missing)} "
+            "(the index/value pair input: input.indices_col, input.values_col and "
+            "input.num_features go together)"
+        )
+    if conf.indices_col and conf.indices_col == conf.values_col:
+        raise ConfigError(
+            f"{where('input.values_col')}: input.indices_col and input.values_col must be "
+            f"two columns, not both {conf.values_col!r}"
+        )
+
+
+@dataclass(frozen=True)
+class PredictInputConf(_Section, section="input"):
+    path: str | list[str] = ""
+    invalid: str = field(default="error", metadata=_one_of("error", "skip"))
+
+
+@dataclass(frozen=True)
+class EvaluateInputConf(PredictInputConf):
+    label_col: str = "label"
+    weight_col: str = ""
+
+
+@dataclass(frozen=True)
+class ModelRefConf(_Section, section="model"):
+    path: str = ""
+    threshold: float | None = field(default=None, metadata=_between(0.0, 1.0))  # None: the model's
+
+
+@dataclass(frozen=True)
+class EvaluateOutputConf(_Section, section="output"):
+    path: str = ""
+    mode: str = field(default="error", metadata=_one_of("error", "overwrite"))
+
+
+@dataclass(frozen=True)
+class PredictOutputConf(EvaluateOutputConf):
+    keep_cols: list[str] | None = None  # None: every input column
+    raw_margin: bool = False
+
+
+def _check_scoring(conf: PredictConf | EvaluateConf) -> None:
+    """A scoring job's required keys."""
+    where = _WHERE.get()
+    _require_input_path(conf.input.path, where)
+    for key in ("model.path", "output.path"):
+        section, name = key.split(".")
+        if not getattr(getattr(conf, section), name):
+            raise ConfigError(f"{where(key)}: {key} is required")
+
+
+@dataclass(frozen=True)
+class PredictConf:
+    """The scoring job's conf."""
+
+    input: PredictInputConf = field(default_factory=PredictInputConf)
+    model: ModelRefConf = field(default_factory=ModelRefConf)
+    output: PredictOutputConf = field(default_factory=PredictOutputConf)
+    spark: dict[str, str] = field(default_factory=dict)
+
+    __post_init__ = _check_scoring
+
+
+@dataclass(frozen=True)
+class EvaluateConf:
+    """The evaluation job's conf."""
+
+    input: EvaluateInputConf = field(default_factory=EvaluateInputConf)
+    model: ModelRefConf = field(default_factory=ModelRefConf)
+    output: EvaluateOutputConf = field(default_factory=EvaluateOutputConf)
+    spark: dict[str, str] = field(default_factory=dict)
+
+    __post_init__ = _check_scoring
+
+
+def _require_input_path(path: str | list[str], where: Where) -> None:
+    if not path:
+        raise ConfigError(f"{where('input.path')}: input.path is required (a Parquet path, glob or list)")
+
+
+AnyConf = TypeVar("AnyConf", Conf, PredictConf, EvaluateConf)

@@ -1,0 +1,129 @@
+"""The training job's solver steps: which solver, and running it with checkpoints and a log.
+
+Each iteration is logged (and checkpointed when one is due); the run ends with
+one line saying how it ended and how close to the optimum, and a warning that
+says what to change unless it converged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..artifacts.checkpoint import Checkpoints
+from ..core.data import Summary
+from ..core.objective import Objective
+from ..errors import ConfigError
+from ..solvers import (
+    SEPARABLE,
+    STALLED,
+    OnIteration,
+    Progress,
+    SolverResult,
+    gradient_descent,
+    lbfgs,
+    newton,
+    resolve_solver,
+)
+from .schema import SolverConf
+
+log = logging.getLogger("logreg_spark")
+
+#: Newton is refused beyond this many parameters: its Hessian (8 p² bytes, 200 MB here) is
+#: summed in every partition and sent to the driver on every pass.
+NEWTON_LIMIT = 5000
+
+
+def choose_solver(conf: SolverConf, objective: Objective, summary: Summary) -> str:
+    """The solver ``solver.name`` asks for (``auto``: chosen by the problem's size and penalty)."""
+    solver = resolve_solver(conf.name, objective.penalty.has_l1, objective.n_params)
+    if solver == "newton" and objective.n_params > NEWTON_LIMIT:
+        raise ConfigError(
+            f'solver.name = "newton": the Hessian of {objective.n_params} parameters would take '
+            f'{8 * objective.n_params**2 / 1e9:.1f} GB in every partition; use "lbfgs" (or '
+            f'"auto") beyond {NEWTON_LIMIT} parameters'
+        )
+    log.info(
+        "solver %s on %d rows x %d features%s",
+        solver,
+        summary.rows,
+        summary.n_features,
+        f", {objective.classes} classes" if objective.classes else "",
+    )
+    return solver
+
+
+def solve(
+    name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf, checkpoints: Checkpoints | None
+) -> SolverResult:
+    """Run solver ``name`` from ``theta0`` (or the latest checkpoint), then say how it ended."""
+    resume = checkpoints.load(conf.resume) if checkpoints else None
+    common = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": _on_iteration(checkpoints), "resume": resume}
+    if name == "gd":
+        result = gradient_descent(
+            objective, theta0, learning_rate=conf.learning_rate, line_search=conf.line_search, **common
+        )
+    elif name == "lbfgs":
+        result = lbfgs(objective, theta0, memory=conf.memory, **common)
+    else:
+        result = newton(objective, theta0, **common)
+    _report_end(name, result, conf)
+    return result
+
+
+def _on_iteration(checkpoints: Checkpoints | None) -> OnIteration:
+    """Log each iteration; write a checkpoint when one is due."""
+
+    def report(progress: Progress) -> None:
+        rec = progress.last
+        log.info(
+            "iteration %d: loss %.12g grad_norm %.3e step %.3g seconds %.3f passes %d",
+            rec.iteration,
+            rec.loss,
+            rec.grad_norm,
+            rec.step_size,
+            rec.seconds,
+            rec.passes,
+        )
+        if checkpoints:
+            checkpoints.save(progress)
+
+    return report
+
+
+def _report_end(solver: str, result: SolverResult, conf: SolverConf) -> None:
+    """The run's last word: how it ended and how close to the optimum, a warning unless converged."""
+    optimality = result.history[-1].grad_norm
+    log.info(
+        "%s %s after %d iterations: %s; optimality %.2e (solver.tol %g)",
+        solver,
+        "converged" if result.converged else "did not converge",
+        len(result.history) - 1,
+        result.reason,
+        optimality,
+        conf.tol,
+    )
+    if result.reason == SEPARABLE:
+        log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model", SEPARABLE)
+    elif result.reason == "max_iter reached":
+        log.warning(
+            "%s stopped at solver.max_iter = %d with optimality %.2e > solver.tol = %g: the model is "
+            "not at the optimum; raise solver.max_iter",
+            solver,
+            conf.max_iter,
+            optimality,
+            conf.tol,
+        )
+    elif result.reason == STALLED:
+        log.warning(
+            "%s stalled with optimality %.2e > solver.tol = %g: the objective no longer decreases, so "
+            'the model is not at the optimum; try solver.name = "newton" (up to a few thousand '
+            'parameters) or "lbfgs", or accept this model with a solver.tol of %.0e',
+            solver,
+            optimality,
+            conf.tol,
+            10 ** np.ceil(np.log10(optimality)),
+        )
+    elif not result.converged:
+        log.warning("%s stopped without converging: %s", solver, result.reason)
