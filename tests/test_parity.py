@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import statsmodels.api as sm
+from helpers import family
 from pyspark.ml.classification import LogisticRegression as MLlibLogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.linalg import Vectors
@@ -41,7 +42,7 @@ def _objective_at(X, y, w, coef, intercept, model: ModelConf, classes: int = 0) 
         elastic_net_param=model.elastic_net_param,
         standardization=model.standardization,
         fit_intercept=model.fit_intercept,
-        classes=classes,
+        family=family(classes),
     )
     evaluation = objective.evaluate(objective.from_data(coef, intercept))
     return evaluation.total, objective.optimality(evaluation)
