@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from logreg_spark.core.family import BINOMIAL, Family
+
 
 def reference_loss(X, y, w, coef, intercept) -> float:
     """The mean log loss written the textbook way (fine for moderate margins)."""
@@ -18,3 +20,8 @@ def small_problem(rows: int = 200, features: int = 4, seed: int = 1, weighted: b
     y = (rng.random(rows) < 0.4).astype(float)
     w = rng.uniform(0.2, 3.0, rows) if weighted else np.ones(rows)
     return X, y, w
+
+
+def family(classes: int) -> Family:
+    """The tests' shorthand: 0 classes for the binomial model, K for the multinomial one."""
+    return Family.multinomial(classes) if classes else BINOMIAL

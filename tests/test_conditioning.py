@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pyarrow as pa
 import pytest
+from helpers import family
 from optimum import Problem
 from pyspark.ml.linalg import Vectors
 from scipy import sparse
@@ -123,7 +124,7 @@ def test_every_solver_reaches_the_optimum_or_says_it_did_not(kind, classes, stan
             reg_param=REG_PARAM,
             elastic_net_param=alpha,
             standardization=standardization,
-            classes=classes,
+            family=family(classes),
         )
         if solver == "newton" and (alpha > 0 or objective.n_params > 1300):
             continue
@@ -220,9 +221,9 @@ def pytest_terminal_summary_lines() -> list[str]:
         "| data | family | standardization | α | solver | converged | passes | gap |",
         "| --- | --- | --- | ---: | --- | --- | ---: | ---: |",
     ]
-    for name, family, std, alpha, solver, converged, passes, gap in RECORDED:
+    for name, kind, std, alpha, solver, converged, passes, gap in RECORDED:
         lines.append(
-            f"| {name} | {family} | {str(std).lower()} | {alpha} | {solver} | {str(converged).lower()} | "
+            f"| {name} | {kind} | {str(std).lower()} | {alpha} | {solver} | {str(converged).lower()} | "
             f"{passes} | {gap:.1e} |"
         )
     return lines if RECORDED else []

@@ -11,6 +11,7 @@ from pyspark.ml.linalg import Vectors
 
 from logreg_spark.app.config import InputConf
 from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.family import BINOMIAL
 from logreg_spark.core.sums import Layout
 from logreg_spark.spark.blocks import Problems
 from logreg_spark.spark.prepare import TrainingData
@@ -27,8 +28,8 @@ def _assert_same_pass(data: TrainingData, X, y, w):
     """A pass at the aggregation depth ``data`` was prepared with equals the NumPy pass."""
     rng = np.random.default_rng(3)
     coef, intercept = rng.normal(size=X.shape[1]) * 0.2, 0.3
-    expected = InMemoryEngine(X, y, w).run(coef, intercept, Layout.for_point(coef, True, True))
-    got = data.passes().run(coef, intercept, Layout.for_point(coef, True, True))
+    expected = InMemoryEngine(X, y, w).run(coef, intercept, Layout(coef.size, BINOMIAL, True, True))
+    got = data.passes().run(coef, intercept, Layout(coef.size, BINOMIAL, True, True))
     assert got.rows == expected.rows
     assert got.weight == pytest.approx(expected.weight, rel=1e-12)
     assert got.loss == pytest.approx(expected.loss, rel=1e-12)

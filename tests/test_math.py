@@ -5,19 +5,20 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import reference_loss, small_problem
+from helpers import family, reference_loss, small_problem
 from scipy import sparse
 
 from logreg_spark.core.binomial import sigmoid
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.family import BINOMIAL
 from logreg_spark.core.objective import Objective
 from logreg_spark.core.penalty import ElasticNet
 from logreg_spark.core.sums import Layout
 
 
 def _sums(X, y, w, coef, intercept, hessian=False):
-    return InMemoryEngine(X, y, w).run(coef, intercept, Layout.for_point(coef, hessian))
+    return InMemoryEngine(X, y, w).run(coef, intercept, Layout(coef.size, BINOMIAL, hessian))
 
 
 def _objective(X, y, w, *, fit_intercept, reg_param, alpha=0.0, standardization=True):
@@ -170,7 +171,7 @@ def test_a_pass_gives_the_hessian_diagonal_in_the_solver_coordinates(classes, fi
         reg_param=0.1,
         standardization=False,
         fit_intercept=fit_intercept,
-        classes=classes,
+        family=family(classes),
     )
     theta = np.random.default_rng(5).normal(size=objective.n_params) * 0.3
     ev = objective.evaluate(theta, hessian=True, diagonal=True)

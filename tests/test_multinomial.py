@@ -10,6 +10,7 @@ from scipy import sparse
 
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.family import BINOMIAL, Family
 from logreg_spark.core.multinomial import identifiable
 from logreg_spark.core.objective import Objective
 from logreg_spark.core.sums import Layout
@@ -30,7 +31,9 @@ def reference_loss(X, y, w, coef, intercept) -> float:
 
 
 def _objective(X, y, w, **settings):
-    return Objective.build(InMemoryEngine(X, y, w), Summary.of_block(Block(X, y, w)), classes=3, **settings)
+    return Objective.build(
+        InMemoryEngine(X, y, w), Summary.of_block(Block(X, y, w)), family=Family.multinomial(3), **settings
+    )
 
 
 @pytest.mark.parametrize("as_csr", [False, True])
@@ -42,7 +45,7 @@ def test_loss_gradient_and_hessian_match_the_formula_and_finite_differences(as_c
     engine = InMemoryEngine(data, y, w)
 
     def run(coef, intercept, hessian):
-        return engine.run(coef, intercept, Layout.for_point(coef, hessian))
+        return engine.run(coef, intercept, Layout(coef.shape[1], Family.multinomial(coef.shape[0]), hessian))
 
     sums = run(coef, intercept, True)
     assert sums.loss == pytest.approx(reference_loss(X, y, w, coef, intercept), rel=1e-13)
@@ -95,9 +98,9 @@ def test_two_classes_is_the_binomial_model():
     """softmax over margins (0, z) is sigmoid(z): the loss and the gradient's difference agree."""
     X, y, w = small_problem()
     coef, b = np.array([0.1, -0.02, 0.5, 0.05]), -0.3
-    binomial = InMemoryEngine(X, y, w).run(coef, b, Layout.for_point(coef, False))
+    binomial = InMemoryEngine(X, y, w).run(coef, b, Layout(coef.size, BINOMIAL, False))
     rows = np.vstack([np.zeros(4), coef])
-    softmax = InMemoryEngine(X, y, w).run(rows, np.array([0.0, b]), Layout.for_point(rows))
+    softmax = InMemoryEngine(X, y, w).run(rows, np.array([0.0, b]), Layout(rows.shape[1], Family.multinomial(2)))
     assert softmax.loss == pytest.approx(binomial.loss, rel=1e-13)
     np.testing.assert_allclose(softmax.gradient[1], binomial.gradient, rtol=1e-12)
     np.testing.assert_allclose(softmax.gradient.sum(axis=0), 0.0, atol=1e-12)
@@ -110,7 +113,7 @@ def test_extreme_margins_are_finite_and_exact(margin):
     with np.errstate(over="raise", invalid="raise", divide="raise"), warnings.catch_warnings():
         warnings.simplefilter("error")
         coef = np.array([[0.0], [0.0], [margin]])
-        sums = InMemoryEngine(X, y, np.ones(2)).run(coef, np.zeros(3), Layout.for_point(coef, True))
+        sums = InMemoryEngine(X, y, np.ones(2)).run(coef, np.zeros(3), Layout(1, Family.multinomial(3), True))
     # row 0 (y=2): log(2 + e^m) − m; row 1 (y=0): log(2 + e^m)
     expected = np.logaddexp(np.log(2.0), margin) * 2 - margin
     assert sums.loss == pytest.approx(expected, rel=1e-15)

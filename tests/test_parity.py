@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import statsmodels.api as sm
+from helpers import family
 from pyspark.ml.classification import LogisticRegression as MLlibLogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.linalg import Vectors
@@ -41,7 +42,7 @@ def _objective_at(X, y, w, coef, intercept, model: ModelConf, classes: int = 0) 
         elastic_net_param=model.elastic_net_param,
         standardization=model.standardization,
         fit_intercept=model.fit_intercept,
-        classes=classes,
+        family=family(classes),
     )
     evaluation = objective.evaluate(objective.from_data(coef, intercept))
     return evaluation.total, objective.optimality(evaluation)
@@ -279,7 +280,7 @@ def test_multinomial_matches_mllib(spark, three_classes, reg_param, alpha, stand
         reg_param=reg_param, elastic_net_param=alpha, standardization=standardization, fit_intercept=fit_intercept
     )
     coef, intercept, fitted = three_classes.fit(solver=solver, family="multinomial", **model)
-    assert coef.shape == (3, 4) and fitted.classes == 3
+    assert coef.shape == (3, 4) and fitted.family.classes == 3
     mllib = MLlibLogisticRegression(
         regParam=reg_param,
         elasticNetParam=alpha,

@@ -37,8 +37,6 @@ from ..spark.scoring import (
     labelled_columns,
     labels,
     model_input,
-    probability,
-    row_log_loss,
     scored_batches,
     validate_rows,
 )
@@ -61,14 +59,14 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> DataFrame:
 
     def add(table: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray]:
         y, w = labels(table)
-        p = probability(margin)
-        scores = {"y": y, "w": w, "loss": row_log_loss(margin, y)}
-        if model.classes:
+        p = model.family.probabilities(margin)
+        scores = {"y": y, "w": w, "loss": model.family.row_log_loss(margin, y)}
+        if model.family.is_multinomial:
             return {**scores, "prediction": p.argmax(axis=1).astype(np.float64)}
         return {"p": p, **scores, "bin": calibration_bin(p)}
 
     needed = [*model.spec.input_columns, LABEL, WEIGHT]
-    schema = _SCORED_CLASSES if model.classes else _SCORED
+    schema = _SCORED_CLASSES if model.family.is_multinomial else _SCORED
     return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), schema)
 
 
@@ -274,10 +272,14 @@ def run(spark: SparkSession, conf: EvaluateConf) -> str:
     threshold = decision_threshold(model, conf.model.threshold)
     scored = _score(df, conf, model).persist()
     try:
-        results = evaluate_classes(scored, model.classes) if model.classes else evaluate(scored, threshold)
+        results = (
+            evaluate_classes(scored, model.family.classes)
+            if model.family.is_multinomial
+            else evaluate(scored, threshold)
+        )
     finally:
         scored.unpersist()
-    tables, pictures = (_class_outputs if model.classes else _binomial_outputs)(results)
+    tables, pictures = (_class_outputs if model.family.is_multinomial else _binomial_outputs)(results)
     with staged_directory(target, conf.output.mode, "output.path") as staging:
         for name, table in tables.items():
             write_small_parquet(spark, table, staging.child(name))
@@ -291,7 +293,7 @@ def run(spark: SparkSession, conf: EvaluateConf) -> str:
         results["log_loss"],
         results["accuracy"],
         results["rows"],
-        "" if model.classes else f", ROC AUC {results['roc_auc']:.6g}",
+        "" if model.family.is_multinomial else f", ROC AUC {results['roc_auc']:.6g}",
     )
     return target.uri
 

@@ -20,7 +20,7 @@ from pyspark.sql import types as T
 from ..artifacts.model_dir import read_model
 from ..artifacts.paths import staged_directory
 from ..errors import InputError
-from ..spark.scoring import decision_threshold, feature_check, model_input, probability, scored_batches, validate_rows
+from ..spark.scoring import decision_threshold, feature_check, model_input, scored_batches, validate_rows
 from .cli import job_main
 from .config import PredictConf
 from .opening import open_job
@@ -46,14 +46,14 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
     validate_rows(df, check, conf.input.invalid)
 
     def add(_: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
-        p = probability(margin)
-        predicted = p.argmax(axis=1) if model.classes else p > threshold
+        p = model.family.probabilities(margin)
+        predicted = p.argmax(axis=1) if model.family.is_multinomial else p > threshold
         columns = {"probability": _per_row(p), "prediction": predicted.astype(np.float64)}
         if conf.output.raw_margin:
             columns["raw_margin"] = _per_row(margin)
         return columns
 
-    per_class = T.ArrayType(T.DoubleType(), False) if model.classes else T.DoubleType()
+    per_class = T.ArrayType(T.DoubleType(), False) if model.family.is_multinomial else T.DoubleType()
     schema = T.StructType(
         [df.schema[name] for name in keep]
         + [T.StructField(name, T.DoubleType() if name == "prediction" else per_class, False) for name in added]
@@ -65,7 +65,7 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
         "scored %s with the model at %s (%s)",
         conf.input.path,
         model.uri,
-        f"{model.classes} classes" if model.classes else f"threshold {threshold:g}",
+        f"{model.family.classes} classes" if model.family.is_multinomial else f"threshold {threshold:g}",
     )
     return target.uri
 

@@ -49,7 +49,7 @@ def choose_solver(conf: SolverConf, objective: Objective, summary: Summary) -> s
         solver,
         summary.rows,
         summary.n_features,
-        f", {objective.classes} classes" if objective.classes else "",
+        f", {objective.family.classes} classes" if objective.family.is_multinomial else "",
     )
     return solver
 

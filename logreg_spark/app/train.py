@@ -16,8 +16,8 @@ from ..artifacts import plots
 from ..artifacts.checkpoint import Checkpoints, fingerprint
 from ..artifacts.model_dir import TrainedModel, write_model
 from ..core.data import Summary
+from ..core.family import BINOMIAL, Family
 from ..core.inference import SingularHessian, coefficient_statistics
-from ..core.multinomial import identifiable
 from ..core.objective import Objective
 from ..errors import InputError
 from ..solvers import SolverResult
@@ -33,10 +33,9 @@ from .warm_start import WarmStart, read_warm_start
 log = logging.getLogger("logreg_spark")
 
 
-def _classes(data: TrainingData, conf: Conf) -> int:
+def _family(data: TrainingData, conf: Conf) -> Family:
     """Apply the ``input.invalid`` policy; refuse data that cannot be trained on; return the
-    number of classes of a multinomial model (``model.family``; ``auto``: more than two labels),
-    or 0 for the binomial model."""
+    model's family (``model.family``; ``auto``: multinomial when a label above 1 occurs)."""
     apply_invalid_policy(data.problems, conf.input.invalid)
     summary, label_col = data.summary, conf.input.label_col
     if summary.rows == 0:
@@ -49,25 +48,25 @@ def _classes(data: TrainingData, conf: Conf) -> int:
             f"input.label_col {label_col!r}: every row has label {present[0]}; "
             "logistic regression needs two classes or more"
         )
-    multinomial = conf.model.family == "multinomial" or (conf.model.family == "auto" and summary.classes > 2)
-    classes = max(summary.classes, 2) if multinomial else 2
+    multinomial = conf.model.family == "multinomial" or (conf.model.family == "auto" and summary.labels_seen > 2)
+    classes = max(summary.labels_seen, 2) if multinomial else 2
     absent = sorted(set(range(classes)) - set(present.tolist()))
     if absent:
         raise InputError(
             f"input.label_col {label_col!r}: no rows (of positive weight) have label {absent[0]}; "
             f"labels must be 0 … {classes - 1} with every class present"
         )
-    return classes if multinomial else 0
+    return Family.multinomial(classes) if multinomial else BINOMIAL
 
 
-def _class_weighted(data: TrainingData, conf: Conf, classes: int) -> TrainingData:
+def _class_weighted(data: TrainingData, conf: Conf, family: Family) -> TrainingData:
     """``data`` with its rows weighted per class (``model.class_weight``), or as it is."""
     if conf.model.class_weight != "balanced":
         return data
-    return data.with_class_weights(data.summary.balanced_class_weights(max(classes, 2)))
+    return data.with_class_weights(data.summary.balanced_class_weights(family.classes))
 
 
-def _objective(data: TrainingData, conf: Conf, classes: int) -> Objective:
+def _objective(data: TrainingData, conf: Conf, family: Family) -> Objective:
     """The penalized loss over the cached blocks, as ``model`` asks."""
     model_conf = conf.model
     return Objective.build(
@@ -77,7 +76,7 @@ def _objective(data: TrainingData, conf: Conf, classes: int) -> Objective:
         elastic_net_param=model_conf.elastic_net_param,
         standardization=model_conf.standardization,
         fit_intercept=model_conf.fit_intercept,
-        classes=classes,
+        family=family,
     )
 
 
@@ -86,13 +85,13 @@ def _initial_point(
 ) -> np.ndarray:
     """Zero coefficients with the intercepts of the class frequencies (log-odds; for K classes
     centred log weights, as MLlib), or the coefficients of ``model.init_model``."""
-    classes = objective.classes
+    family = objective.family
     if warm:
-        coef, intercept = warm.arranged(features, classes)
+        coef, intercept = warm.arranged(features, family)
     else:
-        log_weight = np.log(summary.class_weight[: max(classes, 2)])
-        if classes:
-            coef, intercept = np.zeros((classes, len(features))), log_weight - log_weight.mean()
+        log_weight = np.log(summary.class_weight[: family.classes])
+        if family.is_multinomial:
+            coef, intercept = np.zeros((family.classes, len(features))), log_weight - log_weight.mean()
         else:
             coef, intercept = np.zeros(len(features)), float(log_weight[1] - log_weight[0])
     return objective.from_data(coef, intercept * conf.fit_intercept)
@@ -104,7 +103,12 @@ STATISTICS_MAX_FEATURES = 2000
 
 def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[str, np.ndarray]:
     """Standard errors etc. for a converged, unpenalized binomial fit with an intercept; else none."""
-    if conf.model.reg_param > 0 or not conf.model.fit_intercept or not result.converged or objective.classes:
+    if (
+        conf.model.reg_param > 0
+        or not conf.model.fit_intercept
+        or not result.converged
+        or objective.family.is_multinomial
+    ):
         return {}
     if objective.scaling.n_params > STATISTICS_MAX_FEATURES + 1:
         log.info(
@@ -123,11 +127,9 @@ def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[
 
 
 def _coefficients(objective: Objective, result: SolverResult, conf: ModelConf) -> tuple[np.ndarray, float | np.ndarray]:
-    """The solution on the data's scale; K classes' made identifiable (see :func:`identifiable`)."""
+    """The solution on the data's scale, in the family's identifiable form (:meth:`Family.identifiable`)."""
     coef, intercept = objective.to_data(result.theta)
-    if objective.classes:
-        coef, intercept = identifiable(coef, intercept, penalized=conf.reg_param > 0)
-    return coef, intercept
+    return objective.family.identifiable(coef, intercept, penalized=conf.reg_param > 0)
 
 
 def _metadata(
@@ -172,23 +174,23 @@ def fit_prepared(
     (``model.init_model``, read beforehand) is the starting point.
     """
     started = time.perf_counter()
-    classes = _classes(data, conf)
-    data = _class_weighted(data, conf, classes)
-    objective = _objective(data, conf, classes)
+    family = _family(data, conf)
+    data = _class_weighted(data, conf, family)
+    objective = _objective(data, conf, family)
     theta0 = _initial_point(objective, data.summary, data.spec.names, conf.model, warm)
     solver = choose_solver(conf.solver, objective, data.summary)
     result = solve(solver, objective, theta0, conf.solver, checkpoints)
     statistics = _statistics(objective, result, conf)
     coef, intercept = _coefficients(objective, result, conf.model)
     metadata = _metadata(data, conf, solver, objective, result, started)
-    return TrainedModel(data.spec.names, coef, intercept, result.history, metadata, statistics, classes)
+    return TrainedModel(data.spec.names, coef, intercept, result.history, metadata, statistics, family)
 
 
 def fit(df: DataFrame, conf: Conf, checkpoints: Checkpoints | None = None) -> TrainedModel:
     """Read ``model.init_model``, prepare ``df`` (read from ``conf.input``), train, and release the cache."""
     warm = read_warm_start(df.sparkSession, conf.model.init_model)
-    labels = 2 if conf.model.family == "binomial" else MAX_CLASSES
-    data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, labels)
+    label_limit = 2 if conf.model.family == "binomial" else MAX_CLASSES
+    data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, label_limit)
     try:
         return fit_prepared(data, conf, checkpoints, warm)
     finally:

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from pyspark.sql import SparkSession
 
 from ..artifacts.model_dir import INTERCEPT, arrange, read_coefficients
+from ..core.family import Family
 from ..errors import InputError
 
 
@@ -26,9 +27,9 @@ class WarmStart:
     path: str
     coefficients: pa.Table
 
-    def arranged(self, features: list[str], classes: int) -> tuple[np.ndarray, float | np.ndarray]:
-        """(coefficients, intercept) in the order of ``features`` for a model of ``classes``
-        (0: binomial); a model of other features, family or classes is an :class:`InputError`."""
+    def arranged(self, features: list[str], family: Family) -> tuple[np.ndarray, float | np.ndarray]:
+        """(coefficients, intercept) in the order of ``features`` for a model of ``family``; a
+        model of other features, family or classes is an :class:`InputError`."""
         names = set(pc.unique(self.coefficients.column("feature")).to_pylist()) - {INTERCEPT}
         missing, unexpected = set(features) - names, names - set(features)
         if missing or unexpected:
@@ -37,11 +38,10 @@ class WarmStart:
                 f"(missing from the model: {sorted(missing)[:5]}, not in the input: {sorted(unexpected)[:5]})"
             )
         try:
-            return arrange(self.coefficients, features, classes)
+            return arrange(self.coefficients, features, family)
         except KeyError:
             raise InputError(
-                f"model.init_model {self.path}: not a model of the same family and classes "
-                f"({f'multinomial, {classes} classes' if classes else 'binomial'})"
+                f"model.init_model {self.path}: not a model of the same family and classes ({family.described()})"
             ) from None
 
 

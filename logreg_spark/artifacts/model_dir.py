@@ -20,6 +20,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from ..core.family import BINOMIAL, Family
 from ..errors import ModelError
 from ..solvers import IterationRecord
 from ..spark.blocks import FeatureSpec
@@ -33,8 +34,8 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A fitted model. Binomial: ``coefficients`` (d,) and one ``intercept``; multinomial
-    (``classes = K``): (K, d) and (K,)."""
+    """A fitted model. Binomial: ``coefficients`` (d,) and one ``intercept``; multinomial of K
+    classes: (K, d) and (K,)."""
 
     features: list[str]
     coefficients: np.ndarray  # on the original feature scale
@@ -42,14 +43,16 @@ class TrainedModel:
     history: list[IterationRecord]
     metadata: dict[str, Any]  # everything else that goes into model.json
     statistics: dict[str, np.ndarray] = field(default_factory=dict)  # columns, intercept last
-    classes: int = 0  # 0: binomial
+    family: Family = BINOMIAL
 
     def coefficients_table(self) -> pa.Table:
         """``coefficients/``: (class,) feature, coefficient (, statistics); intercepts as ``(intercept)``."""
         names = [*self.features, INTERCEPT]
         values = np.column_stack([np.atleast_2d(self.coefficients), np.atleast_1d(self.intercept)])
         columns = (
-            {"class": pa.array(np.repeat(np.arange(self.classes), len(names)), pa.int32())} if self.classes else {}
+            {"class": pa.array(np.repeat(np.arange(self.family.classes), len(names)), pa.int32())}
+            if self.family.is_multinomial
+            else {}
         )
         return pa.table(
             {
@@ -90,8 +93,8 @@ def write_model(
             staging.child(name).write_bytes(content)
         document = {
             "format_version": FORMAT_VERSION,
-            "family": "multinomial" if model.classes else "binomial",
-            "classes": model.classes or 2,
+            "family": model.family.name,
+            "classes": model.family.classes,
             **model.metadata,
         }
         staging.child("model.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
@@ -112,24 +115,25 @@ def read_coefficients(spark: SparkSession, path: str) -> pa.Table:
         raise ModelError(f"{location.uri}: cannot be read ({java_root_message(err)})") from None
 
 
-def arrange(table: pa.Table, features: list[str], classes: int) -> tuple[np.ndarray, float | np.ndarray]:
+def arrange(table: pa.Table, features: list[str], family: Family) -> tuple[np.ndarray, float | np.ndarray]:
     """(coefficients, intercept) of a :func:`read_coefficients` table in the order of ``features``:
-    (d,) and a number for a binomial model (``classes = 0``), (K, d) and (K,) for K classes.
+    (d,) and a number for a binomial model, (K, d) and (K,) for a multinomial one of K classes.
     A table that does not hold every (class, feature) exactly once is a KeyError. Names are
     matched by Arrow's hash join, so a model of 10⁷ features arranges in seconds."""
     width = len(features) + 1
     position = pc.index_in(table.column("feature"), value_set=pa.array([*features, INTERCEPT], pa.string()))
     position = position.fill_null(-1).to_numpy(zero_copy_only=False)
     klass = table.column("class").fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    expected_class = (klass >= 0) & (klass < classes) if classes else klass == -1
+    multinomial = family.is_multinomial
+    expected_class = (klass >= 0) & (klass < family.classes) if multinomial else klass == -1
     cell = np.where(expected_class & (position >= 0), np.maximum(klass, 0) * width + position, -1)
-    size = max(classes, 1) * width
+    size = family.n_margins * width
     if len(cell) != size or (cell < 0).any() or np.unique(cell).size != size:
         raise KeyError("coefficients")
     values = np.empty(size)
     values[cell] = table.column("coefficient").fill_null(np.nan).to_numpy(zero_copy_only=False)
-    grid = values.reshape(max(classes, 1), width)
-    if classes:
+    grid = values.reshape(family.n_margins, width)
+    if multinomial:
         return grid[:, :-1], grid[:, -1]
     return grid[0, :-1], float(grid[0, -1])
 
@@ -146,7 +150,7 @@ class LoadedModel:
     spec: FeatureSpec  # where the features are in an input table
     label_col: str
     hashing: tuple[list[str], int] | None = None  # input.hash_features and hash_dim, when trained so
-    classes: int = 0  # 0: binomial
+    family: Family = BINOMIAL
 
     @property
     def features(self) -> list[str]:
@@ -154,7 +158,7 @@ class LoadedModel:
 
     def margins(self, X: np.ndarray) -> np.ndarray:
         """``xᵀβ + b`` per row, or the (n × K) class margins ``B x + b``."""
-        return X @ (self.coefficients.T if self.classes else self.coefficients) + self.intercept
+        return X @ (self.coefficients.T if self.family.is_multinomial else self.coefficients) + self.intercept
 
 
 def read_model(spark: SparkSession, path: str) -> LoadedModel:
@@ -199,11 +203,12 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
             )
         else:
             spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=d)
-        classes = int(document["classes"]) if document.get("family") == "multinomial" else 0
+        multinomial = document.get("family") == "multinomial"
+        family = Family.multinomial(int(document["classes"])) if multinomial else BINOMIAL
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
     try:
-        coefficients, intercept = arrange(read_coefficients(spark, path), spec.names, classes)
+        coefficients, intercept = arrange(read_coefficients(spark, path), spec.names, family)
     except (KeyError, pa.ArrowException):  # a missing or repeated entry, or a column of another type
         raise ModelError(
             f"{where}: coefficients/ does not match the features and classes in model.json "
@@ -211,4 +216,4 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
         ) from None
     if not (np.isfinite(coefficients).all() and np.isfinite(intercept).all()) or not 0.0 <= threshold <= 1.0:
         raise ModelError(f"{where}: coefficients or threshold are not finite numbers in range")
-    return LoadedModel(directory.uri, coefficients, intercept, threshold, spec, label_col, hashing, classes)
+    return LoadedModel(directory.uri, coefficients, intercept, threshold, spec, label_col, hashing, family)

@@ -106,8 +106,8 @@ class Summary:
         return self.mean.size
 
     @property
-    def classes(self) -> int:
-        """1 + the largest label seen."""
+    def labels_seen(self) -> int:
+        """1 + the largest label seen (labels are 0, 1, …)."""
         return self.class_rows.size
 
     def balanced_class_weights(self, classes: int) -> ClassWeights:

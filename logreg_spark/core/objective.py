@@ -19,6 +19,7 @@ import numpy as np
 
 from .data import Summary
 from .engine import PassEngine
+from .family import BINOMIAL, Family
 from .penalty import ElasticNet
 from .scaling import FeatureScaling
 from .sums import Layout
@@ -41,13 +42,13 @@ class Objective:
     """Loss, gradient and Hessian of the full-batch objective; counts data passes."""
 
     def __init__(
-        self, engine: PassEngine, scaling: FeatureScaling, penalty: ElasticNet, total_weight: float, classes: int = 0
+        self, engine: PassEngine, scaling: FeatureScaling, penalty: ElasticNet, total_weight: float, family: Family
     ) -> None:
         self.engine = engine
         self.scaling = scaling
         self.penalty = penalty
         self.total_weight = total_weight
-        self.classes = classes  # 0: the binomial model; K: the multinomial model of K classes
+        self.family = family
         self.passes = 0
 
     @classmethod
@@ -60,33 +61,28 @@ class Objective:
         elastic_net_param: float = 0.0,
         standardization: bool = True,
         fit_intercept: bool = True,
-        classes: int = 0,
+        family: Family = BINOMIAL,
     ) -> Objective:
         """The objective of a model with these settings (MLlib's meaning) on data with ``summary``,
         in coordinates of unit curvature at the start (:mod:`~logreg_spark.scaling`);
-        ``classes = K`` makes it the multinomial model of K classes."""
+        ``family`` says binomial or multinomial of K classes."""
         std = summary.std
         on_coefficients = ElasticNet.on_coefficients(reg_param, elastic_net_param, std, standardization)
-        share = np.zeros(max(classes, 2))
+        share = np.zeros(family.classes)
         share[: summary.class_weight.size] = summary.class_weight[: share.size] / summary.weight
         scaling = FeatureScaling.build(
             summary.mean, summary.m2 / summary.weight, std > 0, share, on_coefficients.l2, fit_intercept
         )
-        penalty = on_coefficients.in_coordinates(scaling.coefficient_scale(), copies=max(classes, 1))
-        return cls(engine, scaling, penalty, summary.weight, classes)
-
-    @property
-    def margins(self) -> int:
-        """Rows of solver coordinates: 1 (binomial) or K."""
-        return max(self.classes, 1)
+        penalty = on_coefficients.in_coordinates(scaling.coefficient_scale(), copies=family.n_margins)
+        return cls(engine, scaling, penalty, summary.weight, family)
 
     @property
     def n_params(self) -> int:
-        return self.margins * self.scaling.n_params
+        return self.family.n_margins * self.scaling.n_params
 
     def to_data(self, theta: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
         """Solver coordinates → (coefficients, intercept): (d,) and a number, or (K, d) and (K,)."""
-        return self.scaling.to_data(theta.reshape(self.classes, -1) if self.classes else theta)
+        return self.scaling.to_data(self.family.rows(theta))
 
     def from_data(self, coef: np.ndarray, intercept: float | np.ndarray) -> np.ndarray:
         """(coefficients, intercept) of either shape → solver coordinates."""
@@ -95,7 +91,7 @@ class Objective:
     def evaluate(self, theta: np.ndarray, hessian: bool = False, diagonal: bool = False) -> Evaluation:
         """One pass over the data at ``theta``, with the Hessian or its diagonal if asked."""
         coef, intercept = self.to_data(theta)
-        sums = self.engine.run(coef, intercept, Layout.for_point(coef, hessian, diagonal))
+        sums = self.engine.run(coef, intercept, Layout(self.scaling.n_features, self.family, hessian, diagonal))
         self.passes += 1
         scale = 1.0 / self.total_weight
         l2_value, l2_grad = self.penalty.smooth_value_and_gradient(theta)
@@ -103,7 +99,9 @@ class Objective:
         gradient = self.scaling.gradient_to_solver(sums.gradient * scale).ravel() + l2_grad
         hess = None
         if hessian:
-            hess = self.scaling.hessian_to_solver(sums.hessian * scale, self.margins) + np.diag(self.penalty.l2)
+            hess = self.scaling.hessian_to_solver(sums.hessian * scale, self.family.n_margins) + np.diag(
+                self.penalty.l2
+            )
         diag = None
         if diagonal:
             diag = self.scaling.diagonal_to_solver(sums.diagonal * scale).ravel() + self.penalty.l2
@@ -118,9 +116,9 @@ class Objective:
         slowly; here t is chosen exactly (:meth:`ElasticNet.common_shift`). The data's gradient
         in the solver's coordinates is the same at both points. The binomial model: ``ev``.
         """
-        if not self.classes or self.penalty.is_zero:
+        if not self.family.is_multinomial or self.penalty.is_zero:
             return ev
-        rows = ev.theta.reshape(self.classes, -1)
+        rows = self.family.rows(ev.theta)
         shift = self.penalty.common_shift(rows)
         if not np.any(shift):
             return ev

@@ -7,11 +7,9 @@ all the distributed reduction does with it)::
      gradient (m × (d + 1) values), Hessian ((m (d + 1))² values, only when asked),
      its diagonal's sums (m × (2d + 1) values, only when asked)]
 
-where ``m`` is the number of margins: 1 for the binomial model (the margin of
-label 1, :mod:`logreg_spark.binomial`), K for the multinomial one (one per
-class, :mod:`logreg_spark.multinomial`). Each margin's ``d + 1`` entries have
-the intercept last. Which family a pass computes follows from the shape of the
-coefficients it is given: a vector of d values (binomial) or an m × d matrix.
+where ``m`` is the number of margins of the :class:`~.family.Family`: 1 for
+the binomial model (the margin of label 1), K for the multinomial one (one per
+class). Each margin's ``d + 1`` entries have the intercept last.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from . import binomial, multinomial
+from .family import Family
 
 #: A block's features: a dense column-major array, or a CSR sparse array.
 Features = np.ndarray | sparse.csr_array
@@ -34,18 +32,13 @@ class Layout:
     """Positions of the sums in the flat vector one block returns."""
 
     n_features: int
-    margins: int = 1
+    family: Family
     hessian: bool = False
     diagonal: bool = False
 
-    @classmethod
-    def for_point(cls, coef: np.ndarray, hessian: bool = False, diagonal: bool = False) -> Layout:
-        """The layout of a pass at ``coef``: shape (d,) is binomial, (K, d) multinomial."""
-        return cls(coef.shape[-1], coef.shape[0] if coef.ndim == 2 else 1, hessian, diagonal)
-
     @property
     def n_params(self) -> int:
-        return self.margins * (self.n_features + 1)
+        return self.family.n_margins * (self.n_features + 1)
 
     @property
     def hessian_size(self) -> int:
@@ -53,7 +46,7 @@ class Layout:
 
     @property
     def diagonal_size(self) -> int:
-        return self.margins * (2 * self.n_features + 1) if self.diagonal else 0
+        return self.family.n_margins * (2 * self.n_features + 1) if self.diagonal else 0
 
     @property
     def size(self) -> int:
@@ -70,9 +63,11 @@ class Layout:
             weight=float(flat[1]),
             rows=int(round(flat[2])),
             misclassified=float(flat[3]),
-            gradient=gradient.reshape(self.margins, -1) if self.margins > 1 else gradient,
+            gradient=self.family.rows(gradient),
             hessian=flat[_HEAD + p : _HEAD + p + self.hessian_size].reshape(p, p) if self.hessian else None,
-            diagonal=flat[_HEAD + p + self.hessian_size :].reshape(self.margins, -1) if self.diagonal else None,
+            diagonal=flat[_HEAD + p + self.hessian_size :].reshape(self.family.n_margins, -1)
+            if self.diagonal
+            else None,
         )
 
 
@@ -123,7 +118,6 @@ def block_sums(
 def _block_sums(
     X: Features, y: np.ndarray, w: np.ndarray, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout
 ) -> np.ndarray:
-    family = binomial if layout.margins == 1 else multinomial
     out = layout.zeros()
     if sparse.issparse(X):
         chunks = [(X.astype(np.float64, copy=False), slice(None))]
@@ -135,7 +129,7 @@ def _block_sums(
         )
     p, end = layout.n_params, _HEAD + layout.n_params + layout.hessian_size
     for chunk, rows in chunks:
-        loss, misclassified, gradient, hessian, diagonal = family.chunk_sums(
+        loss, misclassified, gradient, hessian, diagonal = layout.family.chunk_sums(
             chunk, y[rows], w[rows], coef, intercept, layout.hessian, layout.diagonal
         )
         out[:_HEAD] += (loss, w[rows].sum(), chunk.shape[0], misclassified)

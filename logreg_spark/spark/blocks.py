@@ -242,30 +242,30 @@ MAX_CLASSES = 1000
 
 
 def labels_and_weights(
-    table: pa.Table, label_col: str, weight_col: str, problems: Problems, classes: int = 2
+    table: pa.Table, label_col: str, weight_col: str, problems: Problems, label_limit: int = 2
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``LABEL`` and ``WEIGHT`` as float64, and a mask of rows whose label is not one of the
-    ``classes`` integers 0, 1, … or whose weight is not a finite non-negative number; each
+    ``label_limit`` integers 0, 1, … or whose weight is not a finite non-negative number; each
     problem is counted in ``problems``."""
     y = _float_column(table.column(LABEL))
     w = _float_column(table.column(WEIGHT))
-    bad_label = ~((y >= 0) & (y < classes) & (y == np.floor(y)))  # NaN compares false
+    bad_label = ~((y >= 0) & (y < label_limit) & (y == np.floor(y)))  # NaN compares false
     bad_weight = ~(np.isfinite(w) & (w >= 0))
-    allowed = "0 or 1" if classes == 2 else f"a class 0 … {classes - 1}"
+    allowed = "0 or 1" if label_limit == 2 else f"a class 0 … {label_limit - 1}"
     problems.add(label_col, f"not {allowed} (or null/NaN)", bad_label, y)
     problems.add(weight_col or WEIGHT, "negative, NaN, infinite or null", bad_weight, w)
     return y, w, bad_label | bad_weight
 
 
 def block_from_table(
-    table: pa.Table, spec: FeatureSpec, label_col: str, weight_col: str, classes: int = 2
+    table: pa.Table, spec: FeatureSpec, label_col: str, weight_col: str, label_limit: int = 2
 ) -> tuple[Block, Problems]:
-    """Build a block from the rows that can be trained on (labels 0 … ``classes`` − 1),
+    """Build a block from the rows that can be trained on (labels 0 … ``label_limit`` − 1),
     and count the others."""
     table = table.combine_chunks()
     problems = Problems()
     X, bad_features = feature_matrix(table, spec, problems)
-    y, w, bad_labels = labels_and_weights(table, label_col, weight_col, problems, classes)
+    y, w, bad_labels = labels_and_weights(table, label_col, weight_col, problems, label_limit)
     bad_row = bad_features | bad_labels
     keep = ~bad_row
     problems.rows_dropped = int(bad_row.sum())

@@ -43,14 +43,14 @@ BLOCK_BYTES = 16 << 20
 
 
 def _blockify(
-    spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str, classes: int, block_bytes: int
+    spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str, label_limit: int, block_bytes: int
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Problems),
     one per block of about ``block_bytes``."""
     cache_id = uuid.uuid4().hex[:12]
 
     def emit(table: pa.Table) -> pa.RecordBatch:
-        block, problems = block_from_table(table, spec, label_col, weight_col, classes)
+        block, problems = block_from_table(table, spec, label_col, weight_col, label_limit)
         if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
             block = block._replace(X=block.X.astype(np.float32))
         handle: BlockHandle = block
@@ -124,7 +124,7 @@ class TrainingData:
         conf: InputConf,
         aggregation_depth: int,
         dtype: str = "float64",
-        classes: int = 2,
+        label_limit: int = 2,
         block_bytes: int = BLOCK_BYTES,
     ) -> TrainingData:
         """Convert and cache ``df`` once, in blocks of about ``block_bytes``, computing its
@@ -132,7 +132,7 @@ class TrainingData:
 
         ``dtype = "float32"`` stores the features in half the memory; the
         statistics and the passes are computed in float64 from the stored values.
-        Labels must be integers below ``classes``. ``aggregation_depth`` (0: chosen
+        Labels must be integers below ``label_limit``. ``aggregation_depth`` (0: chosen
         per aggregation) serves the statistics here and every later pass.
         """
         started = time.perf_counter()
@@ -140,7 +140,7 @@ class TrainingData:
             df = with_hashed_features(df, conf.hash_features, conf.hash_dim)
         spec = feature_spec(df, conf)
         columns = training_columns(df, spec, conf)
-        blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, classes, block_bytes)
+        blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, label_limit, block_bytes)
         blocks = (
             columns.mapInArrow(blockify, "block binary")
             .rdd.map(lambda row: pickle.loads(row[0]))

@@ -17,8 +17,6 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 
 from ..artifacts.model_dir import LoadedModel
-from ..core.binomial import softplus_and_sigmoid
-from ..core.multinomial import log_softmax
 from ..core.sums import Features
 from ..errors import ConfigError, InputError
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
@@ -53,7 +51,7 @@ def model_input(df: DataFrame, model: LoadedModel) -> DataFrame:
 
 def decision_threshold(model: LoadedModel, configured: float | None) -> float:
     """``model.threshold`` from the conf, else the model's; a multinomial model takes none."""
-    if model.classes and configured is not None:
+    if model.family.is_multinomial and configured is not None:
         raise ConfigError(
             f"model.threshold: the model at {model.uri} is multinomial; it predicts the class "
             "of the highest probability (leave model.threshold out)"
@@ -76,7 +74,7 @@ def labelled_check(model: LoadedModel, label_col: str, weight_col: str) -> RowCh
 
     def check(table: pa.Table) -> tuple[np.ndarray, Problems, Features]:
         bad_features, problems, X = features(table)
-        bad_labels = labels_and_weights(table, label_col, weight_col, problems, max(model.classes, 2))[2]
+        bad_labels = labels_and_weights(table, label_col, weight_col, problems, model.family.classes)[2]
         return bad_features | bad_labels, problems, X
 
     return check
@@ -123,18 +121,6 @@ def scored_batches(
             yield from pa.table(columns).to_batches()
 
     return run
-
-
-def probability(margin: np.ndarray) -> np.ndarray:
-    """P(label 1) for binomial margins (n,); the (n × K) class probabilities for class margins."""
-    return np.exp(log_softmax(margin)) if margin.ndim == 2 else softplus_and_sigmoid(margin)[1]
-
-
-def row_log_loss(margin: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``−log P(y)``, exact for any margin (see :mod:`logreg_spark.binomial`, :mod:`logreg_spark.multinomial`)."""
-    if margin.ndim == 2:
-        return -log_softmax(margin)[np.arange(len(y)), y.astype(np.intp)]
-    return softplus_and_sigmoid((1.0 - 2.0 * y) * margin)[0]
 
 
 def labels(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,91 @@
+"""The model family: the one object that knows binomial from multinomial.
+
+- **binomial**: one margin per row, the log-odds of label 1,
+  ``z = βᵀx + b``; coefficients (d,), one intercept (:mod:`.binomial`).
+- **multinomial** of K classes: one margin per class, ``zₖ = βₖᵀx + bₖ``;
+  coefficients (K, d), K intercepts (:mod:`.multinomial`).
+
+Everything else (the pass's layout, the objective, the model directory,
+scoring) asks the family instead of looking at array shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import sparse
+
+from . import binomial, multinomial
+
+
+@dataclass(frozen=True)
+class Family:
+    """``binomial`` (two classes, one margin) or ``multinomial`` of ``classes`` margins."""
+
+    name: Literal["binomial", "multinomial"]
+    classes: int
+
+    @classmethod
+    def multinomial(cls, classes: int) -> Family:
+        if classes < 2:
+            raise ValueError(f"a multinomial model needs two classes or more, not {classes}")
+        return cls("multinomial", classes)
+
+    @property
+    def is_multinomial(self) -> bool:
+        return self.name == "multinomial"
+
+    @property
+    def n_margins(self) -> int:
+        """Margins per row: 1 (binomial) or K."""
+        return self.classes if self.is_multinomial else 1
+
+    def rows(self, flat: np.ndarray) -> np.ndarray:
+        """A flat vector of every margin's values → (d,) for binomial, (K, d) for multinomial."""
+        return flat.reshape(self.classes, -1) if self.is_multinomial else flat
+
+    def chunk_sums(
+        self,
+        X: np.ndarray | sparse.csr_array,
+        y: np.ndarray,
+        w: np.ndarray,
+        coef: np.ndarray,
+        intercept: float | np.ndarray,
+        hessian: bool,
+        diagonal: bool,
+    ) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """One chunk's (loss, misclassified weight, gradient, Hessian, diagonal sums); see
+        :func:`.binomial.chunk_sums` and :func:`.multinomial.chunk_sums`."""
+        math = multinomial if self.is_multinomial else binomial
+        return math.chunk_sums(X, y, w, coef, intercept, hessian, diagonal)
+
+    def probabilities(self, margin: np.ndarray) -> np.ndarray:
+        """P(label 1) for binomial margins (n,); the (n × K) class probabilities for class margins."""
+        if self.is_multinomial:
+            return np.exp(multinomial.log_softmax(margin))
+        return binomial.softplus_and_sigmoid(margin)[1]
+
+    def row_log_loss(self, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``−log P(y)`` per row, exact for any margin."""
+        if self.is_multinomial:
+            return -multinomial.log_softmax(margin)[np.arange(len(y)), y.astype(np.intp)]
+        return binomial.softplus_and_sigmoid((1.0 - 2.0 * y) * margin)[0]
+
+    def identifiable(
+        self, coef: np.ndarray, intercept: float | np.ndarray, penalized: bool
+    ) -> tuple[np.ndarray, float | np.ndarray]:
+        """The reported form of a fitted model: MLlib's convention for the freedom the softmax
+        leaves (:func:`.multinomial.identifiable`); a binomial model has none."""
+        if self.is_multinomial:
+            return multinomial.identifiable(coef, np.asarray(intercept), penalized)
+        return coef, intercept
+
+    def described(self) -> str:
+        """``binomial`` or ``multinomial, K classes``, for messages."""
+        return f"multinomial, {self.classes} classes" if self.is_multinomial else "binomial"
+
+
+#: The binomial family (labels 0 and 1).
+BINOMIAL = Family("binomial", 2)
