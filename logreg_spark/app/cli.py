@@ -16,7 +16,7 @@ from pyspark.sql import SparkSession
 
 from ..errors import UserError
 from ..spark.session import spark_session
-from .config import AnyConf, load_conf
+from .config import AnyConf, load_job_conf
 
 log = logging.getLogger("logreg_spark")
 
@@ -55,7 +55,7 @@ def job_main(
     spark = None
     joined = SparkSession.getActiveSession() is not None  # embedded: leave the caller's session running
     try:
-        conf = load_conf(args.conf, args.set, schema)
+        conf = load_job_conf(args.conf, args.set, schema)
         spark = spark_session(conf.spark, f"logreg_spark {prog}")
         done = work(spark, conf)
     except UserError as err:

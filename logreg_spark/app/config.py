@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import tomllib
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ __all__ = [
     "PredictOutputConf",
     "SolverConf",
     "load_conf",
+    "load_job_conf",
 ]
 
 
@@ -56,7 +58,12 @@ def _sections(schema: type) -> dict[str, type]:
     return {name: hint for name, hint in typing.get_type_hints(schema).items() if name != "spark"}
 
 
-def load_conf(files: list[str | Path], overrides: list[str] = (), schema: type[AnyConf] = Conf) -> AnyConf:
+def load_conf(files: Sequence[str | Path], overrides: Sequence[str] = ()) -> Conf:
+    """The training job's conf: :func:`load_job_conf` with the schema :class:`Conf`."""
+    return load_job_conf(files, overrides, Conf)
+
+
+def load_job_conf(files: Sequence[str | Path], overrides: Sequence[str], schema: type[AnyConf]) -> AnyConf:
     """Merge ``files`` in order, apply ``--set section.key=value`` overrides, validate
     against ``schema`` (a job's conf class)."""
     sections = _sections(schema)

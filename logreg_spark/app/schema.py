@@ -64,6 +64,7 @@ class _Section:
     and pass its check; a number for a float field becomes a float."""
 
     _name: ClassVar[str]
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # every section is a dataclass
 
     def __init_subclass__(cls, section: str = "", **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -71,7 +72,8 @@ class _Section:
             cls._name = section
 
     def __post_init__(self) -> None:
-        where, hints = _WHERE.get(), _hints(type(self))
+        section: type = type(self)  # as a plain type: mypy takes a class for unhashable (python/mypy#20409)
+        where, hints = _WHERE.get(), _hints(section)
         for f in dataclasses.fields(self):
             value, hint = getattr(self, f.name), hints[f.name]
             if value is None and type(None) in typing.get_args(hint):
@@ -275,7 +277,8 @@ class PredictConf:
     output: PredictOutputConf = field(default_factory=PredictOutputConf)
     spark: dict[str, str] = field(default_factory=dict)
 
-    __post_init__ = _check_scoring
+    def __post_init__(self) -> None:
+        _check_scoring(self)
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,8 @@ class EvaluateConf:
     output: EvaluateOutputConf = field(default_factory=EvaluateOutputConf)
     spark: dict[str, str] = field(default_factory=dict)
 
-    __post_init__ = _check_scoring
+    def __post_init__(self) -> None:
+        _check_scoring(self)
 
 
 def _require_input_path(path: str | list[str], where: Where) -> None:
