@@ -67,16 +67,20 @@ def chunk_sums(
         X.T @ residual if sparse.issparse(X) else residual @ X,  # the faster form of each
         residual.sum(),
     )
-    curvature = w * sig * (1.0 - sig) if hessian or diagonal else None
-    gram = weighted_gram(X, curvature) if hessian else None
-    squares = curvature_sums(X, curvature[:, None]) if diagonal else None
+    gram = squares = None
+    if hessian or diagonal:
+        curvature = w * sig * (1.0 - sig)
+        gram = weighted_gram(X, curvature) if hessian else None
+        squares = curvature_sums(X, curvature[:, None]) if diagonal else None
     return float(w @ loss), float(w[sign * z >= 0.0].sum()), gradient, gram, squares  # (w @ bool is slow)
 
 
 def curvature_sums(X: np.ndarray | sparse.csr_array, V: np.ndarray) -> np.ndarray:
     """``[Σ vₖ x², Σ vₖ x, Σ vₖ]`` per column k of ``V`` (n × m): m × (2d + 1), what the Hessian's
     diagonal needs in centred coordinates, ``Σ vₖ (x − μ)²``, for any centre μ."""
-    squared = sparse.csr_array((X.data * X.data, X.indices, X.indptr), shape=X.shape) if sparse.issparse(X) else X * X
+    squared = (
+        X * X if isinstance(X, np.ndarray) else sparse.csr_array((X.data * X.data, X.indices, X.indptr), shape=X.shape)
+    )
     return np.hstack([np.asarray(squared.T @ V).T, np.asarray(X.T @ V).T, V.sum(axis=0)[:, None]])
 
 
@@ -85,12 +89,12 @@ def weighted_gram(X: np.ndarray | sparse.csr_array, v: np.ndarray) -> np.ndarray
     d = X.shape[1]
     gram = np.empty((d + 1, d + 1))
     root = np.sqrt(v)
-    if sparse.issparse(X):
-        scaled = sparse.csr_array(X.multiply(root[:, None]))
-        gram[:d, :d] = (scaled.T @ scaled).toarray()
-    else:
+    if isinstance(X, np.ndarray):
         scaled = X * root[:, None]
         gram[:d, :d] = scaled.T @ scaled  # the AᵀA form lets BLAS use syrk: half the flops
+    else:
+        scaled = sparse.csr_array(X.multiply(root[:, None]))
+        gram[:d, :d] = (scaled.T @ scaled).toarray()
     gram[:d, d] = gram[d, :d] = scaled.T @ root
     gram[d, d] = v.sum()
     return gram

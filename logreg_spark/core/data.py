@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
 
 from .sums import Features
 
@@ -72,12 +71,12 @@ class Summary:
         X, y = block.X, block.y
         w = effective_weights(block, class_weights)
         total = float(w.sum())
-        if sparse.issparse(X):  # Σ w x² − W μ², without densifying
-            mean = (X.T @ w) / total if total > 0 else np.zeros(X.shape[1])
-            m2 = np.maximum(X.multiply(X).T @ w - total * mean * mean, 0.0)
-        else:
+        if isinstance(X, np.ndarray):
             mean = (w @ X) / total if total > 0 else np.zeros(X.shape[1])
             m2 = w @ np.square(X - mean) if X.shape[0] else np.zeros(X.shape[1])
+        else:  # sparse: Σ w x² − W μ², without densifying
+            mean = (X.T @ w) / total if total > 0 else np.zeros(X.shape[1])
+            m2 = np.maximum(X.multiply(X).T @ w - total * mean * mean, 0.0)
         labels = y.astype(np.intp)
         return cls(X.shape[0], total, float(w @ w), np.bincount(labels, weights=w), np.bincount(labels), mean, m2)
 

@@ -99,11 +99,13 @@ class Objective:
         gradient = self.scaling.gradient_to_solver(sums.gradient * scale).ravel() + l2_grad
         hess = None
         if hessian:
+            assert sums.hessian is not None, "a layout with hessian=True unpacks a Hessian"
             hess = self.scaling.hessian_to_solver(sums.hessian * scale, self.family.n_margins) + np.diag(
                 self.penalty.l2
             )
         diag = None
         if diagonal:
+            assert sums.diagonal is not None, "a layout with diagonal=True unpacks the diagonal's sums"
             diag = self.scaling.diagonal_to_solver(sums.diagonal * scale).ravel() + self.penalty.l2
         return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta), sums.misclassified, diag)
 

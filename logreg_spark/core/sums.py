@@ -14,7 +14,9 @@ class). Each margin's ``d + 1`` entries have the intercept last.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 from scipy import sparse
@@ -22,7 +24,7 @@ from scipy import sparse
 from .family import Family
 
 #: A block's features: a dense column-major array, or a CSR sparse array.
-Features = np.ndarray | sparse.csr_array
+Features: TypeAlias = np.ndarray | sparse.csr_array
 
 _HEAD = 4  # scalars before the gradient
 
@@ -119,14 +121,15 @@ def _block_sums(
     X: Features, y: np.ndarray, w: np.ndarray, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout
 ) -> np.ndarray:
     out = layout.zeros()
-    if sparse.issparse(X):
-        chunks = [(X.astype(np.float64, copy=False), slice(None))]
-    else:
+    chunks: Iterable[tuple[Features, slice]]
+    if isinstance(X, np.ndarray):
         step = max(1, CHUNK_BYTES // max(X.itemsize * X.shape[1], 1))
         chunks = (
             (np.asarray(X[rows], dtype=np.float64), rows)
             for rows in (slice(start, start + step) for start in range(0, X.shape[0], step))
         )
+    else:
+        chunks = [(X.astype(np.float64, copy=False), slice(None))]
     p, end = layout.n_params, _HEAD + layout.n_params + layout.hessian_size
     for chunk, rows in chunks:
         loss, misclassified, gradient, hessian, diagonal = layout.family.chunk_sums(
