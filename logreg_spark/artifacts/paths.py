@@ -30,6 +30,7 @@ class HadoopPath:
 
     def __init__(self, spark: SparkSession, path: str) -> None:
         jvm = spark.sparkContext._jvm
+        assert jvm is not None, "a running SparkContext has its JVM view"
         self._jvm = jvm
         self._path_class = jvm.org.apache.hadoop.fs.Path
         self._jpath = self._path_class(path)

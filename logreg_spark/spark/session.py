@@ -31,9 +31,10 @@ def spark_session(settings: dict[str, str], app_name: str) -> SparkSession:
     """
     submitted = _submitted_conf()
 
-    def chosen(key: str, default: str | None = None) -> str | None:
+    def chosen(key: str, default: str) -> str:
+        """spark-submit's value of ``key``, else the conf's, else ``default``."""
         if submitted is not None and submitted.contains(key):
-            return submitted.get(key)
+            return submitted.get(key, default)
         return settings.get(key, default)
 
     builder = SparkSession.builder.appName(app_name)
@@ -42,7 +43,7 @@ def spark_session(settings: dict[str, str], app_name: str) -> SparkSession:
             builder = builder.config(key, value)
     master = chosen("spark.master", DEFAULT_MASTER)
     builder = builder.master(master)
-    worker_python = chosen("spark.pyspark.python")
+    worker_python = chosen("spark.pyspark.python", "")
     if "PYSPARK_PYTHON" not in os.environ:
         if worker_python:
             os.environ["PYSPARK_PYTHON"] = worker_python
