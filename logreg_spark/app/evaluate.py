@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from pyspark import TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -40,6 +39,7 @@ from ..spark.scoring import (
     scored_batches,
     validate_rows,
 )
+from ..spark.task import partition_id
 from .cli import job_main
 from .config import EvaluateConf
 from .opening import open_job
@@ -85,7 +85,7 @@ def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
             for batch in batches:
                 pos += float(np.sum(batch.column("pos").to_numpy()))
                 neg += float(np.sum(batch.column("neg").to_numpy()))
-            yield pa.record_batch({"part": [TaskContext.get().partitionId()], "pos": [pos], "neg": [neg]})
+            yield pa.record_batch({"part": [partition_id()], "pos": [pos], "neg": [neg]})
 
         parts = sorted(by_score.mapInArrow(totals, "part long, pos double, neg double").collect())
         before, tp, fp = {}, 0.0, 0.0
@@ -98,7 +98,7 @@ def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
             table = pa.Table.from_batches(
                 list(batches), schema=pa.schema([("p", pa.float64()), ("pos", pa.float64()), ("neg", pa.float64())])
             )
-            part = TaskContext.get().partitionId()
+            part = partition_id()
             area, precision_sum, points = ranking_sums(
                 table.column("pos").to_numpy(), table.column("neg").to_numpy(), *before[part]
             )

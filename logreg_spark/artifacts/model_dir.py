@@ -196,7 +196,7 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
             else None
         )
         if input_conf["features"]:
-            spec = FeatureSpec(columns=tuple(str(name) for name in listed))
+            spec = FeatureSpec(columns=tuple(str(name) for name in document["features"]))
         elif input_conf.get("indices_col"):
             spec = FeatureSpec(
                 indices_col=str(input_conf["indices_col"]), values_col=str(input_conf["values_col"]), d=d

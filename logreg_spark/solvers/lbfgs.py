@@ -117,7 +117,7 @@ def lbfgs(
         def sufficient(alpha: float, new: Evaluation) -> bool:
             return new.total <= current.total + ARMIJO * pseudo @ (new.theta - current.theta)
 
-        first_step = 1.0 if pairs else min(1.0, 1.0 / np.linalg.norm(pseudo))
+        first_step = 1.0 if pairs else min(1.0, float(1.0 / np.linalg.norm(pseudo)))
         accepted = backtrack(objective, trial, sufficient, first_step, diagonal=iteration % DIAGONAL_EVERY == 0)
         if accepted:
             s, y = accepted[0].theta - current.theta, accepted[0].gradient - current.gradient

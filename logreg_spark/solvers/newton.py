@@ -50,6 +50,7 @@ def newton(
         raise ValueError("newton handles L2 penalties only; use lbfgs for L1 or elastic net")
 
     def step(current: Evaluation, _: list[IterationRecord]) -> tuple[Evaluation, float] | None:
+        assert current.hessian is not None, "iterate(hessian=True) evaluates every point with its Hessian"
         direction = newton_direction(current.hessian, current.gradient)
         slope = current.gradient @ direction
 

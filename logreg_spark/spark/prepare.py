@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
-from pyspark import RDD, StorageLevel, TaskContext
+from pyspark import RDD, StorageLevel
 from pyspark.sql import DataFrame
 
 from ..app.config import InputConf
@@ -30,6 +30,7 @@ from .blocks import FeatureSpec, Problems, block_from_table
 from .engine import RDDPassEngine, tree_depth
 from .jvm import rdd_storage
 from .reading import feature_spec, training_columns, with_hashed_features
+from .task import partition_id
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def _blockify(
         handle: BlockHandle = block
         if store == "local":
             # unique per write: a recomputed partition may hold other rows than the lost one
-            name = f"{cache_id}-{TaskContext.get().partitionId()}-{uuid.uuid4().hex[:12]}"
+            name = f"{cache_id}-{partition_id()}-{uuid.uuid4().hex[:12]}"
             handle = BlockFile.write(block, name)
         built = (handle, problems)
         return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())], names=["block"])
@@ -165,7 +166,9 @@ class TrainingData:
 
     def with_class_weights(self, class_weights: ClassWeights) -> TrainingData:
         """The same cached blocks, each row's weight multiplied by its class's factor."""
-        summary, _ = _summarize(self.blocks, self.summary.n_features, self.aggregation_depth, class_weights)
+        statistics = _summarize(self.blocks, self.summary.n_features, self.aggregation_depth, class_weights)
+        assert statistics is not None, "prepared blocks hold rows (prepare raised InputError otherwise)"
+        summary, _ = statistics
         return replace(self, summary=summary, class_weights=class_weights)
 
     def passes(self) -> RDDPassEngine:

@@ -82,6 +82,7 @@ def feature_spec(df: DataFrame, conf: InputConf) -> FeatureSpec:
     if conf.hash_features:
         return FeatureSpec(vector_col=HASHED, d=conf.hash_dim)
     if conf.indices_col:
+        assert conf.num_features is not None, "InputConf requires input.num_features with input.indices_col"
         spec = FeatureSpec(indices_col=conf.indices_col, values_col=conf.values_col, d=conf.num_features)
         return check_pair_columns(df, spec, "input.indices_col", "input.values_col")
     key = "input.features" if conf.features else "input.features_col"
