@@ -8,6 +8,7 @@ says what to change unless it converged.
 from __future__ import annotations
 
 import logging
+from typing import TypedDict
 
 import numpy as np
 
@@ -54,12 +55,26 @@ def choose_solver(conf: SolverConf, objective: Objective, summary: Summary) -> s
     return solver
 
 
+class _Shared(TypedDict):
+    """The keyword arguments every solver takes."""
+
+    max_iter: int
+    tol: float
+    on_iteration: OnIteration | None
+    resume: Progress | None
+
+
 def solve(
     name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf, checkpoints: Checkpoints | None
 ) -> SolverResult:
     """Run solver ``name`` from ``theta0`` (or the latest checkpoint), then say how it ended."""
     resume = checkpoints.load(conf.resume) if checkpoints else None
-    common = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": _on_iteration(checkpoints), "resume": resume}
+    common: _Shared = {
+        "max_iter": conf.max_iter,
+        "tol": conf.tol,
+        "on_iteration": _on_iteration(checkpoints),
+        "resume": resume,
+    }
     if name == "gd":
         result = gradient_descent(
             objective, theta0, learning_rate=conf.learning_rate, line_search=conf.line_search, **common

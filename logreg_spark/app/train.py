@@ -118,6 +118,7 @@ def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[
     final = result.final
     if final.hessian is None:  # one extra pass, only for solvers that do not compute it
         final = objective.evaluate(final.theta, hessian=True)
+    assert final.hessian is not None, "an evaluation with hessian=True has the Hessian"
     coef, intercept = objective.scaling.to_data(final.theta)
     try:
         return coefficient_statistics(final.hessian, objective.total_weight, objective.scaling, coef, intercept)

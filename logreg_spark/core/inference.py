@@ -29,7 +29,7 @@ def coefficient_statistics(
     total_weight: float,
     scaling: FeatureScaling,
     coef: np.ndarray,
-    intercept: float,
+    intercept: float | np.ndarray,
 ) -> dict[str, np.ndarray]:
     """``std_error``, ``z_value``, ``p_value`` per coefficient, the intercept last."""
     estimated = np.append(scaling.estimated, True)[: scaling.n_params]
