@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from ..artifacts import plots
@@ -141,26 +141,34 @@ def _calibration(scored: DataFrame) -> list[dict[str, float]]:
     table = []
     for b in range(CALIBRATION_BINS):
         row = sums.get(b)
-        weight = row.weight if row else 0.0
+        rows, weight, wp, wy = (row.rows, row.weight, row.wp, row.wy) if row else (0, 0.0, 0.0, 0.0)
         table.append(
             {
                 "bin": b,
                 "lower": b / CALIBRATION_BINS,
                 "upper": (b + 1) / CALIBRATION_BINS,
-                "rows": row.rows if row else 0,
+                "rows": rows,
                 "weight": weight,
-                "mean_predicted": row.wp / weight if weight > 0 else math.nan,
-                "observed_rate": row.wy / weight if weight > 0 else math.nan,
+                "mean_predicted": wp / weight if weight > 0 else math.nan,
+                "observed_rate": wy / weight if weight > 0 else math.nan,
             }
         )
     return table
+
+
+def _aggregate(scored: DataFrame, *sums: Column) -> Row:
+    """The one row of ``sums`` over all of ``scored``."""
+    row = scored.agg(*sums).first()
+    assert row is not None, "an aggregation without grouping has exactly one row"
+    return row
 
 
 def evaluate(scored: DataFrame, threshold: float) -> dict[str, Any]:
     """All metrics of the scored rows (columns p, y, w, loss, bin) at ``threshold``."""
     positive, negative = F.col("w") * F.col("y"), F.col("w") * (1 - F.col("y"))
     predicted = F.col("p") > threshold
-    totals = scored.agg(
+    totals = _aggregate(
+        scored,
         F.count("*").alias("rows"),
         F.sum("w").alias("weight"),
         F.sum(F.col("w") * F.col("loss")).alias("loss"),
@@ -168,7 +176,7 @@ def evaluate(scored: DataFrame, threshold: float) -> dict[str, Any]:
         F.sum(F.when(predicted, negative).otherwise(0.0)).alias("fp"),
         F.sum(F.when(~predicted, negative).otherwise(0.0)).alias("tn"),
         F.sum(F.when(~predicted, positive).otherwise(0.0)).alias("fn"),
-    ).first()
+    )
     if not totals.rows:
         raise InputError("no rows to evaluate")
     roc_auc, pr_auc, curve = _ranking(scored)
@@ -190,9 +198,9 @@ def evaluate(scored: DataFrame, threshold: float) -> dict[str, Any]:
 def evaluate_classes(scored: DataFrame, classes: int) -> dict[str, Any]:
     """Multiclass metrics of the scored rows (columns y, w, loss, prediction): log loss, accuracy,
     per-class precision, recall and F1, and the weighted confusion matrix (rows: label)."""
-    totals = scored.agg(
-        F.count("*").alias("rows"), F.sum("w").alias("weight"), F.sum(F.col("w") * F.col("loss")).alias("loss")
-    ).first()
+    totals = _aggregate(
+        scored, F.count("*").alias("rows"), F.sum("w").alias("weight"), F.sum(F.col("w") * F.col("loss")).alias("loss")
+    )
     if not totals.rows:
         raise InputError("no rows to evaluate")
     confusion = np.zeros((classes, classes))
