@@ -89,6 +89,12 @@ def gradient_descent(
 
         refresh = line_search and not objective.family.is_multinomial and len(history) % DIAGONAL_EVERY == 0
         accepted = backtrack(objective, trial, sufficient, last_step, diagonal=refresh)
+        if accepted is None and line_search:
+            # the Barzilai–Borwein step or the diagonal misjudged the curvature (a nearly flat
+            # direction gives sᵀy ≈ 0; rows fitted so confidently that h(1 − h) underflows give a
+            # diagonal of 1e-49): start again from the first step, in the start's unit metric
+            scale = metric_now = np.ones_like(scale)
+            accepted = backtrack(objective, trial, sufficient, learning_rate, diagonal=refresh)
         if accepted:
             last_step = accepted[1]
             s, y = accepted[0].theta - current.theta, accepted[0].gradient - current.gradient
