@@ -48,6 +48,7 @@ from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, Solv
 from logreg_spark.app.train import run
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.family import BINOMIAL
 from logreg_spark.core.objective import Objective
 from logreg_spark.core.sums import Features, Layout, block_sums
 from logreg_spark.solvers import resolve_solver
@@ -102,7 +103,7 @@ def nbytes(X: Features) -> int:
 
 
 def numpy_floor(X: Features, y: np.ndarray, repeats: int = 3) -> float:
-    layout, w, theta = Layout(X.shape[1]), np.ones(len(y)), np.full(X.shape[1], 0.01)
+    layout, w, theta = Layout(X.shape[1], BINOMIAL), np.ones(len(y)), np.full(X.shape[1], 0.01)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
