@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
 
-from logreg_spark.app import train
+from logreg_spark.app import fitting, train
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.artifacts.checkpoint import CheckpointError, Checkpoints, fingerprint
 from logreg_spark.solvers import IterationRecord, Progress
@@ -53,11 +53,11 @@ def _files(tmp_path: Path) -> list[str]:
 
 def test_a_stopped_fit_resumes_to_the_same_coefficients(spark, tmp_path):
     conf = _conf(tmp_path)
-    whole = train.fit(read_input(spark, conf.input), conf)
+    whole = fitting.fit(read_input(spark, conf.input), conf)
     stopped = replace(conf, solver=replace(conf.solver, max_iter=7))
-    train.fit(read_input(spark, conf.input), stopped, _checkpoints(spark, stopped))
+    fitting.fit(read_input(spark, conf.input), stopped, _checkpoints(spark, stopped))
     assert _files(tmp_path) == ["checkpoint-000006.json"]  # older ones deleted
-    resumed = train.fit(read_input(spark, conf.input), conf, _checkpoints(spark, conf))
+    resumed = fitting.fit(read_input(spark, conf.input), conf, _checkpoints(spark, conf))
     assert resumed.coefficients.tobytes() == whole.coefficients.tobytes()
     assert resumed.intercept == whole.intercept
     assert [r.loss for r in resumed.history] == [r.loss for r in whole.history]
@@ -65,12 +65,12 @@ def test_a_stopped_fit_resumes_to_the_same_coefficients(spark, tmp_path):
 
 def test_checkpoints_from_another_conf_are_refused_unless_resume_is_never(spark, tmp_path):
     stopped = _conf(tmp_path, max_iter=4)
-    train.fit(read_input(spark, stopped.input), stopped, _checkpoints(spark, stopped))
+    fitting.fit(read_input(spark, stopped.input), stopped, _checkpoints(spark, stopped))
     other = replace(stopped, model=ModelConf(reg_param=0.02))
     with pytest.raises(CheckpointError, match="made from another input, conf or version"):
-        train.fit(read_input(spark, other.input), other, _checkpoints(spark, other))
+        fitting.fit(read_input(spark, other.input), other, _checkpoints(spark, other))
     fresh = replace(other, solver=replace(other.solver, resume="never", max_iter=100))
-    model = train.fit(read_input(spark, fresh.input), fresh, _checkpoints(spark, fresh))
+    model = fitting.fit(read_input(spark, fresh.input), fresh, _checkpoints(spark, fresh))
     assert model.metadata["converged"] and len(model.history) > 5
 
 

@@ -27,7 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from synthetic import lognormal_sparse, multiclass_labels, zipf_one_hot
 
-from logreg_spark.app import train
+from logreg_spark.app import fitting
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
@@ -173,7 +173,7 @@ def _fit(spark, df, **input_conf):
         model=ModelConf(family="binomial", reg_param=REG_PARAM, standardization=False),
         output=OutputConf(model_path="unused"),
     )
-    return train.fit(df, conf)
+    return fitting.fit(df, conf)
 
 
 def _check_job(X, y, model) -> None:

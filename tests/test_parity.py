@@ -15,7 +15,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
-from logreg_spark.app.train import fit_prepared
+from logreg_spark.app.fitting import fit_prepared
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.objective import Objective

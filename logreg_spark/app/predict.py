@@ -12,15 +12,22 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-import pyarrow as pa
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from ..artifacts.model_dir import read_model
 from ..artifacts.paths import staged_directory
 from ..errors import InputError
-from ..spark.scoring import decision_threshold, feature_check, model_input, scored_batches, validate_rows
+from ..spark.scoring import (
+    Output,
+    decision_threshold,
+    feature_check,
+    model_input,
+    per_row,
+    predictions,
+    scored,
+    validate_rows,
+)
 from .cli import job_main
 from .config import PredictConf
 from .opening import open_job
@@ -44,23 +51,18 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
         raise InputError(f"output.keep_cols: the input already has {clash}; leave them out of output.keep_cols")
     check = feature_check(model.spec)
     validate_rows(df, check, conf.input.invalid)
+    family = model.family
+    per_class = T.ArrayType(T.DoubleType(), False) if family.is_multinomial else T.DoubleType()
 
-    def add(_: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
-        p = model.family.probabilities(margin)
-        predicted = p.argmax(axis=1) if model.family.is_multinomial else p > threshold
-        columns = {"probability": _per_row(p), "prediction": predicted.astype(np.float64)}
-        if conf.output.raw_margin:
-            columns["raw_margin"] = _per_row(margin)
-        return columns
-
-    per_class = T.ArrayType(T.DoubleType(), False) if model.family.is_multinomial else T.DoubleType()
-    schema = T.StructType(
-        [df.schema[name] for name in keep]
-        + [T.StructField(name, T.DoubleType() if name == "prediction" else per_class, False) for name in added]
-    )
-    scored = df.mapInArrow(scored_batches(model, check, keep, add), schema)
+    outputs: dict[str, Output] = {
+        "probability": (per_class, lambda _, margin: per_row(family.probabilities(margin))),
+        "prediction": (T.DoubleType(), lambda _, margin: predictions(family, margin, threshold)),
+    }
+    if conf.output.raw_margin:
+        outputs["raw_margin"] = (per_class, lambda _, margin: per_row(margin))
+    scored_df = scored(df, model, check, keep, outputs, "skip")
     with staged_directory(target, conf.output.mode, "output.path") as staging:
-        scored.write.parquet(staging.uri)
+        scored_df.write.parquet(staging.uri)
     log.info(
         "scored %s with the model at %s (%s)",
         conf.input.path,
@@ -68,15 +70,6 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
         f"{model.family.classes} classes" if model.family.is_multinomial else f"threshold {threshold:g}",
     )
     return target.uri
-
-
-def _per_row(values: np.ndarray) -> np.ndarray | pa.Array:
-    """A column of numbers, or of arrays for an (n × K) matrix (its rows as list elements)."""
-    if values.ndim == 1:
-        return values
-    return pa.ListArray.from_arrays(
-        np.arange(0, values.size + 1, values.shape[1], dtype=np.int32), pa.array(values.ravel())
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

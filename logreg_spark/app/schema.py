@@ -174,21 +174,18 @@ class OutputConf(_Section, section="output"):
 
 
 @dataclass(frozen=True)
-class Conf:
-    """The training job's conf."""
+class FitConf:
+    """What a fit needs: where the features are and the model and solver settings (the Python
+    API's :class:`~logreg_spark.ml.LogisticRegression` holds one as its params)."""
 
     input: InputConf = field(default_factory=InputConf)
     model: ModelConf = field(default_factory=ModelConf)
     solver: SolverConf = field(default_factory=SolverConf)
-    output: OutputConf = field(default_factory=OutputConf)
     spark: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = _WHERE.get()
-        _require_input_path(self.input.path, where)
         _check_feature_source(self.input, where)
-        if not self.output.model_path:
-            raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
         if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
             raise ConfigError(
                 f'{where("solver.name")}: solver.name = "newton" handles L2 only; '
@@ -197,6 +194,20 @@ class Conf:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Conf(FitConf):
+    """The training job's conf: a fit's, its input path and its output."""
+
+    output: OutputConf = field(default_factory=OutputConf)
+
+    def __post_init__(self) -> None:
+        where = _WHERE.get()
+        _require_input_path(self.input.path, where)
+        super().__post_init__()
+        if not self.output.model_path:
+            raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
 
 
 #: The keys of the index/value pair input, which go together.

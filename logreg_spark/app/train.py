@@ -1,223 +1,24 @@
-"""The training job: conf → Spark → cached blocks → solver → model directory."""
+"""The training job: conf → the Python API's fit (:mod:`logreg_spark.ml`) → model directory."""
 
 from __future__ import annotations
 
-import logging
-import platform
-import time
-from typing import Any
+from pyspark.sql import SparkSession
 
-import numpy as np
-import pyspark
-from pyspark.sql import DataFrame, SparkSession
-
-from .. import __version__
-from ..artifacts import plots
-from ..artifacts.checkpoint import Checkpoints, fingerprint
-from ..artifacts.model_dir import TrainedModel, write_model
-from ..core.data import Summary
-from ..core.family import BINOMIAL, Family
-from ..core.inference import SingularHessian, coefficient_statistics
-from ..core.objective import Objective
-from ..errors import InputError
-from ..solvers import SolverResult
-from ..spark.blocks import MAX_CLASSES
-from ..spark.prepare import TrainingData
-from ..spark.reading import apply_invalid_policy
+from ..artifacts.checkpoint import checkpointing
+from ..ml.estimator import LogisticRegression, fit_model
+from ..ml.persistence import save_model
 from .cli import job_main
-from .config import Conf, ModelConf
 from .opening import open_job
-from .solving import choose_solver, solve
-from .warm_start import WarmStart, read_warm_start
-
-log = logging.getLogger("logreg_spark")
-
-
-def _family(data: TrainingData, conf: Conf) -> Family:
-    """Apply the ``input.invalid`` policy; refuse data that cannot be trained on; return the
-    model's family (``model.family``; ``auto``: multinomial when a label above 1 occurs)."""
-    apply_invalid_policy(data.problems, conf.input.invalid)
-    summary, label_col = data.summary, conf.input.label_col
-    if summary.rows == 0:
-        raise InputError("no valid rows to train on")
-    if summary.weight <= 0:
-        raise InputError(f"input.weight_col {conf.input.weight_col!r}: all weights are zero")
-    present = np.flatnonzero(summary.class_weight > 0)
-    if present.size == 1:
-        raise InputError(
-            f"input.label_col {label_col!r}: every row has label {present[0]}; "
-            "logistic regression needs two classes or more"
-        )
-    multinomial = conf.model.family == "multinomial" or (conf.model.family == "auto" and summary.labels_seen > 2)
-    classes = max(summary.labels_seen, 2) if multinomial else 2
-    absent = sorted(set(range(classes)) - set(present.tolist()))
-    if absent:
-        raise InputError(
-            f"input.label_col {label_col!r}: no rows (of positive weight) have label {absent[0]}; "
-            f"labels must be 0 … {classes - 1} with every class present"
-        )
-    return Family.multinomial(classes) if multinomial else BINOMIAL
-
-
-def _class_weighted(data: TrainingData, conf: Conf, family: Family) -> TrainingData:
-    """``data`` with its rows weighted per class (``model.class_weight``), or as it is."""
-    if conf.model.class_weight != "balanced":
-        return data
-    return data.with_class_weights(data.summary.balanced_class_weights(family.classes))
-
-
-def _objective(data: TrainingData, conf: Conf, family: Family) -> Objective:
-    """The penalized loss over the cached blocks, as ``model`` asks."""
-    model_conf = conf.model
-    return Objective.build(
-        data.passes(),
-        data.summary,
-        reg_param=model_conf.reg_param,
-        elastic_net_param=model_conf.elastic_net_param,
-        standardization=model_conf.standardization,
-        fit_intercept=model_conf.fit_intercept,
-        family=family,
-    )
-
-
-def _initial_point(
-    objective: Objective, summary: Summary, features: list[str], conf: ModelConf, warm: WarmStart | None
-) -> np.ndarray:
-    """Zero coefficients with the intercepts of the class frequencies (log-odds; for K classes
-    centred log weights, as MLlib), or the coefficients of ``model.init_model``."""
-    family = objective.family
-    if warm:
-        coef, intercept = warm.arranged(features, family)
-    else:
-        log_weight = np.log(summary.class_weight[: family.classes])
-        if family.is_multinomial:
-            coef, intercept = np.zeros((family.classes, len(features))), log_weight - log_weight.mean()
-        else:
-            coef, intercept = np.zeros(len(features)), float(log_weight[1] - log_weight[0])
-    return objective.from_data(coef, intercept * conf.fit_intercept)
-
-
-#: Standard errors need the (d + 1)² Hessian: not computed for wider models.
-STATISTICS_MAX_FEATURES = 2000
-
-
-def _statistics(objective: Objective, result: SolverResult, conf: Conf) -> dict[str, np.ndarray]:
-    """Standard errors etc. for a converged, unpenalized binomial fit with an intercept; else none."""
-    if (
-        conf.model.reg_param > 0
-        or not conf.model.fit_intercept
-        or not result.converged
-        or objective.family.is_multinomial
-    ):
-        return {}
-    if objective.scaling.n_params > STATISTICS_MAX_FEATURES + 1:
-        log.info(
-            "no standard errors for more than %d features (the Hessian has (d + 1)² entries)", STATISTICS_MAX_FEATURES
-        )
-        return {}
-    final = result.final
-    if final.hessian is None:  # one extra pass, only for solvers that do not compute it
-        final = objective.evaluate(final.theta, hessian=True)
-    assert final.hessian is not None, "an evaluation with hessian=True has the Hessian"
-    coef, intercept = objective.scaling.to_data(final.theta)
-    try:
-        return coefficient_statistics(final.hessian, objective.total_weight, objective.scaling, coef, intercept)
-    except SingularHessian as err:
-        log.warning("%s (collinear or duplicated features?): standard errors are not written", err)
-        return {}
-
-
-def _coefficients(objective: Objective, result: SolverResult, conf: ModelConf) -> tuple[np.ndarray, float | np.ndarray]:
-    """The solution on the data's scale, in the family's identifiable form (:meth:`Family.identifiable`)."""
-    coef, intercept = objective.to_data(result.theta)
-    return objective.family.identifiable(coef, intercept, penalized=conf.reg_param > 0)
-
-
-def _metadata(
-    data: TrainingData, conf: Conf, solver: str, objective: Objective, result: SolverResult, started: float
-) -> dict[str, Any]:
-    """What ``model.json`` says of the fit besides the family: input, conf, run, versions."""
-    summary = data.summary
-    return {
-        **data.spec.described(),
-        "label_col": conf.input.label_col,
-        "conf": conf.to_dict(),
-        "solver": solver,
-        "threshold": conf.model.threshold,
-        "iterations": len(result.history) - 1,
-        "passes": objective.passes,
-        "converged": result.converged,
-        "stop_reason": result.reason,
-        "final_loss": result.final.total,
-        "optimality": result.history[-1].grad_norm,
-        "rows": summary.rows,
-        "rows_skipped": data.problems.rows_dropped,
-        "weight_sum": summary.weight,
-        "class_weights": list(data.class_weights) if data.class_weights else None,
-        "prepare_seconds": data.prepare_seconds,
-        "cache_bytes": data.cached_bytes(),
-        "train_seconds": time.perf_counter() - started,
-        "versions": {
-            "logreg_spark": __version__,
-            "spark": pyspark.__version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        },
-    }
-
-
-def fit_prepared(
-    data: TrainingData, conf: Conf, checkpoints: Checkpoints | None = None, warm: WarmStart | None = None
-) -> TrainedModel:
-    """Train on already prepared (cached) data; the data stays cached.
-
-    With ``checkpoints`` the solver resumes from the latest one and writes new ones; ``warm``
-    (``model.init_model``, read beforehand) is the starting point.
-    """
-    started = time.perf_counter()
-    family = _family(data, conf)
-    data = _class_weighted(data, conf, family)
-    objective = _objective(data, conf, family)
-    theta0 = _initial_point(objective, data.summary, data.spec.names, conf.model, warm)
-    solver = choose_solver(conf.solver, objective, data.summary)
-    result = solve(solver, objective, theta0, conf.solver, checkpoints)
-    statistics = _statistics(objective, result, conf)
-    coef, intercept = _coefficients(objective, result, conf.model)
-    metadata = _metadata(data, conf, solver, objective, result, started)
-    return TrainedModel(data.spec.names, coef, intercept, result.history, metadata, statistics, family)
-
-
-def fit(df: DataFrame, conf: Conf, checkpoints: Checkpoints | None = None) -> TrainedModel:
-    """Read ``model.init_model``, prepare ``df`` (read from ``conf.input``), train, and release the cache."""
-    warm = read_warm_start(df.sparkSession, conf.model.init_model)
-    label_limit = 2 if conf.model.family == "binomial" else MAX_CLASSES
-    data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, label_limit)
-    try:
-        return fit_prepared(data, conf, checkpoints, warm)
-    finally:
-        data.release()
-
-
-def _pictures(model: TrainedModel) -> dict[str, bytes]:
-    """``loss.png``: the loss per iteration (none when matplotlib cannot be imported)."""
-    picture = plots.loss_curve([rec.iteration for rec in model.history], [rec.loss for rec in model.history])
-    return {"loss.png": picture} if picture else {}
+from .schema import Conf
 
 
 def run(spark: SparkSession, conf: Conf) -> str:
     """Train and write the model; return where it went. Checkpoints, when configured,
     are resumed from and deleted once the model is written."""
     target, df = open_job(spark, conf.input, conf.output.model_path, conf.output.mode, "output.model_path")
-    checkpoints = None
-    if conf.solver.checkpoint_path:
-        checkpoints = Checkpoints(
-            spark, conf.solver.checkpoint_path, fingerprint(conf, df, spark), conf.solver.checkpoint_every
-        )
-    model = fit(df, conf, checkpoints)
-    path = write_model(spark, model, target, conf.output.mode, _pictures(model))
-    if checkpoints:
-        checkpoints.clear()
-    return path
+    with checkpointing(df, conf) as checkpoints:
+        model = fit_model(df, conf, LogisticRegression.of_conf(conf), checkpoints)
+        return save_model(spark, model, target, conf.output.mode)
 
 
 def main(argv: list[str] | None = None) -> int:

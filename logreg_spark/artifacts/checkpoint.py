@@ -41,13 +41,14 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
-from ..app.config import Conf
+from ..app.schema import FitConf
 from ..core.scaling import COORDINATES
 from ..errors import CheckpointError
 from ..solvers import IterationRecord, Progress, SolverState
@@ -67,7 +68,7 @@ _NOT_FINGERPRINTED = {"checkpoint_path", "checkpoint_every", "resume", "max_iter
 ArrayEntry = dict[str, Any]
 
 
-def fingerprint(conf: Conf, df: DataFrame, spark: SparkSession) -> str:
+def fingerprint(conf: FitConf, df: DataFrame, spark: SparkSession) -> str:
     """A digest of the input files (name, size, modification time), the fit's conf and the checkpoint format."""
     files = []
     for uri in sorted(df.inputFiles()):
@@ -181,3 +182,18 @@ class Checkpoints:
             found = f"{array.dtype.str} {list(array.shape)}"
             raise ValueError(f"{entry['file']} holds {found}, not {entry['dtype']} {entry['shape']}")
         return array
+
+
+@contextmanager
+def checkpointing(df: DataFrame, conf: FitConf) -> Iterator[Checkpoints | None]:
+    """The checkpoints of fitting ``conf`` on ``df`` (None without ``solver.checkpoint_path``);
+    deleted when the block ends without an error (the training job writes its model in it)."""
+    if not conf.solver.checkpoint_path:
+        yield None
+        return
+    spark = df.sparkSession
+    checkpoints = Checkpoints(
+        spark, conf.solver.checkpoint_path, fingerprint(conf, df, spark), conf.solver.checkpoint_every
+    )
+    yield checkpoints
+    checkpoints.clear()

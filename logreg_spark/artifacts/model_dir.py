@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ..core.family import BINOMIAL, Family
@@ -26,10 +26,23 @@ from ..solvers import IterationRecord
 from ..spark.blocks import FeatureSpec
 from ..spark.jvm import java_root_message
 from ..spark.reading import HASHED
-from .paths import HadoopPath, staged_directory
+from .paths import OVERWRITE_HINT, HadoopPath, staged_directory
 
 INTERCEPT = "(intercept)"
 FORMAT_VERSION = 1
+#: ``history/``: one row per iteration (:class:`~logreg_spark.solvers.IterationRecord`).
+HISTORY_SCHEMA = pa.schema(
+    [
+        ("iteration", pa.int64()),
+        ("loss", pa.float64()),
+        ("grad_norm", pa.float64()),
+        ("step_size", pa.float64()),
+        ("seconds", pa.float64()),
+        ("passes", pa.int64()),
+    ]
+)
+#: What ``model.json`` holds besides a :class:`TrainedModel`'s metadata.
+_FORMAT_KEYS = ("format_version", "family", "classes")
 
 
 @dataclass(frozen=True)
@@ -69,25 +82,20 @@ def write_small_parquet(spark: SparkSession, table: pa.Table, path: HadoopPath) 
 
 
 def write_model(
-    spark: SparkSession, model: TrainedModel, target: HadoopPath, mode: str, files: Mapping[str, bytes]
+    spark: SparkSession,
+    model: TrainedModel,
+    target: HadoopPath,
+    mode: str,
+    files: Mapping[str, bytes],
+    key: str = "output.model_path",
+    overwrite_hint: str = OVERWRITE_HINT,
 ) -> str:
-    """Write ``model`` and the extra ``files`` (name → content) to ``target`` atomically; return
-    the qualified path."""
-    with staged_directory(target, mode, "output.model_path") as staging:
+    """Write ``model`` and the extra ``files`` (relative path → content) to ``target``
+    atomically; return the qualified path. Errors name ``key``, where the target was given,
+    and how to replace an existing one."""
+    with staged_directory(target, mode, key, overwrite_hint) as staging:
         write_small_parquet(spark, model.coefficients_table(), staging.child("coefficients"))
-        history = pa.Table.from_pylist(
-            [asdict(rec) for rec in model.history],
-            schema=pa.schema(
-                [
-                    ("iteration", pa.int64()),
-                    ("loss", pa.float64()),
-                    ("grad_norm", pa.float64()),
-                    ("step_size", pa.float64()),
-                    ("seconds", pa.float64()),
-                    ("passes", pa.int64()),
-                ]
-            ),
-        )
+        history = pa.Table.from_pylist([asdict(rec) for rec in model.history], schema=HISTORY_SCHEMA)
         write_small_parquet(spark, history, staging.child("history"))
         for name, content in files.items():
             staging.child(name).write_bytes(content)
@@ -101,25 +109,37 @@ def write_model(
     return target.uri
 
 
-def read_coefficients(spark: SparkSession, path: str) -> pa.Table:
-    """``coefficients/`` of the model at ``path`` as Arrow columns ``class`` (null in a binomial
-    model), ``feature`` (the intercepts as ``(intercept)``) and ``coefficient``."""
-    location = HadoopPath(spark, path).child("coefficients")
+#: The columns ``coefficients/`` may hold besides the coefficients (binomial, unpenalized fits).
+STATISTICS = ("std_error", "z_value", "p_value")
+
+
+def _read_parquet(spark: SparkSession, location: HadoopPath) -> DataFrame:
     try:
-        table = spark.read.parquet(location.uri)
-        by_class = F.col("class") if "class" in table.columns else F.lit(None).cast("int")
-        return table.select(by_class.alias("class"), "feature", "coefficient").toArrow()
+        return spark.read.parquet(location.uri)
     except AnalysisException as err:
         raise ModelError(f"{location.uri}: cannot be read ({str(err).splitlines()[0]})") from None
     except Py4JJavaError as err:
         raise ModelError(f"{location.uri}: cannot be read ({java_root_message(err)})") from None
 
 
-def arrange(table: pa.Table, features: list[str], family: Family) -> tuple[np.ndarray, float | np.ndarray]:
+def read_coefficients(spark: SparkSession, path: str, statistics: bool = False) -> pa.Table:
+    """``coefficients/`` of the model at ``path`` as Arrow columns ``class`` (null in a binomial
+    model), ``feature`` (the intercepts as ``(intercept)``) and ``coefficient`` (and with
+    ``statistics`` those of :data:`STATISTICS` that it has)."""
+    table = _read_parquet(spark, HadoopPath(spark, path).child("coefficients"))
+    by_class = F.col("class") if "class" in table.columns else F.lit(None).cast("int")
+    extra = [name for name in STATISTICS if statistics and name in table.columns]
+    return table.select(by_class.alias("class"), "feature", "coefficient", *extra).toArrow()
+
+
+def arrange(
+    table: pa.Table, features: list[str], family: Family, column: str = "coefficient"
+) -> tuple[np.ndarray, float | np.ndarray]:
     """(coefficients, intercept) of a :func:`read_coefficients` table in the order of ``features``:
-    (d,) and a number for a binomial model, (K, d) and (K,) for a multinomial one of K classes.
-    A table that does not hold every (class, feature) exactly once is a KeyError. Names are
-    matched by Arrow's hash join, so a model of 10⁷ features arranges in seconds."""
+    (d,) and a number for a binomial model, (K, d) and (K,) for a multinomial one of K classes
+    (the values of ``column``). A table that does not hold every (class, feature) exactly once
+    is a KeyError. Names are matched by Arrow's hash join, so a model of 10⁷ features arranges
+    in seconds."""
     width = len(features) + 1
     position = pc.index_in(table.column("feature"), value_set=pa.array([*features, INTERCEPT], pa.string()))
     position = position.fill_null(-1).to_numpy(zero_copy_only=False)
@@ -131,7 +151,7 @@ def arrange(table: pa.Table, features: list[str], family: Family) -> tuple[np.nd
     if len(cell) != size or (cell < 0).any() or np.unique(cell).size != size:
         raise KeyError("coefficients")
     values = np.empty(size)
-    values[cell] = table.column("coefficient").fill_null(np.nan).to_numpy(zero_copy_only=False)
+    values[cell] = table.column(column).fill_null(np.nan).to_numpy(zero_copy_only=False)
     grid = values.reshape(family.n_margins, width)
     if multinomial:
         return grid[:, :-1], grid[:, -1]
@@ -160,15 +180,44 @@ class LoadedModel:
         """``xᵀβ + b`` per row, or the (n × K) class margins ``B x + b``."""
         return X @ (self.coefficients.T if self.family.is_multinomial else self.coefficients) + self.intercept
 
+    @classmethod
+    def of(cls, model: TrainedModel, uri: str) -> LoadedModel:
+        """The scorer of ``model`` (whose metadata says where its features are), known as ``uri``.
+        Metadata that lacks or garbles a key is a :class:`ModelError`."""
+        where = f"model.path {uri}"
+        spec, hashing = _feature_source(model.metadata, where)
+        try:
+            threshold, label_col = float(model.metadata["threshold"]), str(model.metadata["label_col"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
+        return cls(uri, model.coefficients, model.intercept, threshold, spec, label_col, hashing, model.family)
 
-def read_model(spark: SparkSession, path: str) -> LoadedModel:
-    """Read and check a model directory written by :func:`write_model`.
 
-    Missing parts, another ``format_version``, or coefficients that do not match
-    ``model.json`` (an incomplete copy, or edited files) are a :class:`ModelError`.
-    """
-    directory = HadoopPath(spark, path)
-    where = f"model.path {directory.uri}"
+def _feature_source(document: dict[str, Any], where: str) -> tuple[FeatureSpec, tuple[list[str], int] | None]:
+    """Where a model's features are in an input table, and its hashing (columns, dimension) if
+    it hashed them, as its ``model.json`` says."""
+    try:
+        input_conf = document["conf"]["input"]
+        listed = document.get("features")  # named columns; older models list every input's names
+        d = len(listed) if listed is not None else int(document["n_features"])
+        hashing = (
+            ([str(c) for c in input_conf["hash_features"]], int(input_conf["hash_dim"]))
+            if input_conf.get("hash_features")
+            else None
+        )
+        if input_conf["features"]:
+            return FeatureSpec(columns=tuple(str(name) for name in document["features"])), hashing
+        if input_conf.get("indices_col"):
+            spec = FeatureSpec(
+                indices_col=str(input_conf["indices_col"]), values_col=str(input_conf["values_col"]), d=d
+            )
+            return spec, hashing
+        return FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=d), hashing
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
+
+
+def _read_document(directory: HadoopPath, where: str) -> dict[str, Any]:
     document_path = directory.child("model.json")
     if not document_path.exists():
         raise ModelError(f"{where}: no model.json (not a model directory, or an incomplete copy)")
@@ -184,36 +233,56 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
             f"{where}: model format {version!r}, but this logreg_spark reads format {FORMAT_VERSION}; "
             "retrain the model with this version"
         )
+    return document
+
+
+def _read_history(spark: SparkSession, directory: HadoopPath) -> list[IterationRecord]:
+    location = directory.child("history")
+    if not location.exists():
+        return []
+    table = _read_parquet(spark, location).toArrow().sort_by("iteration")
+    return [IterationRecord(**row) for row in table.select(HISTORY_SCHEMA.names).to_pylist()]
+
+
+def read_trained(spark: SparkSession, path: str) -> TrainedModel:
+    """Read and check a model directory written by :func:`write_model`, whole.
+
+    Missing parts, another ``format_version``, or coefficients that do not match
+    ``model.json`` (an incomplete copy, or edited files) are a :class:`ModelError`.
+    """
+    directory = HadoopPath(spark, path)
+    where = f"model.path {directory.uri}"
+    document = _read_document(directory, where)
+    features = _feature_source(document, where)[0].names
     try:
-        listed = document.get("features")  # named columns; older models list every input's names
-        d = len(listed) if listed is not None else int(document["n_features"])
-        threshold = float(document["threshold"])
-        label_col = str(document["label_col"])
-        input_conf = document["conf"]["input"]
-        hashing = (
-            ([str(c) for c in input_conf["hash_features"]], int(input_conf["hash_dim"]))
-            if input_conf.get("hash_features")
-            else None
-        )
-        if input_conf["features"]:
-            spec = FeatureSpec(columns=tuple(str(name) for name in document["features"]))
-        elif input_conf.get("indices_col"):
-            spec = FeatureSpec(
-                indices_col=str(input_conf["indices_col"]), values_col=str(input_conf["values_col"]), d=d
-            )
-        else:
-            spec = FeatureSpec(vector_col=HASHED if hashing else str(input_conf["features_col"]), d=d)
         multinomial = document.get("family") == "multinomial"
         family = Family.multinomial(int(document["classes"])) if multinomial else BINOMIAL
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
+    table = read_coefficients(spark, path, statistics=True)
     try:
-        coefficients, intercept = arrange(read_coefficients(spark, path), spec.names, family)
+        coefficients, intercept = arrange(table, features, family)
+        statistics = {
+            name: np.append(*arrange(table, features, family, name))
+            for name in STATISTICS
+            if name in table.column_names
+        }
     except (KeyError, pa.ArrowException):  # a missing or repeated entry, or a column of another type
         raise ModelError(
             f"{where}: coefficients/ does not match the features and classes in model.json "
             "(an incomplete copy, or edited files)"
         ) from None
-    if not (np.isfinite(coefficients).all() and np.isfinite(intercept).all()) or not 0.0 <= threshold <= 1.0:
+    if not (np.isfinite(coefficients).all() and np.isfinite(intercept).all()):
         raise ModelError(f"{where}: coefficients or threshold are not finite numbers in range")
-    return LoadedModel(directory.uri, coefficients, intercept, threshold, spec, label_col, hashing, family)
+    metadata = {key: value for key, value in document.items() if key not in _FORMAT_KEYS}
+    history = _read_history(spark, directory)
+    return TrainedModel(features, coefficients, intercept, history, metadata, statistics, family)
+
+
+def read_model(spark: SparkSession, path: str) -> LoadedModel:
+    """The scorer of the model directory at ``path`` (:func:`read_trained`, :meth:`LoadedModel.of`)."""
+    directory = HadoopPath(spark, path)
+    model = LoadedModel.of(read_trained(spark, path), directory.uri)
+    if not 0.0 <= model.threshold <= 1.0:
+        raise ModelError(f"model.path {directory.uri}: coefficients or threshold are not finite numbers in range")
+    return model

@@ -131,20 +131,26 @@ def check_apart(spark: SparkSession, target: HadoopPath, inputs: str | list[str]
             raise OutputError(f"{key} {target.uri} overlaps input.path {path}: write the output elsewhere")
 
 
-def check_writable(target: HadoopPath, mode: str, key: str) -> None:
-    """Fail early when ``mode = "error"`` and ``target`` exists."""
+#: How a job's user replaces an existing output.
+OVERWRITE_HINT = 'set output.mode = "overwrite"'
+
+
+def check_writable(target: HadoopPath, mode: str, key: str, overwrite_hint: str = OVERWRITE_HINT) -> None:
+    """Fail early when ``mode = "error"`` and ``target`` exists (given as ``key``)."""
     if mode == "error" and target.exists():
-        raise OutputError(f'{key} {target.uri} already exists; set output.mode = "overwrite" to replace it')
+        raise OutputError(f"{key} {target.uri} already exists; {overwrite_hint} to replace it")
 
 
 @contextmanager
-def staged_directory(target: HadoopPath, mode: str, key: str) -> Iterator[HadoopPath]:
+def staged_directory(
+    target: HadoopPath, mode: str, key: str, overwrite_hint: str = OVERWRITE_HINT
+) -> Iterator[HadoopPath]:
     """Yield a staging directory; on success move it to ``target``, else delete it.
 
     With ``mode = "overwrite"`` an existing ``target`` is replaced, and it is
     restored if the final move fails.
     """
-    check_writable(target, mode, key)
+    check_writable(target, mode, key, overwrite_hint)
     token = uuid.uuid4().hex[:12]
     staging = target.sibling(f".{target.name}._staging-{token}")
     try:
@@ -152,7 +158,7 @@ def staged_directory(target: HadoopPath, mode: str, key: str) -> Iterator[Hadoop
         previous = target.sibling(f".{target.name}._previous-{token}")
         had_previous = target.exists()
         if had_previous:
-            check_writable(target, mode, key)
+            check_writable(target, mode, key, overwrite_hint)
             target.rename_to(previous)
         try:
             staging.rename_to(target)

@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
+from pyspark.sql import types as T
 
 from ..artifacts.model_dir import LoadedModel
+from ..core.family import Family
 from ..core.sums import Features
 from ..errors import ConfigError, InputError
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
@@ -104,16 +106,22 @@ def validate_rows(df: DataFrame, check: RowCheck, policy: str) -> None:
 
 
 def scored_batches(
-    model: LoadedModel, check: RowCheck, keep: list[str], add: Callable[[pa.Table, np.ndarray], dict[str, np.ndarray]]
-):
-    """The ``mapInArrow`` function: drop invalid rows, then output the ``keep`` columns and
-    the columns ``add(valid_rows, margins)`` returns (margins as :meth:`LoadedModel.margins`)."""
+    model: LoadedModel,
+    check: RowCheck,
+    keep: list[str],
+    add: Callable[[pa.Table, np.ndarray], dict[str, np.ndarray | pa.Array]],
+    policy: str = "skip",
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The ``mapInArrow`` function: drop invalid rows (``policy = "error"``: fail on them
+    instead, in the task), then output the ``keep`` columns and the columns
+    ``add(valid_rows, margins)`` returns (margins as :meth:`LoadedModel.margins`)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             table = pa.Table.from_batches([batch])
-            bad, _, X = check(table)
+            bad, problems, X = check(table)
             if bad.any():
+                apply_invalid_policy(problems, policy)
                 table, X = table.filter(pa.array(~bad)), X[~bad]
             margin = model.margins(X)
             columns = {name: table.column(name) for name in keep}
@@ -121,6 +129,41 @@ def scored_batches(
             yield from pa.table(columns).to_batches()
 
     return run
+
+
+#: An output column of :func:`scored`: its Spark type, and its values from (valid rows, margins).
+Output = tuple[T.DataType, Callable[[pa.Table, np.ndarray], "np.ndarray | pa.Array"]]
+
+
+def scored(
+    df: DataFrame, model: LoadedModel, check: RowCheck, keep: list[str], outputs: dict[str, Output], policy: str
+) -> DataFrame:
+    """``df``'s ``keep`` columns and the ``outputs``, computed in the executors (one ``mapInArrow``);
+    invalid rows are dropped, or fail the task with ``policy = "error"``."""
+    schema = T.StructType(
+        [df.schema[name] for name in keep] + [T.StructField(name, dtype, False) for name, (dtype, _) in outputs.items()]
+    )
+
+    def add(table: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
+        return {name: values(table, margin) for name, (_, values) in outputs.items()}
+
+    return df.mapInArrow(scored_batches(model, check, keep, add, policy), schema)
+
+
+def predictions(family: Family, margin: np.ndarray, threshold: float) -> np.ndarray:
+    """The predicted class as a double: 1.0 when the probability of class 1 exceeds
+    ``threshold`` (as MLlib), or the class of the highest probability."""
+    p = family.probabilities(margin)
+    return (p.argmax(axis=1) if family.is_multinomial else p > threshold).astype(np.float64)
+
+
+def per_row(values: np.ndarray) -> np.ndarray | pa.Array:
+    """A column of numbers, or of arrays for an (n × K) matrix (its rows as list elements)."""
+    if values.ndim == 1:
+        return values
+    return pa.ListArray.from_arrays(
+        np.arange(0, values.size + 1, values.shape[1], dtype=np.int32), pa.array(values.ravel())
+    )
 
 
 def labels(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,196 @@
+"""``LogisticRegressionModel``: a fitted model as a pyspark.ml ``Model``, with MLlib's accessors
+and output columns.
+
+``transform`` scores in the executors through the scoring code the jobs use
+(:func:`~logreg_spark.spark.scoring.scored`) and adds MLlib's columns with MLlib's
+types: ``rawPrediction`` (a Vector of margins: ``[-m, m]`` for a binomial model, the
+K class margins for a multinomial one), ``probability`` (a Vector of the class
+probabilities) and ``prediction`` (a double), so MLlib's evaluators work on its
+output. The features are found as in training (the same columns, Vector column,
+index/value pair, or hashed columns). ``transform`` is lazy: with ``handleInvalid =
+"error"`` a row that cannot be scored fails the job that reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pyspark.ml import Model
+from pyspark.ml.functions import array_to_vector
+from pyspark.ml.linalg import DenseMatrix, DenseVector
+from pyspark.ml.util import MLReadable, MLReader, MLWritable, MLWriter
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from ..artifacts.model_dir import LoadedModel, TrainedModel
+from ..errors import InputError, ModelError
+from ..spark.reading import HASHED
+from ..spark.scoring import Output, feature_check, model_input, per_row, predictions, scored
+from .params import OUTPUT_COLUMNS, LogisticRegressionParams
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """How the fit went. The statistics (intercept last, as MLlib's GLM summary) exist for
+    converged, unpenalized binomial fits with an intercept of at most 2,000 features."""
+
+    objectiveHistory: list[float]
+    totalIterations: int
+    passes: int
+    converged: bool
+    stopReason: str
+    optimality: float
+    solver: str
+    coefficientStandardErrors: list[float] | None
+    zValues: list[float] | None
+    pValues: list[float] | None
+
+
+class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["LogisticRegressionModel"], MLWritable):
+    """A logistic regression fitted by :class:`~logreg_spark.ml.LogisticRegression` (or the
+    training job): MLlib's accessors, ``transform``, ``save``/``load`` of the jobs' model
+    directory, and :meth:`to_mllib`."""
+
+    def __init__(self, trained: TrainedModel | None = None) -> None:
+        super().__init__()
+        self._trained = trained
+
+    @property
+    def trained(self) -> TrainedModel:
+        if self._trained is None:
+            raise ModelError("this LogisticRegressionModel holds no fitted model (use fit or load)")
+        return self._trained
+
+    # MLlib's accessors
+    @property
+    def numClasses(self) -> int:
+        return self.trained.family.classes
+
+    @property
+    def numFeatures(self) -> int:
+        return len(self.trained.features)
+
+    @property
+    def features(self) -> list[str]:
+        """The feature names, in coefficient order (``col[j]`` for a Vector or array column)."""
+        return list(self.trained.features)
+
+    @property
+    def coefficientMatrix(self) -> DenseMatrix:
+        coef = np.atleast_2d(self.trained.coefficients)
+        return DenseMatrix(coef.shape[0], coef.shape[1], coef.ravel(order="F").tolist())
+
+    @property
+    def interceptVector(self) -> DenseVector:
+        return DenseVector(np.atleast_1d(self.trained.intercept))
+
+    @property
+    def coefficients(self) -> DenseVector:
+        self._binomial_only("coefficients", "coefficientMatrix")
+        return DenseVector(self.trained.coefficients)
+
+    @property
+    def intercept(self) -> float:
+        self._binomial_only("intercept", "interceptVector")
+        return float(self.trained.intercept)
+
+    def _binomial_only(self, name: str, instead: str) -> None:
+        if self.trained.family.is_multinomial:
+            raise ModelError(f"{name}: a multinomial model has a matrix of them; use {instead}")
+
+    @property
+    def hasSummary(self) -> bool:
+        return bool(self.trained.history)
+
+    @property
+    def summary(self) -> TrainingSummary:
+        model = self.trained
+        if not model.history:
+            raise ModelError("this model has no training history (a directory written without history/)")
+        meta, stats = model.metadata, {name: values.tolist() for name, values in model.statistics.items()}
+        return TrainingSummary(
+            objectiveHistory=[rec.loss for rec in model.history],
+            totalIterations=len(model.history) - 1,
+            passes=int(meta.get("passes", model.history[-1].passes)),
+            converged=bool(meta.get("converged")),
+            stopReason=str(meta.get("stop_reason", "")),
+            optimality=model.history[-1].grad_norm,
+            solver=str(meta.get("solver", "")),
+            coefficientStandardErrors=stats.get("std_error"),
+            zValues=stats.get("z_value"),
+            pValues=stats.get("p_value"),
+        )
+
+    def scorer(self) -> LoadedModel:
+        """The model as the executors score with it: the features where training found them (a
+        Vector or array model reads the ``featuresCol`` param), the ``threshold`` param."""
+        scorer = LoadedModel.of(self.trained, f"(model {self.uid})")
+        spec = scorer.spec
+        if spec.vector_col and spec.vector_col != HASHED and self.isSet(self.getParam("featuresCol")):
+            spec = type(spec)(vector_col=self.getOrDefault("featuresCol"), d=spec.d)
+        threshold = float(self.getOrDefault("threshold"))
+        return LoadedModel(
+            scorer.uri,
+            scorer.coefficients,
+            scorer.intercept,
+            threshold,
+            spec,
+            scorer.label_col,
+            scorer.hashing,
+            scorer.family,
+        )
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        scorer = self.scorer()
+        names = {param: self.getOrDefault(param) for param in OUTPUT_COLUMNS}
+        added = [name for name in names.values() if name]
+        clash = sorted(set(added) & set(dataset.columns))
+        if clash:
+            raise InputError(f"transform: the input already has the output column(s) {clash}; rename them or set *Col")
+        outputs = _outputs(scorer, names)
+        frame = scored(
+            model_input(dataset, scorer),
+            scorer,
+            feature_check(scorer.spec),
+            dataset.columns,
+            outputs,
+            self.getOrDefault("handleInvalid"),
+        )
+        vectors = {names["rawPredictionCol"], names["probabilityCol"]} - {""}
+        return frame.select(
+            *[array_to_vector(F.col(name)).alias(name) if name in vectors else F.col(name) for name in frame.columns]
+        )
+
+    def write(self) -> MLWriter:
+        from .persistence import ModelWriter
+
+        return ModelWriter(self)
+
+    @classmethod
+    def read(cls) -> MLReader[LogisticRegressionModel]:
+        from .persistence import ModelReader
+
+        return ModelReader()
+
+
+def _outputs(scorer: LoadedModel, names: dict[str, str]) -> dict[str, Output]:
+    """MLlib's output columns (before the Vector conversion: arrays of doubles)."""
+    family, threshold = scorer.family, scorer.threshold
+    both = T.ArrayType(T.DoubleType(), False)
+
+    def raw(_: Any, margin: np.ndarray) -> Any:
+        return per_row(margin if family.is_multinomial else np.column_stack([-margin, margin]))
+
+    def probability(_: Any, margin: np.ndarray) -> Any:
+        p = family.probabilities(margin)
+        return per_row(p if family.is_multinomial else np.column_stack([1.0 - p, p]))
+
+    columns: dict[str, Output] = {
+        "rawPredictionCol": (both, raw),
+        "probabilityCol": (both, probability),
+        "predictionCol": (T.DoubleType(), lambda _, margin: predictions(family, margin, threshold)),
+    }
+    return {names[param]: output for param, output in columns.items() if names[param]}

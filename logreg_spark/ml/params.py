@@ -1,0 +1,197 @@
+"""The Python API's params: MLlib's names and meanings, each one a key of the jobs' conf.
+
+Every param but the three output columns stands for one conf key (:data:`CONF_KEYS`),
+so a :class:`~logreg_spark.app.schema.FitConf` and a set of params say the same
+thing, and they are checked by the same code with the same one-line messages
+(naming the param, then the key: ``regParam: model.reg_param must be >= 0.0``).
+Defaults are the conf's, which are MLlib's where MLlib has the param, with one
+exception: ``aggregationDepth`` 0 (chosen per pass from the size of the partial
+sums; MLlib's fixed 2 is accepted).
+
+The features come from exactly one source: ``featureCols`` (numeric columns, no
+``VectorAssembler`` needed), ``hashFeatures``, ``indicesCol`` with ``valuesCol``
+and ``numFeatures``, or else ``featuresCol`` (an ML Vector or numeric array column).
+Every param has MLlib-style ``getX`` and ``setX`` methods (made from the table
+below), and a model carries its estimator's params.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from pyspark.ml.param import Param, Params, TypeConverters
+
+from ..app.schema import FitConf, InputConf, ModelConf, SolverConf, origins
+
+#: Param name → the conf key it stands for.
+CONF_KEYS = {
+    "featuresCol": "input.features_col",
+    "featureCols": "input.features",
+    "hashFeatures": "input.hash_features",
+    "hashDim": "input.hash_dim",
+    "indicesCol": "input.indices_col",
+    "valuesCol": "input.values_col",
+    "numFeatures": "input.num_features",
+    "labelCol": "input.label_col",
+    "weightCol": "input.weight_col",
+    "handleInvalid": "input.invalid",
+    "cache": "input.cache",
+    "family": "model.family",
+    "fitIntercept": "model.fit_intercept",
+    "regParam": "model.reg_param",
+    "elasticNetParam": "model.elastic_net_param",
+    "standardization": "model.standardization",
+    "threshold": "model.threshold",
+    "classWeight": "model.class_weight",
+    "initModel": "model.init_model",
+    "solver": "solver.name",
+    "maxIter": "solver.max_iter",
+    "tol": "solver.tol",
+    "learningRate": "solver.learning_rate",
+    "lineSearch": "solver.line_search",
+    "memory": "solver.memory",
+    "dtype": "solver.dtype",
+    "aggregationDepth": "solver.aggregation_depth",
+    "checkpointPath": "solver.checkpoint_path",
+    "checkpointInterval": "solver.checkpoint_every",
+    "resume": "solver.resume",
+}
+
+#: The output columns of ``transform`` (MLlib's), with their defaults; "" leaves a column out.
+OUTPUT_COLUMNS = {"rawPredictionCol": "rawPrediction", "probabilityCol": "probability", "predictionCol": "prediction"}
+
+_SECTIONS: dict[str, type] = {"input": InputConf, "model": ModelConf, "solver": SolverConf}
+_CONVERTERS: dict[Any, Callable[[Any], Any]] = {
+    bool: TypeConverters.toBoolean,
+    int: TypeConverters.toInt,
+    float: TypeConverters.toFloat,
+    str: TypeConverters.toString,
+    list[str]: TypeConverters.toListString,
+    int | None: TypeConverters.toInt,
+    float | None: TypeConverters.toFloat,
+}
+#: Params whose conf value means "unset": they have no default, as in MLlib.
+_UNSET: dict[str, Any] = {"weightCol": "", "numFeatures": None}
+
+DOCS = {
+    "featuresCol": "features column: an ML Vector or an array of numbers (when no other feature source is set)",
+    "featureCols": "numeric feature columns, in model order (instead of featuresCol)",
+    "hashFeatures": "columns hashed into hashDim features (strings one-hot as column=value)",
+    "hashDim": "number of hashed features",
+    "indicesCol": "array<int> column of feature indices (with valuesCol and numFeatures)",
+    "valuesCol": "array column of the values at indicesCol",
+    "numFeatures": "number of features of the index/value input",
+    "labelCol": "label column: classes 0, 1, ...",
+    "weightCol": "row weight column (unset: every row weighs 1)",
+    "handleInvalid": "rows with invalid values: 'error' or 'skip'",
+    "cache": "where the training blocks are cached: 'local' files on the executors or 'spark' memory",
+    "family": "'auto', 'binomial' or 'multinomial'",
+    "fitIntercept": "fit an intercept",
+    "regParam": "regularization strength (>= 0)",
+    "elasticNetParam": "elastic net mixing: 0 is L2, 1 is L1",
+    "standardization": "penalize the coefficients of standardized features (MLlib's meaning)",
+    "threshold": "binomial decision threshold on the probability of class 1",
+    "classWeight": "'' or 'balanced' (rows weighted inversely to their class's share)",
+    "initModel": "model directory to start from",
+    "solver": "'auto', 'newton', 'lbfgs' or 'gd'",
+    "maxIter": "maximum number of iterations (>= 0)",
+    "tol": "convergence tolerance on the optimality measure",
+    "learningRate": "gd's first step length",
+    "lineSearch": "gd with a line search (false: fixed steps)",
+    "memory": "L-BFGS's number of correction pairs",
+    "dtype": "storage of the cached features: 'float64' or 'float32'",
+    "aggregationDepth": "depth of the tree reduction (0: chosen per pass)",
+    "checkpointPath": "directory for solver checkpoints ('' for none)",
+    "checkpointInterval": "iterations between checkpoints",
+    "resume": "'auto' (resume from a checkpoint of the same fit) or 'never'",
+    "rawPredictionCol": "output column of the margins (Vector); '' for none",
+    "probabilityCol": "output column of the class probabilities (Vector); '' for none",
+    "predictionCol": "output column of the predicted class (double); '' for none",
+}
+
+
+def _conf_field(name: str) -> tuple[dataclasses.Field[Any], Any]:
+    """The conf field param ``name`` stands for, and its type."""
+    section, key = CONF_KEYS[name].split(".")
+    cls = _SECTIONS[section]
+    return next(f for f in dataclasses.fields(cls) if f.name == key), typing.get_type_hints(cls)[key]
+
+
+def _conf_default(f: dataclasses.Field[Any]) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _converter(name: str) -> Callable[[Any], Any]:
+    return _CONVERTERS[_conf_field(name)[1]] if name in CONF_KEYS else TypeConverters.toString
+
+
+def _check_value(name: str, value: Any) -> None:
+    """Check one param's value alone, as its conf key is checked (combinations: :meth:`fit_conf`)."""
+    section, key = CONF_KEYS[name].split(".")
+    with origins({CONF_KEYS[name]: name}):
+        _SECTIONS[section](**{key: value})
+
+
+class LogisticRegressionParams(Params):
+    """The params shared by :class:`~logreg_spark.ml.LogisticRegression` and its model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        defaults = {name: _conf_default(_conf_field(name)[0]) for name in CONF_KEYS if name not in _UNSET}
+        self._setDefault(**{**defaults, "featuresCol": "features", **OUTPUT_COLUMNS})
+
+    def _set(self, **kwargs: Any) -> LogisticRegressionParams:
+        for name, value in kwargs.items():
+            if name in CONF_KEYS and value is not None:
+                _check_value(name, self.getParam(name).typeConverter(value))
+        return super()._set(**kwargs)
+
+    def fit_conf(self) -> FitConf:
+        """The conf these params stand for; a bad value or combination is a :class:`ConfigError`
+        naming the param and its key."""
+        values: dict[str, dict[str, Any]] = {section: {} for section in _SECTIONS}
+        explicit_source = any(self.isSet(name) for name in ("featureCols", "hashFeatures", "indicesCol", "valuesCol"))
+        for name, key in CONF_KEYS.items():
+            param = self.getParam(name)
+            if not self.isDefined(param) or (name == "featuresCol" and explicit_source and not self.isSet(param)):
+                continue
+            section, field_name = key.split(".")
+            values[section][field_name] = self.getOrDefault(param)
+        where = {key: name for name, key in CONF_KEYS.items()}
+        with origins(where):
+            sections = {section: cls(**values[section]) for section, cls in _SECTIONS.items()}
+            return FitConf(**sections)
+
+    def set_conf(self, conf: FitConf) -> None:
+        """Set every param from ``conf`` (params that stand for an unset key stay unset)."""
+        for name, key in CONF_KEYS.items():
+            section, field_name = key.split(".")
+            value = getattr(getattr(conf, section), field_name)
+            if name == "featuresCol" and not value:
+                continue
+            if name in _UNSET and value == _UNSET[name]:
+                self.clear(self.getParam(name))
+            else:
+                self._set(**{name: value})
+
+
+def _accessors(name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    def get(self: Params) -> Any:
+        return self.getOrDefault(name)
+
+    def set_(self: Params, value: Any) -> Params:
+        return self._set(**{name: value})
+
+    get.__doc__ = set_.__doc__ = DOCS[name]
+    return get, set_
+
+
+for _name, _doc in DOCS.items():
+    setattr(LogisticRegressionParams, _name, Param(Params._dummy(), _name, _doc, typeConverter=_converter(_name)))
+    _get, _set = _accessors(_name)
+    _title = _name[0].upper() + _name[1:]
+    setattr(LogisticRegressionParams, f"get{_title}", _get)
+    setattr(LogisticRegressionParams, f"set{_title}", _set)

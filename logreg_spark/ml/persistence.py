@@ -1,0 +1,105 @@
+"""Saving and loading a :class:`LogisticRegressionModel`: the jobs' model directory, plus the
+params of pyspark.ml.
+
+A model is saved as the training job's model directory (``model.json``,
+``coefficients/``, ``history/``, ``loss.png``; see
+:mod:`logreg_spark.artifacts.model_dir`) with one more entry, ``metadata/``: the
+JSON line pyspark.ml's ``DefaultParamsWriter`` writes (class, uid, params), by which
+``PipelineModel.load`` finds the class of a Python stage. So a directory the
+training job wrote loads with :meth:`LogisticRegressionModel.load` and one saved
+from Python is a model for ``predict.py`` and ``evaluate.py``. A directory without
+``metadata/`` (written before it existed) loads with the params of its conf.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pyspark
+from pyspark.ml.util import MLReader, MLWriter
+from pyspark.sql import SparkSession
+
+from ..app.schema import FitConf, InputConf, ModelConf, SolverConf
+from ..artifacts import plots
+from ..artifacts.model_dir import TrainedModel, read_trained, write_model
+from ..artifacts.paths import OVERWRITE_HINT, HadoopPath
+from ..errors import ModelError
+from .model import LogisticRegressionModel
+
+METADATA = "metadata/part-00000"
+
+
+def _metadata(model: LogisticRegressionModel) -> str:
+    """The params as pyspark.ml's ``DefaultParamsWriter`` writes them (one JSON line)."""
+    cls = type(model)
+    document = {
+        "class": f"{cls.__module__}.{cls.__name__}",
+        "timestamp": int(time.time() * 1000),
+        "sparkVersion": pyspark.__version__,
+        "uid": model.uid,
+        "paramMap": {p.name: model.getOrDefault(p) for p in model.params if model.isSet(p)},
+        "defaultParamMap": {p.name: model.getOrDefault(p) for p in model.params if model.hasDefault(p)},
+    }
+    return json.dumps(document) + "\n"
+
+
+def pictures(model: TrainedModel) -> dict[str, bytes]:
+    """``loss.png``: the loss per iteration (none when matplotlib cannot be imported)."""
+    picture = plots.loss_curve([rec.iteration for rec in model.history], [rec.loss for rec in model.history])
+    return {"loss.png": picture} if picture else {}
+
+
+def save_model(
+    spark: SparkSession,
+    model: LogisticRegressionModel,
+    target: HadoopPath,
+    mode: str,
+    key: str = "output.model_path",
+    overwrite_hint: str = OVERWRITE_HINT,
+) -> str:
+    """Write ``model``'s directory to ``target`` atomically (``mode``: ``error`` or
+    ``overwrite``); return the qualified path. The training job and ``save`` both write here."""
+    files = {**pictures(model.trained), METADATA: _metadata(model).encode()}
+    return write_model(spark, model.trained, target, mode, files, key, overwrite_hint)
+
+
+def load_model(spark: SparkSession, path: str) -> LogisticRegressionModel:
+    """The model directory at ``path`` (as :func:`save_model` or the training job wrote it)."""
+    trained = read_trained(spark, path)
+    model = LogisticRegressionModel(trained)
+    location = HadoopPath(spark, path).child(METADATA)
+    if location.exists():
+        try:
+            document = json.loads(location.read_text())
+            model._resetUid(str(document["uid"]))
+            params: dict[str, Any] = document["paramMap"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ModelError(f"model.path {location.uri}: not pyspark.ml params ({err})") from None
+        model._set(**{name: value for name, value in params.items() if model.hasParam(name)})
+    else:
+        conf = trained.metadata["conf"]
+        sections = {"input": InputConf, "model": ModelConf, "solver": SolverConf}
+        model.set_conf(FitConf(**{name: cls(**conf[name]) for name, cls in sections.items()}))
+    return model
+
+
+class ModelWriter(MLWriter):
+    """``model.write().save(path)`` (``.overwrite()`` replaces an existing directory)."""
+
+    def __init__(self, instance: LogisticRegressionModel) -> None:
+        super().__init__()
+        self.instance = instance
+
+    def saveImpl(self, path: str) -> None:
+        spark = self.sparkSession
+        mode = "overwrite" if self.shouldOverwrite else "error"
+        save_model(spark, self.instance, HadoopPath(spark, path), mode, "save:", "use write().overwrite().save(path)")
+
+
+class ModelReader(MLReader[LogisticRegressionModel]):
+    """``LogisticRegressionModel.load(path)``."""
+
+    def load(self, path: str) -> LogisticRegressionModel:
+        return load_model(self.sparkSession, path)
