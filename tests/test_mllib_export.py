@@ -1,13 +1,18 @@
 """The export in Spark MLlib's format: loaded by MLlib's own reader, scored by MLlib's own
-``transform`` as this project scores, refused or replaced by ``output.mode``."""
+``transform`` as this project scores, refused or replaced by ``output.mode``; written by the train job."""
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from helpers import family
 from pyspark.ml.classification import LogisticRegressionModel
+from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.linalg import Vectors
 
+from logreg_spark.app.config import load_conf
+from logreg_spark.app.train import run
 from logreg_spark.artifacts.mllib_export import write_mllib_model
+from logreg_spark.artifacts.model_dir import read_model
 from logreg_spark.artifacts.paths import HadoopPath
 from logreg_spark.errors import OutputError
 
@@ -84,3 +89,47 @@ def test_mode_error_refuses_an_existing_export_and_overwrite_replaces_it(spark, 
     write_mllib_model(spark, target, *second, fam, threshold=0.5, features_col="features", mode="overwrite")
     assert (LogisticRegressionModel.load(target.uri).coefficients.toArray() == second[0]).all()
     assert [p.name for p in tmp_path.iterdir()] == ["mllib"]
+
+
+def _sample_conf(tmp_path, *overrides: str):
+    return load_conf(
+        [ROOT / "conf" / "local.toml"],
+        [f"input.path={ROOT / 'data' / 'sample'}", f"output.model_path={tmp_path / 'model'}", *overrides],
+    )
+
+
+def test_the_train_job_writes_an_export_mllib_loads_and_scores_alike(spark, tmp_path):
+    conf = _sample_conf(tmp_path, f"output.mllib_path={tmp_path / 'mllib'}", "output.mode=error")
+    run(spark, conf)
+    ours = read_model(spark, str(tmp_path / "model"))
+    model = LogisticRegressionModel.load(str(tmp_path / "mllib"))
+    assert model.getFeaturesCol() == "features" and model.getThreshold() == conf.model.threshold
+    np.testing.assert_array_equal(model.coefficients.toArray(), ours.coefficients)
+    assert model.intercept == ours.intercept
+
+    # a model of named columns reads them assembled in model.features order
+    data = spark.read.parquet(str(ROOT / "data" / "sample")).limit(50)
+    assembled = VectorAssembler(inputCols=ours.features, outputCol="features").transform(data)
+    rows = model.transform(assembled).select("features", "probability").collect()
+    X = np.array([row.features.toArray() for row in rows])
+    np.testing.assert_allclose(
+        [row.probability[1] for row in rows], ours.family.probabilities(ours.margins(X)), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("model/mllib", "output.mllib_path .* overlaps output.model_path"),
+        ("data", "output.mllib_path .* overlaps input.path"),
+        ("taken", "output.mllib_path .* already exists"),
+    ],
+)
+def test_the_train_job_refuses_an_export_path_before_any_work(spark, tmp_path, where, message):
+    (tmp_path / "taken").mkdir()  # the input, tmp_path/data, need not exist: it is never read
+    conf = _sample_conf(
+        tmp_path, f"input.path={tmp_path / 'data'}", f"output.mllib_path={tmp_path / where}", "output.mode=error"
+    )
+    with pytest.raises(OutputError, match=message):
+        run(spark, conf)
+    assert not (tmp_path / "model").exists()

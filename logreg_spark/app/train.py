@@ -14,7 +14,9 @@ from pyspark.sql import DataFrame, SparkSession
 from .. import __version__
 from ..artifacts import plots
 from ..artifacts.checkpoint import Checkpoints, fingerprint
+from ..artifacts.mllib_export import write_mllib_model
 from ..artifacts.model_dir import TrainedModel, write_model
+from ..artifacts.paths import HadoopPath, check_apart
 from ..core.data import Summary
 from ..core.family import BINOMIAL, Family
 from ..core.inference import SingularHessian, coefficient_statistics
@@ -23,10 +25,10 @@ from ..errors import InputError
 from ..solvers import SolverResult
 from ..spark.blocks import MAX_CLASSES
 from ..spark.prepare import TrainingData
-from ..spark.reading import apply_invalid_policy
+from ..spark.reading import HASHED, apply_invalid_policy
 from .cli import job_main
 from .config import Conf, ModelConf
-from .opening import open_job
+from .opening import check_output, open_job
 from .solving import choose_solver, solve
 from .warm_start import WarmStart, read_warm_start
 
@@ -204,9 +206,36 @@ def _pictures(model: TrainedModel) -> dict[str, bytes]:
     return {"loss.png": picture} if picture else {}
 
 
+def _mllib_target(spark: SparkSession, conf: Conf) -> HadoopPath | None:
+    """``output.mllib_path``, checked as the model directory's location is (and apart from it),
+    or None when no MLlib export is asked for."""
+    output = conf.output
+    if not output.mllib_path:
+        return None
+    target = check_output(spark, conf.input.path, output.mllib_path, output.mode, "output.mllib_path")
+    check_apart(spark, target, output.model_path, "output.mllib_path", against="output.model_path")
+    return target
+
+
+def _write_mllib(spark: SparkSession, model: TrainedModel, target: HadoopPath, conf: Conf) -> None:
+    """The MLlib export of ``model``, reading the model's Vector column (else ``features``)."""
+    features_col = HASHED if conf.input.hash_features else conf.input.features_col or "features"
+    write_mllib_model(
+        spark,
+        target,
+        model.coefficients,
+        model.intercept,
+        model.family,
+        threshold=conf.model.threshold,
+        features_col=features_col,
+        mode=conf.output.mode,
+    )
+
+
 def run(spark: SparkSession, conf: Conf) -> str:
-    """Train and write the model; return where it went. Checkpoints, when configured,
-    are resumed from and deleted once the model is written."""
+    """Train and write the model (and its MLlib export, ``output.mllib_path``); return where
+    the model went. Checkpoints, when configured, are resumed from and deleted once the model is written."""
+    mllib_target = _mllib_target(spark, conf)
     target, df = open_job(spark, conf.input, conf.output.model_path, conf.output.mode, "output.model_path")
     checkpoints = None
     if conf.solver.checkpoint_path:
@@ -215,6 +244,8 @@ def run(spark: SparkSession, conf: Conf) -> str:
         )
     model = fit(df, conf, checkpoints)
     path = write_model(spark, model, target, conf.output.mode, _pictures(model))
+    if mllib_target:
+        _write_mllib(spark, model, mllib_target, conf)
     if checkpoints:
         checkpoints.clear()
     return path
