@@ -272,3 +272,26 @@ def test_transform_refuses_clashing_columns_and_invalid_rows(spark, data):
     with pytest.raises(Exception, match="invalid rows"):
         model.transform(broken).collect()
     assert model.copy().setHandleInvalid("skip").transform(broken).count() == 0
+
+
+@pytest.mark.parametrize("label_col", ["label", "classes"])
+def test_to_mllib_scores_as_the_model_does(spark, data, tmp_path, label_col):
+    *_, df = data
+    assembled = VectorAssembler(inputCols=FEATURES, outputCol="features").transform(df)
+    model = LogisticRegression(labelCol=label_col, regParam=0.01, threshold=0.45).fit(assembled)
+    exported = model.to_mllib()
+    assert exported.numClasses == model.numClasses and exported.getFeaturesCol() == "features"
+    np.testing.assert_array_equal(exported.coefficientMatrix.toArray(), model.coefficientMatrix.toArray())
+    ours = model.transform(assembled).select("probability", "prediction").toPandas()
+    theirs = exported.transform(assembled).select("probability", "prediction").toPandas()
+    np.testing.assert_allclose(
+        np.stack(theirs["probability"].map(lambda v: v.toArray())),
+        np.stack(ours["probability"].map(lambda v: v.toArray())),
+        rtol=1e-12,
+        atol=1e-15,
+    )
+    np.testing.assert_array_equal(theirs["prediction"], ours["prediction"])
+    kept = model.to_mllib(str(tmp_path / "mllib"))
+    assert kept.coefficientMatrix == exported.coefficientMatrix and (tmp_path / "mllib" / "data").is_dir()
+    with pytest.raises(OutputError, match="already exists; delete it first"):
+        model.to_mllib(str(tmp_path / "mllib"))

@@ -9,13 +9,18 @@ from ..spark.reading import read_input
 from .schema import InputConf, PredictInputConf
 
 
+def check_output(spark: SparkSession, inputs: str | list[str], output: str, mode: str, key: str) -> HadoopPath:
+    """The output location ``output`` (conf key ``key``), checked to lie apart from the input
+    paths ``inputs`` and to be writable under ``mode``."""
+    target = HadoopPath(spark, output)
+    check_apart(spark, target, inputs, key)
+    check_writable(target, mode, key)
+    return target
+
+
 def open_job(
     spark: SparkSession, inputs: InputConf | PredictInputConf, output: str, mode: str, key: str
 ) -> tuple[HadoopPath, DataFrame]:
-    """The job's output location ``output`` (conf key ``key``), checked to lie apart from the
-    input and to be writable under ``mode``, and the job's input (an
+    """The job's output location (:func:`check_output`) and its input (an
     :class:`~logreg_spark.errors.InputError` when it cannot be read)."""
-    target = HadoopPath(spark, output)
-    check_apart(spark, target, inputs.path, key)
-    check_writable(target, mode, key)
-    return target, read_input(spark, inputs)
+    return check_output(spark, inputs.path, output, mode, key), read_input(spark, inputs)

@@ -170,6 +170,7 @@ class SolverConf(_Section, section="solver"):
 @dataclass(frozen=True)
 class OutputConf(_Section, section="output"):
     model_path: str = ""
+    mllib_path: str = ""  # "": no export in MLlib's format
     mode: str = field(default="error", metadata=_one_of("error", "overwrite"))
 
 

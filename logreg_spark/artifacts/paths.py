@@ -120,15 +120,18 @@ def _local_file() -> Iterator[Path]:
         yield Path(directory) / "bytes"
 
 
-def check_apart(spark: SparkSession, target: HadoopPath, inputs: str | list[str], key: str) -> None:
-    """Refuse an output at, inside, or above an input path: the job would read its own
-    output, or an overwrite would delete its input. Globs count from their fixed prefix."""
+def check_apart(
+    spark: SparkSession, target: HadoopPath, inputs: str | list[str], key: str, against: str = "input.path"
+) -> None:
+    """Refuse an output at, inside, or above an input path (or another output, conf key
+    ``against``): the job would read its own output, or an overwrite would delete its input.
+    Globs count from their fixed prefix."""
     for path in [inputs] if isinstance(inputs, str) else inputs:
         fixed = re.split(r"[*?\[{]", path, maxsplit=1)[0]
         source = HadoopPath(spark, fixed.rstrip("/") or "/").uri.rstrip("/")
         out = target.uri.rstrip("/")
         if out == source or out.startswith(source + "/") or source.startswith(out + "/"):
-            raise OutputError(f"{key} {target.uri} overlaps input.path {path}: write the output elsewhere")
+            raise OutputError(f"{key} {target.uri} overlaps {against} {path}: write the output elsewhere")
 
 
 #: How a job's user replaces an existing output.

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from pyspark.ml import Model
+from pyspark.ml.classification import LogisticRegressionModel as MLlibModel
 from pyspark.ml.functions import array_to_vector
 from pyspark.ml.linalg import DenseMatrix, DenseVector
 from pyspark.ml.util import MLReadable, MLReader, MLWritable, MLWriter
@@ -174,6 +175,15 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
         from .persistence import ModelReader
 
         return ModelReader()
+
+    def to_mllib(self, path: str | None = None) -> MLlibModel:
+        """This model as MLlib's ``LogisticRegressionModel``, made by writing MLlib's own model
+        format (at ``path``, kept; else a temporary directory) and loading it with MLlib. It
+        reads one Vector column (``getFeaturesCol()`` of the result): a model of named
+        columns needs them assembled in :attr:`features` order."""
+        from .persistence import to_mllib
+
+        return to_mllib(self, path)
 
 
 def _outputs(scorer: LoadedModel, names: dict[str, str]) -> dict[str, Output]:

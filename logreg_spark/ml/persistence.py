@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import pyspark
+from pyspark.ml.classification import LogisticRegressionModel as MLlibModel
 from pyspark.ml.util import MLReader, MLWriter
 from pyspark.sql import SparkSession
 
 from ..app.schema import FitConf, InputConf, ModelConf, SolverConf
 from ..artifacts import plots
+from ..artifacts.mllib_export import write_mllib_model
 from ..artifacts.model_dir import TrainedModel, read_trained, write_model
 from ..artifacts.paths import OVERWRITE_HINT, HadoopPath
 from ..errors import ModelError
@@ -83,6 +86,52 @@ def load_model(spark: SparkSession, path: str) -> LogisticRegressionModel:
         sections = {"input": InputConf, "model": ModelConf, "solver": SolverConf}
         model.set_conf(FitConf(**{name: cls(**conf[name]) for name, cls in sections.items()}))
     return model
+
+
+def export_mllib(
+    spark: SparkSession,
+    model: LogisticRegressionModel,
+    target: HadoopPath,
+    mode: str,
+    key: str = "output.mllib_path",
+    overwrite_hint: str = OVERWRITE_HINT,
+) -> str:
+    """Write ``model`` in MLlib's format (:mod:`logreg_spark.artifacts.mllib_export`) to
+    ``target``; its ``featuresCol`` is the model's Vector column (``hashed_features`` for a
+    hashed model), or ``features`` for a model of named columns or index/value pairs."""
+    scorer = model.scorer()
+    trained = model.trained
+    return write_mllib_model(
+        spark,
+        target,
+        trained.coefficients,
+        trained.intercept,
+        trained.family,
+        threshold=scorer.threshold,
+        features_col=scorer.spec.vector_col or "features",
+        mode=mode,
+        key=key,
+        overwrite_hint=overwrite_hint,
+    )
+
+
+def to_mllib(model: LogisticRegressionModel, path: str | None) -> MLlibModel:
+    """``model`` as MLlib's model, read back by MLlib from its own format written at ``path``
+    (kept), or without a path at a temporary directory of the default file system's working
+    directory (removed once read: on a cluster that file system must be one the executors
+    share, as HDFS is on YARN)."""
+    spark = SparkSession.active()
+    if path is not None:
+        target = HadoopPath(spark, path)
+        export_mllib(spark, model, target, "error", "to_mllib:", "delete it first")
+        return MLlibModel.load(target.uri)
+    target = HadoopPath(spark, f".logreg_spark-mllib-{uuid.uuid4().hex}")
+    try:
+        export_mllib(spark, model, target, "error", "to_mllib:")
+        return MLlibModel.load(target.uri)
+    finally:
+        if target.exists():
+            target.delete()
 
 
 class ModelWriter(MLWriter):
