@@ -14,7 +14,10 @@ import contextlib
 import contextvars
 import dataclasses
 import functools
+import importlib.util
 import operator
+import os
+import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -173,6 +176,49 @@ class OutputConf(_Section, section="output"):
     mode: str = field(default="error", metadata=_one_of("error", "overwrite"))
 
 
+#: The tracking URI when neither ``tracking.uri`` nor ``MLFLOW_TRACKING_URI`` gives one (MLflow's default).
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+_RUN_ID = re.compile(r"[a-zA-Z0-9][\w\-]{0,255}")  # MLflow's rule
+
+
+@dataclass(frozen=True)
+class TrackingConf(_Section, section="tracking"):
+    """Optional MLflow tracking (:mod:`~logreg_spark.app.tracking`); ``run_name`` "": MLflow's."""
+
+    enabled: bool = False
+    uri: str = ""  # "": MLFLOW_TRACKING_URI, else DEFAULT_TRACKING_URI
+    experiment: str = field(default="logreg_spark", metadata={"check": lambda v: None if v.strip() else "is empty"})
+    run_name: str = ""
+
+    def __post_init__(self) -> None:
+        """With tracking on, refuse before Spark starts when the ``mlflow`` extra is missing."""
+        super().__post_init__()
+        if not self.enabled:
+            return
+        needed = ["mlflow"] + (["sqlalchemy", "alembic"] if self.store_uri().startswith("sqlite:") else [])
+        missing = [name for name in needed if importlib.util.find_spec(name) is None]
+        if missing:
+            raise ConfigError(
+                f"{_WHERE.get()('tracking.enabled')}: tracking.enabled = true needs {', '.join(missing)}: "
+                "pip install 'logreg_spark[mlflow]'"
+            )
+
+    def store_uri(self) -> str:
+        return self.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+@dataclass(frozen=True)
+class TrainTrackingConf(TrackingConf):
+    registered_model_name: str = ""  # "": not registered
+
+
+@dataclass(frozen=True)
+class EvaluateTrackingConf(TrackingConf):
+    run_id: str = field(  # "": a new run
+        default="", metadata={"check": lambda v: None if not v or _RUN_ID.fullmatch(v) else "must be an MLflow run id"}
+    )
+
+
 @dataclass(frozen=True)
 class Conf:
     """The training job's conf."""
@@ -181,6 +227,7 @@ class Conf:
     model: ModelConf = field(default_factory=ModelConf)
     solver: SolverConf = field(default_factory=SolverConf)
     output: OutputConf = field(default_factory=OutputConf)
+    tracking: TrainTrackingConf = field(default_factory=TrainTrackingConf)
     spark: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -288,6 +335,7 @@ class EvaluateConf:
     input: EvaluateInputConf = field(default_factory=EvaluateInputConf)
     model: ModelRefConf = field(default_factory=ModelRefConf)
     output: EvaluateOutputConf = field(default_factory=EvaluateOutputConf)
+    tracking: EvaluateTrackingConf = field(default_factory=EvaluateTrackingConf)
     spark: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
