@@ -24,6 +24,7 @@ from ..solvers import SolverResult
 from ..spark.blocks import MAX_CLASSES
 from ..spark.prepare import TrainingData
 from ..spark.reading import apply_invalid_policy
+from . import tracking
 from .cli import job_main
 from .config import Conf, ModelConf
 from .opening import open_job
@@ -217,6 +218,7 @@ def run(spark: SparkSession, conf: Conf) -> str:
     path = write_model(spark, model, target, conf.output.mode, _pictures(model))
     if checkpoints:
         checkpoints.clear()
+    tracking.log_training(spark, conf, model, path)
     return path
 
 
