@@ -183,12 +183,12 @@ _RUN_ID = re.compile(r"[a-zA-Z0-9][\w\-]{0,255}")  # MLflow's rule
 
 @dataclass(frozen=True)
 class TrackingConf(_Section, section="tracking"):
-    """Optional MLflow tracking (:mod:`~logreg_spark.app.tracking`); ``run_name`` "": MLflow's."""
+    """Optional MLflow tracking (:mod:`~logreg_spark.app.tracking`); off by default."""
 
     enabled: bool = False
     uri: str = ""  # "": MLFLOW_TRACKING_URI, else DEFAULT_TRACKING_URI
     experiment: str = field(default="logreg_spark", metadata={"check": lambda v: None if v.strip() else "is empty"})
-    run_name: str = ""
+    run_name: str = ""  # "": MLflow makes one up
 
     def __post_init__(self) -> None:
         """With tracking on, refuse before Spark starts when the ``mlflow`` extra is missing."""
@@ -204,6 +204,7 @@ class TrackingConf(_Section, section="tracking"):
             )
 
     def store_uri(self) -> str:
+        """The tracking URI in force."""
         return self.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
