@@ -23,6 +23,7 @@ from .schema import (
     EvaluateConf,
     EvaluateInputConf,
     EvaluateOutputConf,
+    EvaluateTrackingConf,
     InputConf,
     ModelConf,
     ModelRefConf,
@@ -31,8 +32,10 @@ from .schema import (
     PredictInputConf,
     PredictOutputConf,
     SolverConf,
-    origins,
+    TrackingConf,
+    TrainTrackingConf,
 )
+from .sections import origins
 
 __all__ = [
     "AnyConf",
@@ -41,6 +44,7 @@ __all__ = [
     "EvaluateConf",
     "EvaluateInputConf",
     "EvaluateOutputConf",
+    "EvaluateTrackingConf",
     "InputConf",
     "ModelConf",
     "ModelRefConf",
@@ -49,6 +53,8 @@ __all__ = [
     "PredictInputConf",
     "PredictOutputConf",
     "SolverConf",
+    "TrackingConf",
+    "TrainTrackingConf",
     "load_conf",
     "load_job_conf",
 ]

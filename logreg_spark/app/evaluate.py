@@ -40,6 +40,7 @@ from ..spark.scoring import (
     validate_rows,
 )
 from ..spark.task import partition_id
+from . import tracking
 from .cli import job_main
 from .config import EvaluateConf
 from .opening import open_job
@@ -296,6 +297,7 @@ def run(spark: SparkSession, conf: EvaluateConf) -> str:
         for name, picture in pictures.items():
             if picture:
                 staging.child(name).write_bytes(picture)
+    tracking.log_evaluation(spark, conf, tables["metrics"], model.uri, target.uri)
     log.info(
         "log loss %.6g, accuracy %.4g on %d rows%s",
         results["log_loss"],

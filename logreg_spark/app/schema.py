@@ -10,168 +10,109 @@ was set: the file or ``--set`` while loading (see :func:`origins`), else ``conf`
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
-import functools
-import operator
-import typing
-from collections.abc import Callable, Iterator, Mapping
+import importlib.util
+import os
+import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import ConfigError
-
-Check = Callable[[Any], "str | None"]
-Where = Callable[[str], str]  # key → where it was set ("--set", a file, or "conf")
-
-
-def _in_code(key: str) -> str:
-    return "conf"
-
-
-_WHERE: contextvars.ContextVar[Where] = contextvars.ContextVar("where", default=_in_code)
-
-
-@contextlib.contextmanager
-def origins(origin: Mapping[str, str]) -> Iterator[None]:
-    """Confs made inside name ``origin[key]`` (a file, ``--set``) in their errors; other keys ``conf``."""
-    token = _WHERE.set(lambda key: origin.get(key, "conf"))
-    try:
-        yield
-    finally:
-        _WHERE.reset(token)
-
-
-def _at_least(low: float) -> dict[str, Check]:
-    return {"check": lambda v: None if v >= low else f"must be >= {low}"}
-
-
-def _greater_than(low: float) -> dict[str, Check]:
-    return {"check": lambda v: None if v > low else f"must be > {low}"}
-
-
-def _between(low: float, high: float) -> dict[str, Check]:
-    return {"check": lambda v: None if low <= v <= high else f"must be in [{low}, {high}]"}
-
-
-def _one_of(*choices: str) -> dict[str, Check]:
-    return {"check": lambda v: None if v in choices else f"must be one of {', '.join(map(repr, choices))}"}
-
-
-class _Section:
-    """A TOML section (``section=`` names it): when made, each value must have its field's type
-    and pass its check; a number for a float field becomes a float."""
-
-    _name: ClassVar[str]
-    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # every section is a dataclass
-
-    def __init_subclass__(cls, section: str = "", **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if section:
-            cls._name = section
-
-    def __post_init__(self) -> None:
-        section: type = type(self)  # as a plain type: mypy takes a class for unhashable (python/mypy#20409)
-        where, hints = _WHERE.get(), _hints(section)
-        for f in dataclasses.fields(self):
-            value, hint = getattr(self, f.name), hints[f.name]
-            if value is None and type(None) in typing.get_args(hint):
-                continue  # unset: the default of an optional key
-            key = f"{self._name}.{f.name}"
-            problem = _type_problem(value, hint)
-            if problem is None and "check" in f.metadata:
-                problem = f.metadata["check"](value)
-            if problem:
-                raise ConfigError(f"{where(key)}: {key} {problem} (got {value!r})")
-            if _given_type(hint) is float:
-                object.__setattr__(self, f.name, float(value))
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _given_type(hint: Any) -> Any:
-    """The type a value may have: ``X`` for a field ``X | None`` (None is the unset default)."""
-    args = typing.get_args(hint)
-    if type(None) not in args:
-        return hint
-    return functools.reduce(operator.or_, [arg for arg in args if arg is not type(None)])
-
-
-def _type_problem(value: Any, hint: Any) -> str | None:
-    hint = _given_type(hint)
-    accepted = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, (int, float)) and not isinstance(value, bool),
-        str: isinstance(value, str),
-        list[str]: isinstance(value, list) and all(isinstance(v, str) for v in value),
-        str | list[str]: isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
-    }
-    if accepted[hint]:
-        return None
-    names = {
-        bool: "true or false",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list[str]: "a list of strings",
-        str | list[str]: "a string or a list of strings",
-    }
-    return f"must be {names[hint]}"
+from .sections import WHERE, Section, Where, at_least, between, greater_than, one_of
 
 
 @dataclass(frozen=True)
-class InputConf(_Section, section="input"):
+class InputConf(Section, section="input"):
     path: str | list[str] = ""
     label_col: str = "label"
     features: list[str] = field(default_factory=list)
     features_col: str = ""
     hash_features: list[str] = field(default_factory=list)
-    hash_dim: int = field(default=1 << 18, metadata=_at_least(1))
+    hash_dim: int = field(default=1 << 18, metadata=at_least(1))
     indices_col: str = ""
     values_col: str = ""
-    num_features: int | None = field(default=None, metadata=_at_least(1))  # required with the two above
+    num_features: int | None = field(default=None, metadata=at_least(1))  # required with the two above
     weight_col: str = ""
-    invalid: str = field(default="error", metadata=_one_of("error", "skip"))
-    cache: str = field(default="local", metadata=_one_of("local", "spark"))
+    invalid: str = field(default="error", metadata=one_of("error", "skip"))
+    cache: str = field(default="local", metadata=one_of("local", "spark"))
 
 
 @dataclass(frozen=True)
-class ModelConf(_Section, section="model"):
-    family: str = field(default="auto", metadata=_one_of("auto", "binomial", "multinomial"))
+class ModelConf(Section, section="model"):
+    family: str = field(default="auto", metadata=one_of("auto", "binomial", "multinomial"))
     fit_intercept: bool = True
-    reg_param: float = field(default=0.0, metadata=_at_least(0.0))
-    elastic_net_param: float = field(default=0.0, metadata=_between(0.0, 1.0))
+    reg_param: float = field(default=0.0, metadata=at_least(0.0))
+    elastic_net_param: float = field(default=0.0, metadata=between(0.0, 1.0))
     standardization: bool = True
-    threshold: float = field(default=0.5, metadata=_between(0.0, 1.0))
-    class_weight: str = field(default="", metadata=_one_of("", "balanced"))
+    threshold: float = field(default=0.5, metadata=between(0.0, 1.0))
+    class_weight: str = field(default="", metadata=one_of("", "balanced"))
     init_model: str = ""
 
 
 @dataclass(frozen=True)
-class SolverConf(_Section, section="solver"):
-    name: str = field(default="auto", metadata=_one_of("auto", "gd", "lbfgs", "newton"))
-    max_iter: int = field(default=100, metadata=_at_least(0))
-    tol: float = field(default=1e-6, metadata=_at_least(0.0))
-    learning_rate: float = field(default=1.0, metadata=_greater_than(0.0))
+class SolverConf(Section, section="solver"):
+    name: str = field(default="auto", metadata=one_of("auto", "gd", "lbfgs", "newton"))
+    max_iter: int = field(default=100, metadata=at_least(0))
+    tol: float = field(default=1e-6, metadata=at_least(0.0))
+    learning_rate: float = field(default=1.0, metadata=greater_than(0.0))
     line_search: bool = True
-    memory: int = field(default=10, metadata=_at_least(1))
-    dtype: str = field(default="float64", metadata=_one_of("float64", "float32"))
-    aggregation_depth: int = field(default=0, metadata=_at_least(0))  # 0: chosen per pass
+    memory: int = field(default=10, metadata=at_least(1))
+    dtype: str = field(default="float64", metadata=one_of("float64", "float32"))
+    aggregation_depth: int = field(default=0, metadata=at_least(0))  # 0: chosen per pass
     checkpoint_path: str = ""
-    checkpoint_every: int = field(default=1, metadata=_at_least(1))
-    resume: str = field(default="auto", metadata=_one_of("auto", "never"))
+    checkpoint_every: int = field(default=1, metadata=at_least(1))
+    resume: str = field(default="auto", metadata=one_of("auto", "never"))
 
 
 @dataclass(frozen=True)
-class OutputConf(_Section, section="output"):
+class OutputConf(Section, section="output"):
     model_path: str = ""
     mllib_path: str = ""  # "": no export in MLlib's format
-    mode: str = field(default="error", metadata=_one_of("error", "overwrite"))
+    mode: str = field(default="error", metadata=one_of("error", "overwrite"))
+
+
+#: The tracking URI when neither ``tracking.uri`` nor ``MLFLOW_TRACKING_URI`` gives one (MLflow's default).
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+_RUN_ID = re.compile(r"[a-zA-Z0-9][\w\-]{0,255}")  # MLflow's rule
+
+
+@dataclass(frozen=True)
+class TrackingConf(Section, section="tracking"):
+    """Optional MLflow tracking (:mod:`~logreg_spark.app.tracking`); off by default."""
+
+    enabled: bool = False
+    uri: str = ""  # "": MLFLOW_TRACKING_URI, else DEFAULT_TRACKING_URI
+    experiment: str = field(default="logreg_spark", metadata={"check": lambda v: None if v.strip() else "is empty"})
+    run_name: str = ""  # "": MLflow makes one up
+
+    def __post_init__(self) -> None:
+        """With tracking on, refuse before Spark starts when the ``mlflow`` extra is missing."""
+        super().__post_init__()
+        if not self.enabled:
+            return
+        needed = ["mlflow"] + (["sqlalchemy", "alembic"] if self.store_uri().startswith("sqlite:") else [])
+        missing = [name for name in needed if importlib.util.find_spec(name) is None]
+        if missing:
+            raise ConfigError(
+                f"{WHERE.get()('tracking.enabled')}: tracking.enabled = true needs {', '.join(missing)}: "
+                "pip install 'logreg_spark[mlflow]'"
+            )
+
+    def store_uri(self) -> str:
+        """The tracking URI in force."""
+        return self.uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+@dataclass(frozen=True)
+class TrainTrackingConf(TrackingConf):
+    registered_model_name: str = ""  # "": not registered
+
+
+@dataclass(frozen=True)
+class EvaluateTrackingConf(TrackingConf):
+    run_id: str = field(  # "": a new run
+        default="", metadata={"check": lambda v: None if not v or _RUN_ID.fullmatch(v) else "must be an MLflow run id"}
+    )
 
 
 @dataclass(frozen=True)
@@ -185,7 +126,7 @@ class FitConf:
     spark: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        where = _WHERE.get()
+        where = WHERE.get()
         _check_feature_source(self.input, where)
         if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
             raise ConfigError(
@@ -202,9 +143,10 @@ class Conf(FitConf):
     """The training job's conf: a fit's, its input path and its output."""
 
     output: OutputConf = field(default_factory=OutputConf)
+    tracking: TrainTrackingConf = field(default_factory=TrainTrackingConf)
 
     def __post_init__(self) -> None:
-        where = _WHERE.get()
+        where = WHERE.get()
         _require_input_path(self.input.path, where)
         super().__post_init__()
         if not self.output.model_path:
@@ -241,9 +183,9 @@ def _check_feature_source(conf: InputConf, where: Where) -> None:
 
 
 @dataclass(frozen=True)
-class PredictInputConf(_Section, section="input"):
+class PredictInputConf(Section, section="input"):
     path: str | list[str] = ""
-    invalid: str = field(default="error", metadata=_one_of("error", "skip"))
+    invalid: str = field(default="error", metadata=one_of("error", "skip"))
 
 
 @dataclass(frozen=True)
@@ -253,15 +195,15 @@ class EvaluateInputConf(PredictInputConf):
 
 
 @dataclass(frozen=True)
-class ModelRefConf(_Section, section="model"):
+class ModelRefConf(Section, section="model"):
     path: str = ""
-    threshold: float | None = field(default=None, metadata=_between(0.0, 1.0))  # None: the model's
+    threshold: float | None = field(default=None, metadata=between(0.0, 1.0))  # None: the model's
 
 
 @dataclass(frozen=True)
-class EvaluateOutputConf(_Section, section="output"):
+class EvaluateOutputConf(Section, section="output"):
     path: str = ""
-    mode: str = field(default="error", metadata=_one_of("error", "overwrite"))
+    mode: str = field(default="error", metadata=one_of("error", "overwrite"))
 
 
 @dataclass(frozen=True)
@@ -272,7 +214,7 @@ class PredictOutputConf(EvaluateOutputConf):
 
 def _check_scoring(conf: PredictConf | EvaluateConf) -> None:
     """A scoring job's required keys."""
-    where = _WHERE.get()
+    where = WHERE.get()
     _require_input_path(conf.input.path, where)
     for key in ("model.path", "output.path"):
         section, name = key.split(".")
@@ -300,6 +242,7 @@ class EvaluateConf:
     input: EvaluateInputConf = field(default_factory=EvaluateInputConf)
     model: ModelRefConf = field(default_factory=ModelRefConf)
     output: EvaluateOutputConf = field(default_factory=EvaluateOutputConf)
+    tracking: EvaluateTrackingConf = field(default_factory=EvaluateTrackingConf)
     spark: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

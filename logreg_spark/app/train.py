@@ -9,6 +9,7 @@ from ..artifacts.checkpoint import checkpointing
 from ..artifacts.paths import HadoopPath, check_apart
 from ..ml.estimator import LogisticRegression, fit_model
 from ..ml.persistence import export_mllib, save_model
+from . import tracking
 from .cli import job_main
 from .opening import check_output, open_job
 from .schema import Conf
@@ -35,7 +36,8 @@ def run(spark: SparkSession, conf: Conf) -> str:
         path = save_model(spark, model, target, conf.output.mode)
         if mllib_target:
             export_mllib(spark, model, mllib_target, conf.output.mode)
-        return path
+    tracking.log_training(spark, conf, model.trained, path)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,6 +106,11 @@ class HadoopPath:
             )
             return local.read_bytes()
 
+    def copy_to_local(self, local: Path) -> None:
+        """Copy this file or directory tree to ``local`` on the driver's disk (no ``.crc`` files)."""
+        target = self._path_class(local.resolve().as_uri())
+        self._fs.copyToLocalFile(False, self._jpath, target, True)
+
     def write_text(self, text: str) -> None:
         self.write_bytes(text.encode("utf-8"))
 

@@ -24,7 +24,8 @@ from typing import Any
 
 from pyspark.ml.param import Param, Params, TypeConverters
 
-from ..app.schema import FitConf, InputConf, ModelConf, SolverConf, origins
+from ..app.schema import FitConf, InputConf, ModelConf, SolverConf
+from ..app.sections import origins
 
 #: Param name → the conf key it stands for.
 CONF_KEYS = {
