@@ -18,7 +18,8 @@ from synthetic import make_classification
 
 from logreg_spark import LogisticRegression, LogisticRegressionModel
 from logreg_spark.app import evaluate, predict, train
-from logreg_spark.app.schema import (
+from logreg_spark.errors import ConfigError, InputError, OutputError
+from logreg_spark.settings.schema import (
     Conf,
     EvaluateConf,
     EvaluateInputConf,
@@ -33,7 +34,6 @@ from logreg_spark.app.schema import (
     PredictOutputConf,
     SolverConf,
 )
-from logreg_spark.errors import ConfigError, InputError, OutputError
 
 FEATURES = ["x0", "x1", "x2", "x3"]
 

@@ -27,13 +27,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from synthetic import lognormal_sparse, multiclass_labels, zipf_one_hot
 
-from logreg_spark.app import fitting
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.objective import Objective
 from logreg_spark.solvers import gradient_descent, lbfgs, newton
 from logreg_spark.spark.reading import HASHED, with_hashed_features
+from logreg_spark.training import fitting
 
 #: (kind, family, standardization, alpha, solver, converged, passes, relative gap): printed at the end.
 RECORDED: list[tuple] = []

@@ -1,5 +1,6 @@
 """The math and the solvers are pure NumPy/SciPy: importing them loads neither Spark nor Arrow."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -45,3 +46,33 @@ def test_the_math_and_solver_layers_import_neither_spark_nor_arrow():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout) == {}
+
+
+#: The subpackages in layer order: each imports only itself and those before it (README's code map).
+LAYERS = ["core", "solvers", "settings", "spark", "artifacts", "training", "ml", "app"]
+
+
+def _imported_layers(path) -> set[str]:
+    """The subpackages of logreg_spark that the module at ``path`` imports (at any depth of code)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 2 and node.module:  # from ..layer.module import …
+                found.add(node.module.split(".")[0])
+            elif node.level == 0 and node.module and node.module.startswith("logreg_spark."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("logreg_spark.")}
+    return found & set(LAYERS)
+
+
+def test_each_layer_imports_only_the_layers_before_it():
+    package = ROOT / "logreg_spark"
+    assert sorted(p.name for p in package.iterdir() if (p / "__init__.py").exists()) == sorted(LAYERS)
+    wrong = {
+        str(path.relative_to(package)): sorted(layer for layer in _imported_layers(path) if LAYERS.index(layer) > rank)
+        for rank, name in enumerate(LAYERS)
+        for path in (package / name).rglob("*.py")
+    }
+    assert {module: layers for module, layers in wrong.items() if layers} == {}

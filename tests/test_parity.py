@@ -15,12 +15,12 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
-from logreg_spark.app.fitting import fit_prepared
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.objective import Objective
 from logreg_spark.spark.blocks import MAX_CLASSES
 from logreg_spark.spark.prepare import TrainingData
+from logreg_spark.training.fitting import fit_prepared
 
 
 def _conf(features, cache="local", **model) -> Conf:

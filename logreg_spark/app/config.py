@@ -1,6 +1,6 @@
 """Job configuration: TOML files merged in order, then ``--set`` overrides.
 
-The conf classes are in :mod:`~logreg_spark.app.schema` (re-exported here, where the
+The conf classes are in :mod:`~logreg_spark.settings.schema` (re-exported here, where the
 jobs and their callers import them from); this module reads files and overrides into
 them. Everything is validated before Spark starts, and every error is one line naming
 the key and where it was set.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .schema import (
+from ..settings.schema import (
     AnyConf,
     Conf,
     EvaluateConf,
@@ -35,7 +35,7 @@ from .schema import (
     TrackingConf,
     TrainTrackingConf,
 )
-from .sections import origins
+from ..settings.sections import origins
 
 __all__ = [
     "AnyConf",

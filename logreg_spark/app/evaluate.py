@@ -25,12 +25,13 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from ..artifacts import plots
-from ..artifacts.model_dir import LoadedModel, read_model, write_small_parquet
+from ..artifacts.model_dir import read_model, write_small_parquet
 from ..artifacts.paths import staged_directory
 from ..core.metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, ranking_sums, threshold_metrics
 from ..errors import InputError
 from ..spark.blocks import LABEL, WEIGHT
 from ..spark.scoring import (
+    LoadedModel,
     decision_threshold,
     labelled_check,
     labelled_columns,

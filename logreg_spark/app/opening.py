@@ -5,8 +5,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 
 from ..artifacts.paths import HadoopPath, check_apart, check_writable
+from ..settings.schema import InputConf, PredictInputConf
 from ..spark.reading import read_input
-from .schema import InputConf, PredictInputConf
 
 
 def check_output(spark: SparkSession, inputs: str | list[str], output: str, mode: str, key: str) -> HadoopPath:

@@ -28,7 +28,7 @@ from pyspark.sql import SparkSession
 
 from ..artifacts.model_dir import TrainedModel
 from ..artifacts.paths import HadoopPath
-from .schema import Conf, EvaluateConf, TrackingConf
+from ..settings.schema import Conf, EvaluateConf, TrackingConf
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient

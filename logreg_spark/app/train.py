@@ -9,10 +9,10 @@ from ..artifacts.checkpoint import checkpointing
 from ..artifacts.paths import HadoopPath, check_apart
 from ..ml.estimator import LogisticRegression, fit_model
 from ..ml.persistence import export_mllib, save_model
+from ..settings.schema import Conf
 from . import tracking
 from .cli import job_main
 from .opening import check_output, open_job
-from .schema import Conf
 
 
 def _mllib_target(spark: SparkSession, conf: Conf) -> HadoopPath | None:

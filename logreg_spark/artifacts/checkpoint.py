@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
-from ..app.schema import FitConf
 from ..core.scaling import COORDINATES
 from ..errors import CheckpointError
+from ..settings.schema import FitConf
 from ..solvers import IterationRecord, Progress, SolverState
 from .paths import HadoopPath
 

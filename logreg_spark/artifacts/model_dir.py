@@ -26,6 +26,7 @@ from ..solvers import IterationRecord
 from ..spark.blocks import FeatureSpec
 from ..spark.jvm import java_root_message
 from ..spark.reading import HASHED
+from ..spark.scoring import LoadedModel
 from .paths import OVERWRITE_HINT, HadoopPath, staged_directory
 
 INTERCEPT = "(intercept)"
@@ -158,39 +159,16 @@ def arrange(
     return grid[0, :-1], float(grid[0, -1])
 
 
-@dataclass(frozen=True)
-class LoadedModel:
-    """A trained model read back for scoring. It goes to every scoring task with the function
-    that uses it, so it holds no per-feature names (:attr:`features` derives them)."""
-
-    uri: str
-    coefficients: np.ndarray  # (d,), or (K, d) for K classes
-    intercept: float | np.ndarray
-    threshold: float
-    spec: FeatureSpec  # where the features are in an input table
-    label_col: str
-    hashing: tuple[list[str], int] | None = None  # input.hash_features and hash_dim, when trained so
-    family: Family = BINOMIAL
-
-    @property
-    def features(self) -> list[str]:
-        return self.spec.names
-
-    def margins(self, X: np.ndarray) -> np.ndarray:
-        """``xᵀβ + b`` per row, or the (n × K) class margins ``B x + b``."""
-        return X @ (self.coefficients.T if self.family.is_multinomial else self.coefficients) + self.intercept
-
-    @classmethod
-    def of(cls, model: TrainedModel, uri: str) -> LoadedModel:
-        """The scorer of ``model`` (whose metadata says where its features are), known as ``uri``.
-        Metadata that lacks or garbles a key is a :class:`ModelError`."""
-        where = f"model.path {uri}"
-        spec, hashing = _feature_source(model.metadata, where)
-        try:
-            threshold, label_col = float(model.metadata["threshold"]), str(model.metadata["label_col"])
-        except (KeyError, TypeError, ValueError) as err:
-            raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
-        return cls(uri, model.coefficients, model.intercept, threshold, spec, label_col, hashing, model.family)
+def scorer_of(model: TrainedModel, uri: str) -> LoadedModel:
+    """The scorer of ``model`` (whose metadata says where its features are), known as ``uri``.
+    Metadata that lacks or garbles a key is a :class:`ModelError`."""
+    where = f"model.path {uri}"
+    spec, hashing = _feature_source(model.metadata, where)
+    try:
+        threshold, label_col = float(model.metadata["threshold"]), str(model.metadata["label_col"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
+    return LoadedModel(uri, model.coefficients, model.intercept, threshold, spec, label_col, hashing, model.family)
 
 
 def _feature_source(document: dict[str, Any], where: str) -> tuple[FeatureSpec, tuple[list[str], int] | None]:
@@ -280,9 +258,9 @@ def read_trained(spark: SparkSession, path: str) -> TrainedModel:
 
 
 def read_model(spark: SparkSession, path: str) -> LoadedModel:
-    """The scorer of the model directory at ``path`` (:func:`read_trained`, :meth:`LoadedModel.of`)."""
+    """The scorer of the model directory at ``path`` (:func:`read_trained`, :func:`scorer_of`)."""
     directory = HadoopPath(spark, path)
-    model = LoadedModel.of(read_trained(spark, path), directory.uri)
+    model = scorer_of(read_trained(spark, path), directory.uri)
     if not 0.0 <= model.threshold <= 1.0:
         raise ModelError(f"model.path {directory.uri}: coefficients or threshold are not finite numbers in range")
     return model

@@ -1,7 +1,7 @@
 """``LogisticRegression``: the pyspark.ml ``Estimator``.
 
 ``fit(df)`` trains on any DataFrame with the training job's code
-(:func:`~logreg_spark.app.fitting.fit`: blocks cached once, partial sums per
+(:func:`~logreg_spark.training.fitting.fit`: blocks cached once, partial sums per
 partition, a tree reduction per pass), from params instead of a TOML file, and
 writes nothing unless checkpoints are asked for. Used in a ``Pipeline`` or by
 ``CrossValidator``/``TrainValidationSplit``, it behaves like MLlib's estimator: its
@@ -16,10 +16,10 @@ from pyspark.ml import Estimator
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
-from ..app.fitting import fit
-from ..app.schema import FitConf
 from ..artifacts.checkpoint import Checkpoints, checkpointing
 from ..errors import ConfigError
+from ..settings.schema import FitConf
+from ..training.fitting import fit
 from .model import LogisticRegressionModel
 from .params import LogisticRegressionParams
 

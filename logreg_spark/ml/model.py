@@ -13,7 +13,7 @@ index/value pair, or hashed columns). ``transform`` is lazy: with ``handleInvali
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,10 +26,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..artifacts.model_dir import LoadedModel, TrainedModel
+from ..artifacts.model_dir import TrainedModel, scorer_of
 from ..errors import InputError, ModelError
 from ..spark.reading import HASHED
-from ..spark.scoring import Output, feature_check, model_input, per_row, predictions, scored
+from ..spark.scoring import LoadedModel, Output, feature_check, model_input, per_row, predictions, scored
 from .params import OUTPUT_COLUMNS, LogisticRegressionParams
 
 
@@ -128,21 +128,11 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
     def scorer(self) -> LoadedModel:
         """The model as the executors score with it: the features where training found them (a
         Vector or array model reads the ``featuresCol`` param), the ``threshold`` param."""
-        scorer = LoadedModel.of(self.trained, f"(model {self.uid})")
-        spec = scorer.spec
+        found = scorer_of(self.trained, f"(model {self.uid})")
+        spec = found.spec
         if spec.vector_col and spec.vector_col != HASHED and self.isSet(self.getParam("featuresCol")):
-            spec = type(spec)(vector_col=self.getOrDefault("featuresCol"), d=spec.d)
-        threshold = float(self.getOrDefault("threshold"))
-        return LoadedModel(
-            scorer.uri,
-            scorer.coefficients,
-            scorer.intercept,
-            threshold,
-            spec,
-            scorer.label_col,
-            scorer.hashing,
-            scorer.family,
-        )
+            spec = replace(spec, vector_col=self.getOrDefault("featuresCol"))
+        return replace(found, spec=spec, threshold=float(self.getOrDefault("threshold")))
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         scorer = self.scorer()

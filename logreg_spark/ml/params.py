@@ -1,7 +1,7 @@
 """The Python API's params: MLlib's names and meanings, each one a key of the jobs' conf.
 
 Every param but the three output columns stands for one conf key (:data:`CONF_KEYS`),
-so a :class:`~logreg_spark.app.schema.FitConf` and a set of params say the same
+so a :class:`~logreg_spark.settings.schema.FitConf` and a set of params say the same
 thing, and they are checked by the same code with the same one-line messages
 (naming the param, then the key: ``regParam: model.reg_param must be >= 0.0``).
 Defaults are the conf's, which are MLlib's where MLlib has the param, with one
@@ -24,8 +24,8 @@ from typing import Any
 
 from pyspark.ml.param import Param, Params, TypeConverters
 
-from ..app.schema import FitConf, InputConf, ModelConf, SolverConf
-from ..app.sections import origins
+from ..settings.schema import FitConf, InputConf, ModelConf, SolverConf
+from ..settings.sections import origins
 
 #: Param name → the conf key it stands for.
 CONF_KEYS = {
@@ -179,20 +179,29 @@ class LogisticRegressionParams(Params):
                 self._set(**{name: value})
 
 
-def _accessors(name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _add_params(cls: type[Params]) -> None:
+    """Give ``cls`` a :class:`Param` per entry of :data:`DOCS`, with a getter and a setter each."""
+    for name, doc in DOCS.items():
+        setattr(cls, name, Param(Params._dummy(), name, doc, typeConverter=_converter(name)))
+        title = name[0].upper() + name[1:]
+        setattr(cls, f"get{title}", _getter(name))
+        setattr(cls, f"set{title}", _setter(name))
+
+
+def _getter(name: str) -> Callable[[Params], Any]:
     def get(self: Params) -> Any:
         return self.getOrDefault(name)
 
+    get.__doc__ = f"The value of {name}: {DOCS[name]}."
+    return get
+
+
+def _setter(name: str) -> Callable[[Params, Any], Params]:
     def set_(self: Params, value: Any) -> Params:
         return self._set(**{name: value})
 
-    get.__doc__ = set_.__doc__ = DOCS[name]
-    return get, set_
+    set_.__doc__ = f"Set {name}: {DOCS[name]}."
+    return set_
 
 
-for _name, _doc in DOCS.items():
-    setattr(LogisticRegressionParams, _name, Param(Params._dummy(), _name, _doc, typeConverter=_converter(_name)))
-    _get, _set = _accessors(_name)
-    _title = _name[0].upper() + _name[1:]
-    setattr(LogisticRegressionParams, f"get{_title}", _get)
-    setattr(LogisticRegressionParams, f"set{_title}", _set)
+_add_params(LogisticRegressionParams)

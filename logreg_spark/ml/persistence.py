@@ -23,12 +23,12 @@ from pyspark.ml.classification import LogisticRegressionModel as MLlibModel
 from pyspark.ml.util import MLReader, MLWriter
 from pyspark.sql import SparkSession
 
-from ..app.schema import FitConf, InputConf, ModelConf, SolverConf
 from ..artifacts import plots
 from ..artifacts.mllib_export import write_mllib_model
 from ..artifacts.model_dir import TrainedModel, read_trained, write_model
 from ..artifacts.paths import OVERWRITE_HINT, HadoopPath
 from ..errors import ModelError
+from ..settings.schema import FitConf, InputConf, ModelConf, SolverConf
 from .model import LogisticRegressionModel
 
 METADATA = "metadata/part-00000"

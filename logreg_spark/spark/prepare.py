@@ -22,9 +22,9 @@ import pyarrow as pa
 from pyspark import RDD, StorageLevel
 from pyspark.sql import DataFrame
 
-from ..app.config import InputConf
 from ..core.data import Block, ClassWeights, Summary
 from ..errors import InputError
+from ..settings.schema import InputConf
 from .block_store import BlockFile
 from .blocks import FeatureSpec, Problems, block_from_table
 from .engine import RDDPassEngine, tree_depth

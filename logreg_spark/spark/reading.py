@@ -20,8 +20,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..app.config import InputConf, PredictInputConf
 from ..errors import InputError
+from ..settings.schema import InputConf, PredictInputConf
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems
 from .jvm import java_root_message
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
-from ..artifacts.model_dir import LoadedModel
-from ..core.family import Family
+from ..core.family import BINOMIAL, Family
 from ..core.sums import Features
 from ..errors import ConfigError, InputError
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
@@ -29,6 +29,30 @@ from .reading import (
     locate_features,
     with_hashed_features,
 )
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A trained model read back for scoring. It goes to every scoring task with the function
+    that uses it, so it holds no per-feature names (:attr:`features` derives them)."""
+
+    uri: str
+    coefficients: np.ndarray  # (d,), or (K, d) for K classes
+    intercept: float | np.ndarray
+    threshold: float
+    spec: FeatureSpec  # where the features are in an input table
+    label_col: str
+    hashing: tuple[list[str], int] | None = None  # input.hash_features and hash_dim, when trained so
+    family: Family = BINOMIAL
+
+    @property
+    def features(self) -> list[str]:
+        return self.spec.names
+
+    def margins(self, X: np.ndarray) -> np.ndarray:
+        """``xᵀβ + b`` per row, or the (n × K) class margins ``B x + b``."""
+        return X @ (self.coefficients.T if self.family.is_multinomial else self.coefficients) + self.intercept
+
 
 #: Checks one table of rows: (rows to drop, their problems counted, the features of every row).
 RowCheck = Callable[[pa.Table], "tuple[np.ndarray, Problems, Features]"]

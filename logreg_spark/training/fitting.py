@@ -1,4 +1,4 @@
-"""Fitting: a DataFrame and a :class:`~logreg_spark.app.schema.FitConf` → a :class:`TrainedModel`.
+"""Fitting: a DataFrame and a :class:`~logreg_spark.settings.schema.FitConf` → a :class:`TrainedModel`.
 
 The one training code path: the Python API's ``LogisticRegression.fit`` and the
 training job both come here. Steps: prepare (cache the rows as NumPy blocks,
@@ -26,11 +26,11 @@ from ..core.family import BINOMIAL, Family
 from ..core.inference import SingularHessian, coefficient_statistics
 from ..core.objective import Objective
 from ..errors import InputError
+from ..settings.schema import FitConf, ModelConf
 from ..solvers import SolverResult
 from ..spark.blocks import MAX_CLASSES
 from ..spark.prepare import TrainingData
 from ..spark.reading import apply_invalid_policy
-from .schema import FitConf, ModelConf
 from .solving import choose_solver, solve
 from .warm_start import WarmStart, read_warm_start
 

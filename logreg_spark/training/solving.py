@@ -16,6 +16,7 @@ from ..artifacts.checkpoint import Checkpoints
 from ..core.data import Summary
 from ..core.objective import Objective
 from ..errors import ConfigError
+from ..settings.schema import SolverConf
 from ..solvers import (
     SEPARABLE,
     STALLED,
@@ -27,7 +28,6 @@ from ..solvers import (
     newton,
     resolve_solver,
 )
-from .schema import SolverConf
 
 log = logging.getLogger("logreg_spark")
 

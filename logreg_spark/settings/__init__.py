@@ -1,0 +1,1 @@
+"""The conf schema: one checked dataclass per TOML section (imports nothing of Spark)."""
