@@ -38,6 +38,15 @@ def spark():
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """One standalone cluster (tests/cluster.py) for the whole run: test_cluster.py and test_faults.py."""
+    from cluster import standalone_cluster
+
+    with standalone_cluster(tmp_path_factory.mktemp("cluster")) as running:
+        yield running
+
+
 def pytest_terminal_summary(terminalreporter):
     """The passes each conditioning case took (tests/test_conditioning.py), when it ran."""
     module = sys.modules.get("test_conditioning")
