@@ -9,17 +9,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from cluster import VENV_BIN, spark_env, standalone_cluster
+from cluster import VENV_BIN, executor_java_options, spark_env
 from conftest import ROOT
 
 from logreg_spark.app.config import load_conf
 from logreg_spark.app.train import run
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    with standalone_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
-        yield cluster
 
 
 @pytest.mark.parametrize("cache", ["local", "spark"])
@@ -106,6 +100,7 @@ def test_packaged_job_on_the_cluster_needs_nothing_installed(spark, cluster, tmp
             "spark.pyspark.python=./environment/bin/python",
             "--conf",
             f"spark.pyspark.driver.python={unpacked / 'bin' / 'python'}",
+            *executor_java_options(),
             str(ROOT / "jobs" / "train.py"),
             "--conf",
             str(ROOT / "conf" / "local.toml"),
