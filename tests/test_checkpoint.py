@@ -14,11 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
 
+from logreg_spark.app import train
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
 from logreg_spark.artifacts.checkpoint import CheckpointError, Checkpoints, fingerprint
 from logreg_spark.solvers import IterationRecord, Progress
 from logreg_spark.spark.reading import read_input
-from logreg_spark.training import fitting, train
+from logreg_spark.training import fitting
 
 
 def _conf(tmp_path: Path, **solver) -> Conf:
