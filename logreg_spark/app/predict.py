@@ -55,11 +55,11 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
     per_class = T.ArrayType(T.DoubleType(), False) if family.is_multinomial else T.DoubleType()
 
     outputs: dict[str, Output] = {
-        "probability": (per_class, lambda _, margin: per_row(family.probabilities(margin))),
-        "prediction": (T.DoubleType(), lambda _, margin: predictions(family, margin, threshold)),
+        "probability": (per_class, lambda _, p: per_row(p)),
+        "prediction": (T.DoubleType(), lambda _, p: predictions(family, p, threshold)),
     }
     if conf.output.raw_margin:
-        outputs["raw_margin"] = (per_class, lambda _, margin: per_row(margin))
+        outputs["raw_margin"] = (per_class, lambda margin, _: per_row(margin))
     scored_df = scored(df, model, check, keep, outputs, "skip")
     with staged_directory(target, conf.output.mode, "output.path") as staging:
         scored_df.write.parquet(staging.uri)

@@ -181,16 +181,15 @@ def _outputs(scorer: LoadedModel, names: dict[str, str]) -> dict[str, Output]:
     family, threshold = scorer.family, scorer.threshold
     both = T.ArrayType(T.DoubleType(), False)
 
-    def raw(_: Any, margin: np.ndarray) -> Any:
+    def raw(margin: np.ndarray, _: np.ndarray) -> Any:
         return per_row(margin if family.is_multinomial else np.column_stack([-margin, margin]))
 
-    def probability(_: Any, margin: np.ndarray) -> Any:
-        p = family.probabilities(margin)
+    def probability(_: np.ndarray, p: np.ndarray) -> Any:
         return per_row(p if family.is_multinomial else np.column_stack([1.0 - p, p]))
 
     columns: dict[str, Output] = {
         "rawPredictionCol": (both, raw),
         "probabilityCol": (both, probability),
-        "predictionCol": (T.DoubleType(), lambda _, margin: predictions(family, margin, threshold)),
+        "predictionCol": (T.DoubleType(), lambda _, p: predictions(family, p, threshold)),
     }
     return {names[param]: output for param, output in columns.items() if names[param]}

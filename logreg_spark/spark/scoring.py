@@ -155,29 +155,30 @@ def scored_batches(
     return run
 
 
-#: An output column of :func:`scored`: its Spark type, and its values from (valid rows, margins).
-Output = tuple[T.DataType, Callable[[pa.Table, np.ndarray], "np.ndarray | pa.Array"]]
+#: An output column of :func:`scored`: its Spark type, and its values from (margins, probabilities).
+Output = tuple[T.DataType, Callable[[np.ndarray, np.ndarray], "np.ndarray | pa.Array"]]
 
 
 def scored(
     df: DataFrame, model: LoadedModel, check: RowCheck, keep: list[str], outputs: dict[str, Output], policy: str
 ) -> DataFrame:
-    """``df``'s ``keep`` columns and the ``outputs``, computed in the executors (one ``mapInArrow``);
-    invalid rows are dropped, or fail the task with ``policy = "error"``."""
+    """``df``'s ``keep`` columns and the ``outputs``, computed in the executors (one ``mapInArrow``)
+    from each batch's margins and probabilities, computed once; invalid rows are dropped, or fail
+    the task with ``policy = "error"``."""
     schema = T.StructType(
         [df.schema[name] for name in keep] + [T.StructField(name, dtype, False) for name, (dtype, _) in outputs.items()]
     )
 
-    def add(table: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
-        return {name: values(table, margin) for name, (_, values) in outputs.items()}
+    def add(_: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
+        p = model.family.probabilities(margin)
+        return {name: values(margin, p) for name, (_, values) in outputs.items()}
 
     return df.mapInArrow(scored_batches(model, check, keep, add, policy), schema)
 
 
-def predictions(family: Family, margin: np.ndarray, threshold: float) -> np.ndarray:
-    """The predicted class as a double: 1.0 when the probability of class 1 exceeds
-    ``threshold`` (as MLlib), or the class of the highest probability."""
-    p = family.probabilities(margin)
+def predictions(family: Family, p: np.ndarray, threshold: float) -> np.ndarray:
+    """The predicted class as a double, from the probabilities ``p``: 1.0 when the probability of
+    class 1 exceeds ``threshold`` (as MLlib), or the class of the highest probability."""
     return (p.argmax(axis=1) if family.is_multinomial else p > threshold).astype(np.float64)
 
 
