@@ -127,6 +127,7 @@ class FitConf:
 
     def __post_init__(self) -> None:
         where = WHERE.get()
+        _check_spark(self.spark, where)
         _check_feature_source(self.input, where)
         if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
             raise ConfigError(
@@ -151,6 +152,16 @@ class Conf(FitConf):
         super().__post_init__()
         if not self.output.model_path:
             raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
+
+
+def _check_spark(settings: dict[str, str], where: Where) -> None:
+    """A ``[spark]`` table names a classic master or a Spark Connect endpoint, not both."""
+    if "spark.master" in settings and "spark.remote" in settings:
+        raise ConfigError(
+            f"{where('spark.spark.remote')}: spark.remote and spark.master ({where('spark.spark.master')}) "
+            "cannot both be set: spark.remote runs the job on a Spark Connect server, spark.master "
+            "starts Spark in this process; keep one"
+        )
 
 
 #: The keys of the index/value pair input, which go together.
@@ -215,6 +226,7 @@ class PredictOutputConf(EvaluateOutputConf):
 def _check_scoring(conf: PredictConf | EvaluateConf) -> None:
     """A scoring job's required keys."""
     where = WHERE.get()
+    _check_spark(conf.spark, where)
     _require_input_path(conf.input.path, where)
     for key in ("model.path", "output.path"):
         section, name = key.split(".")

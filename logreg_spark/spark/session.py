@@ -1,14 +1,46 @@
-"""The SparkSession: spark-submit's settings win, the conf's ``[spark]`` table fills the gaps."""
+"""The SparkSession: spark-submit's settings win, the conf's ``[spark]`` table fills the gaps.
+
+A Spark Connect endpoint (``SPARK_REMOTE`` in the environment, else the conf's
+``spark.remote``) makes a Spark Connect session instead: the server runs Spark,
+so no master is set and only the settings a running session accepts are applied.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
+log = logging.getLogger(__name__)
+
 DEFAULT_MASTER = "local[*]"
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """Whether ``spark`` is a Spark Connect session (no JVM, no RDDs, no ``sparkContext``)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def _connect_session(remote: str, settings: dict[str, str], app_name: str) -> SparkSession:
+    """A session on the Spark Connect server at ``remote``, with the ``settings`` it can take at
+    run time; the others (a master, executor sizes, static settings) belong to the server."""
+    if "spark.master" in settings:
+        log.info("SPARK_REMOTE=%s: running on that Spark Connect server; spark.master is not used", remote)
+    spark = SparkSession.builder.remote(remote).appName(app_name).getOrCreate()
+    ignored = []
+    for key, value in settings.items():
+        if key in ("spark.master", "spark.remote"):
+            continue
+        if spark.conf.isModifiable(key):
+            spark.conf.set(key, value)
+        else:
+            ignored.append(key)
+    if ignored:
+        log.warning("Spark Connect: the server decides these [spark] settings; ignored: %s", ", ".join(ignored))
+    return spark
 
 
 def _submitted_conf() -> SparkConf | None:
@@ -29,6 +61,9 @@ def spark_session(settings: dict[str, str], app_name: str) -> SparkSession:
     In local mode with no Python chosen for the workers, the workers run this
     interpreter, so a plain virtual environment works without any variable.
     """
+    remote = os.environ.get("SPARK_REMOTE") or settings.get("spark.remote")
+    if remote:
+        return _connect_session(remote, settings, app_name)
     submitted = _submitted_conf()
 
     def chosen(key: str, default: str) -> str:
