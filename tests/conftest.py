@@ -47,6 +47,25 @@ def cluster(tmp_path_factory):
         yield running
 
 
+@pytest.fixture(scope="session")
+def connect_url(tmp_path_factory):
+    """The ``sc://`` URL of one Spark Connect server (tests/connect_server.py) for the whole run."""
+    from connect_server import connect_server
+
+    with connect_server(tmp_path_factory.mktemp("connect")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def connect(connect_url):
+    """A Spark Connect session on that server."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(connect_url).getOrCreate()
+    yield session
+    session.stop()
+
+
 def pytest_terminal_summary(terminalreporter):
     """The passes each conditioning case took (tests/test_conditioning.py), when it ran."""
     module = sys.modules.get("test_conditioning")

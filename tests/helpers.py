@@ -25,3 +25,13 @@ def small_problem(rows: int = 200, features: int = 4, seed: int = 1, weighted: b
 def family(classes: int) -> Family:
     """The tests' shorthand: 0 classes for the binomial model, K for the multinomial one."""
     return Family.multinomial(classes) if classes else BINOMIAL
+
+
+def cached_items(data) -> list:
+    """The prepared (handle, Problems) items of a ``TrainingData``, gathered on the driver by the
+    reduction every pass uses."""
+
+    def gather(acc, item, _):
+        return [*(acc or []), item]
+
+    return data.blocks.aggregate(gather, lambda a, b: (a or []) + (b or []), 1 << 10) or []

@@ -21,7 +21,7 @@ from logreg_spark.app.config import SolverConf
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.objective import Objective
 from logreg_spark.core.sums import Layout, Sums, block_sums
-from logreg_spark.spark.engine import DRIVER_PARTIALS_BYTES, tree_depth
+from logreg_spark.spark.cached_blocks import DRIVER_PARTIALS_BYTES, tree_depth
 
 
 def _train(tmp_path: Path, conf: str, *overrides: str, job: str = "train") -> subprocess.CompletedProcess:

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import statsmodels.api as sm
-from helpers import family
+from helpers import cached_items, family
 from pyspark.ml.classification import LogisticRegression as MLlibLogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.linalg import Vectors
@@ -184,7 +184,7 @@ def sparse_data(spark):
 
 @pytest.mark.parametrize("reg_param, alpha, standardization", [(0.01, 0.0, True), (0.005, 0.5, False)])
 def test_matches_mllib_on_sparse_vectors(spark, sparse_data, reg_param, alpha, standardization):
-    handles = [item[0] for item in sparse_data.data.blocks.collect()]  # local mode: files on this machine
+    handles = [item[0] for item in cached_items(sparse_data.data)]  # local mode: files on this machine
     assert all(sparse.issparse(handle.load().X) for handle in handles)  # never densified
     _assert_matches_mllib(
         spark,

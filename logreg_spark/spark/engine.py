@@ -1,46 +1,32 @@
-"""The distributed pass: broadcast the point, add up each partition's block sums in NumPy,
-combine the partitions' partial vectors on the driver with ``treeAggregate``.
+"""The distributed pass: every partition adds up its blocks' sums at the point in NumPy, and the
+partitions' partial vectors are combined in a tree (:meth:`CachedBlocks.aggregate`).
 
 Data flow: the input's Parquet rows were turned once into NumPy blocks by
 ``mapInArrow`` and cached (:mod:`logreg_spark.spark.prepare`); every pass of the
-solver is one :meth:`RDDPassEngine.run` over those cached blocks. A block whose
-files are gone (``input.cache = "local"`` and its executor lost) makes its
-partition return :class:`LostBlocks` instead of sums; the driver then rebuilds
-the cache from the input and runs the pass again.
+solver is one :meth:`SparkPassEngine.run` over those cached blocks, on classic
+Spark (``treeAggregate``) or Spark Connect alike. A block whose files are gone
+(``input.cache = "local"`` and its executor lost) makes its partition return
+:class:`LostBlocks` instead of sums; the driver then rebuilds the cache from the
+input and runs the pass again.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..core.data import effective_weights
 from ..core.sums import Layout, Sums, block_sums
 from .block_store import BlockLost
+from .cached_blocks import BlockItem
 
 if TYPE_CHECKING:
-    from .prepare import BlockItem, TrainingData
+    from .prepare import TrainingData
 
 log = logging.getLogger(__name__)
-
-#: With ``solver.aggregation_depth = 0`` the depth is chosen so that the driver
-#: combines at most about this many bytes of partial sums at once.
-DRIVER_PARTIALS_BYTES = 256 << 20
-
-
-def tree_depth(requested: int, partitions: int, partial_bytes: int) -> int:
-    """``requested``, or for 0 the smallest depth ≥ 2 whose last level sends the driver at
-    most DRIVER_PARTIALS_BYTES (``treeAggregate`` sends it about partitions^(1/depth) partials)."""
-    if requested:
-        return requested
-    depth = 2
-    while depth < 8 and math.ceil(partitions ** (1.0 / depth)) * partial_bytes > DRIVER_PARTIALS_BYTES:
-        depth += 1
-    return depth
 
 
 @dataclass(frozen=True)
@@ -51,10 +37,10 @@ class LostBlocks:
     reason: str  # the first lost block's BlockLost message
 
 
-Partial = np.ndarray | LostBlocks | None  # None: no rows yet
+Partial = np.ndarray | LostBlocks
 
 
-def _add_partials(a: Partial, b: Partial) -> Partial:
+def _add_partials(a: Partial | None, b: Partial | None) -> Partial | None:
     """``a + b``, reusing ``a``'s memory; lost blocks win over any sums, so they reach the driver."""
     if isinstance(a, LostBlocks) or b is None:
         return a
@@ -64,25 +50,17 @@ def _add_partials(a: Partial, b: Partial) -> Partial:
     return a
 
 
-class RDDPassEngine:
-    """Passes over cached blocks (a :class:`~logreg_spark.core.engine.PassEngine`): broadcast the
-    point, sum each partition's blocks, ``treeAggregate``.
-
-    A pass runs one task per core (each Python task costs tens of milliseconds),
-    over the cached partitions grouped where they are cached. The aggregation depth
-    is the one the data was prepared with (0: chosen per pass by :func:`tree_depth`).
-    """
+class SparkPassEngine:
+    """Passes over cached blocks (a :class:`~logreg_spark.core.engine.PassEngine`): the point goes
+    to every task, each sums its blocks, the partials are combined in a tree."""
 
     def __init__(self, data: TrainingData) -> None:
         self.data = data
-        sc = data.blocks.context
-        self.blocks = data.blocks.coalesce(min(data.blocks.getNumPartitions(), sc.defaultParallelism))
 
-    def _aggregate(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> np.ndarray | LostBlocks:
-        point = self.blocks.context.broadcast((coef, intercept))
+    def _aggregate(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Partial | None:
         class_weights = self.data.class_weights
 
-        def add_block(acc: Partial, item: BlockItem) -> Partial:
+        def add_block(acc: Partial | None, item: BlockItem, point: Any) -> Partial | None:
             if isinstance(acc, LostBlocks):
                 return acc
             try:
@@ -90,25 +68,20 @@ class RDDPassEngine:
             except BlockLost as lost:
                 return LostBlocks(str(lost))
             w = effective_weights(block, class_weights)
-            return _add_partials(acc, block_sums(block.X, block.y, w, *point.value, layout))
+            at_coef, at_intercept = point
+            return _add_partials(acc, block_sums(block.X, block.y, w, at_coef, at_intercept, layout))
 
-        try:
-            depth = tree_depth(self.data.aggregation_depth, self.blocks.getNumPartitions(), 8 * layout.size)
-            # no zero vector as the start: it would be shipped to every task with the function
-            total = self.blocks.treeAggregate(None, add_block, _add_partials, depth)
-            return layout.zeros() if total is None else total
-        finally:
-            point.destroy()
+        return self.data.blocks.aggregate(add_block, _add_partials, 8 * layout.size, (coef, intercept))
 
     def run(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Sums:
         total = self._aggregate(coef, intercept, layout)
         if isinstance(total, LostBlocks):
             log.warning("some cached blocks were lost with their executor; rebuilding them from the input")
-            self.data.blocks.unpersist(blocking=True)  # the next pass recomputes the handles where it runs
+            self.data.blocks.rebuild()  # the next pass recomputes the handles where it runs
             total = self._aggregate(coef, intercept, layout)
             if isinstance(total, LostBlocks):
                 raise RuntimeError(f"cached blocks were lost again after rebuilding them: {total.reason}")
-        sums = layout.unpack(total)
+        sums = layout.unpack(layout.zeros() if total is None else total)
         expected = self.data.summary.rows
         if sums.rows != expected:  # a recomputed partition must hold the same rows
             raise RuntimeError(

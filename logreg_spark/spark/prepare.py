@@ -19,23 +19,22 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
-from pyspark import RDD, StorageLevel
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
-from ..core.data import Block, ClassWeights, Summary
+from ..core.data import ClassWeights, Summary
 from ..errors import InputError
 from ..settings.schema import InputConf
 from .block_store import BlockFile
 from .blocks import FeatureSpec, Problems, block_from_table
-from .engine import RDDPassEngine, tree_depth
-from .jvm import rdd_storage
+from .cached_blocks import BlockHandle, BlockItem, CachedBlocks, RDDBlocks
+from .connect_blocks import FrameBlocks, default_parallelism
+from .engine import SparkPassEngine
 from .reading import feature_spec, training_columns, with_hashed_features
+from .session import is_connect
 from .task import partition_id
 
 log = logging.getLogger(__name__)
-
-BlockHandle = Block | BlockFile  # what the cached RDD holds: see block_store
-BlockItem = tuple[BlockHandle, Problems]  # an element of the cached RDD
 
 #: Target size of one block, measured on its Arrow rows (dense features: about the
 #: feature matrix; sparse ones: their non-zeros): large enough that NumPy runs at
@@ -89,7 +88,7 @@ def _merge_summaries(a: Statistics | None, b: Statistics | None) -> Statistics |
     return a[0].merge(b[0]), a[1].merge(b[1])
 
 
-def _summarize(blocks: RDD, n_features: int, depth: int, class_weights: ClassWeights | None) -> Statistics | None:
+def _summarize(blocks: CachedBlocks, n_features: int, class_weights: ClassWeights | None) -> Statistics | None:
     """The statistics of the cached blocks' rows (under class weights, if given), and the
     validation counts of preparation.
 
@@ -97,25 +96,34 @@ def _summarize(blocks: RDD, n_features: int, depth: int, class_weights: ClassWei
     d-vectors per block): each block's are computed here, from the block as stored, and
     merged, and only the merged ones reach the driver.
     """
-    depth = tree_depth(depth, blocks.getNumPartitions(), 16 * n_features)  # a Summary: two d-vectors
 
-    def summary(item: BlockItem) -> Statistics:
-        return Summary.of_block(item[0].load(), class_weights), item[1]
+    def add(acc: Statistics | None, item: BlockItem, _: None) -> Statistics | None:
+        return _merge_summaries(acc, (Summary.of_block(item[0].load(), class_weights), item[1]))
 
-    return blocks.treeAggregate(None, lambda acc, item: _merge_summaries(acc, summary(item)), _merge_summaries, depth)
+    return blocks.aggregate(add, _merge_summaries, 16 * n_features)  # a Summary: two d-vectors
+
+
+def _cached(items: DataFrame, aggregation_depth: int, tasks: int | None) -> CachedBlocks:
+    """The pickled items persisted: as an RDD of items on classic Spark, as the DataFrame itself on
+    Spark Connect."""
+    spark = items.sparkSession
+    if is_connect(spark):
+        frame = items.persist(StorageLevel.MEMORY_AND_DISK)
+        return FrameBlocks(frame, aggregation_depth, tasks or default_parallelism(spark))
+    rdd = items.rdd.map(lambda row: pickle.loads(row[0])).persist(StorageLevel.MEMORY_AND_DISK)
+    return RDDBlocks(rdd, aggregation_depth, tasks or rdd.context.defaultParallelism)
 
 
 @dataclass
 class TrainingData:
     """The training rows as cached NumPy blocks, with their statistics."""
 
-    blocks: RDD  # of BlockItem, persisted
+    blocks: CachedBlocks
     store: str
     spec: FeatureSpec
     summary: Summary
     problems: Problems
     prepare_seconds: float
-    aggregation_depth: int  # solver.aggregation_depth, for every treeAggregate over the blocks
     class_weights: ClassWeights | None = None
 
     @classmethod
@@ -127,6 +135,7 @@ class TrainingData:
         dtype: str = "float64",
         label_limit: int = 2,
         block_bytes: int = BLOCK_BYTES,
+        tasks: int | None = None,
     ) -> TrainingData:
         """Convert and cache ``df`` once, in blocks of about ``block_bytes``, computing its
         statistics on the way.
@@ -134,7 +143,8 @@ class TrainingData:
         ``dtype = "float32"`` stores the features in half the memory; the
         statistics and the passes are computed in float64 from the stored values.
         Labels must be integers below ``label_limit``. ``aggregation_depth`` (0: chosen
-        per aggregation) serves the statistics here and every later pass.
+        per aggregation) serves the statistics here and every later pass, run by ``tasks``
+        tasks (None: one per core).
         """
         started = time.perf_counter()
         if conf.hash_features:
@@ -142,49 +152,42 @@ class TrainingData:
         spec = feature_spec(df, conf)
         columns = training_columns(df, spec, conf)
         blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, label_limit, block_bytes)
-        blocks = (
-            columns.mapInArrow(blockify, "block binary")
-            .rdd.map(lambda row: pickle.loads(row[0]))
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        merged = _summarize(blocks, spec.d or len(spec.columns), aggregation_depth, None)
+        blocks = _cached(columns.mapInArrow(blockify, "block binary"), aggregation_depth, tasks)
+        merged = _summarize(blocks, spec.d or len(spec.columns), None)
         if merged is None:
-            blocks.unpersist()
+            blocks.release()
             raise InputError(f"input.path {conf.path}: no rows")
         summary, problems = merged
         seconds = time.perf_counter() - started
-        log.info(
-            "prepared %d rows x %d features in %d partitions in %.2f s",
-            summary.rows,
-            summary.n_features,
-            blocks.getNumPartitions(),
-            seconds,
-        )
-        data = cls(blocks, conf.cache, spec, summary, problems, seconds, aggregation_depth)
+        log.info("prepared %d rows x %d features in %.2f s", summary.rows, summary.n_features, seconds)
+        data = cls(blocks, conf.cache, spec, summary, problems, seconds)
         data.warn_if_spilled()
         return data
 
     def with_class_weights(self, class_weights: ClassWeights) -> TrainingData:
         """The same cached blocks, each row's weight multiplied by its class's factor."""
-        statistics = _summarize(self.blocks, self.summary.n_features, self.aggregation_depth, class_weights)
+        statistics = _summarize(self.blocks, self.summary.n_features, class_weights)
         assert statistics is not None, "prepared blocks hold rows (prepare raised InputError otherwise)"
         summary, _ = statistics
         return replace(self, summary=summary, class_weights=class_weights)
 
-    def passes(self) -> RDDPassEngine:
+    def passes(self) -> SparkPassEngine:
         """An engine running passes over these cached blocks."""
-        return RDDPassEngine(self)
+        return SparkPassEngine(self)
 
-    def cached_bytes(self) -> int:
-        """Bytes the cached data takes on the executors: Spark's cache, plus the local store's files."""
-        spark_bytes = sum(rdd_storage(self.blocks))
+    def cached_bytes(self) -> int | None:
+        """Bytes the cached data takes on the executors: Spark's cache, plus the local store's
+        files; None where Spark does not report its cache (Spark Connect)."""
+        storage = self.blocks.storage()
+        if storage is None:
+            return None
         if self.store != "local":
-            return spark_bytes
-        return spark_bytes + self.blocks.map(lambda item: item[0].nbytes).sum()
+            return sum(storage)
+        return sum(storage) + (self.blocks.aggregate(_add_file_bytes, _add_counts, 8) or 0)
 
     def warn_if_spilled(self) -> None:
         """With ``input.cache = "spark"``: say so when the cache did not fit in the executors' memory."""
-        on_disk = rdd_storage(self.blocks)[1]
+        on_disk = (self.blocks.storage() or (0, 0))[1]
         if on_disk:
             log.warning(
                 "%.0f MB of the cached blocks did not fit in the executors' storage memory and went "
@@ -197,5 +200,20 @@ class TrainingData:
         """Drop the cache; with the local store also remove the files (best effort:
         Spark removes executors' directories with the application anyway)."""
         if self.store == "local":
-            self.blocks.foreach(lambda item: item[0].remove())
-        self.blocks.unpersist()
+            self.blocks.aggregate(_remove_files, _add_counts, 8)
+        self.blocks.release()
+
+
+def _add_counts(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else a + b
+
+
+def _add_file_bytes(acc: int | None, item: BlockItem, _: None) -> int | None:
+    assert isinstance(item[0], BlockFile), "the local store holds handles"
+    return (acc or 0) + item[0].nbytes
+
+
+def _remove_files(acc: int | None, item: BlockItem, _: None) -> int | None:
+    assert isinstance(item[0], BlockFile), "the local store holds handles"
+    item[0].remove()
+    return (acc or 0) + 1
