@@ -73,7 +73,7 @@ def fingerprint(conf: FitConf, df: DataFrame, spark: SparkSession) -> str:
     files = []
     for uri in sorted(df.inputFiles()):
         status = HadoopPath(spark, uri).status()
-        files.append([uri, status.getLen(), status.getModificationTime()])
+        files.append([uri, status.size, status.modified_ms])
     solver = {k: v for k, v in dataclasses.asdict(conf.solver).items() if k not in _NOT_FINGERPRINTED}
     document = {
         "files": files,
