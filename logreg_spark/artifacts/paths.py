@@ -1,4 +1,5 @@
-"""Files on any Hadoop-supported filesystem (local, HDFS, S3A...), through Spark's JVM.
+"""Files on any Hadoop-supported filesystem (local, HDFS, S3A...), through Spark's JVM on a
+classic session, or through pyarrow on a Spark Connect session (:func:`storage_path`).
 
 Outputs are written to a hidden staging directory beside the target and moved
 into place only when complete, so a failed run never leaves a partial output.
@@ -19,6 +20,8 @@ from py4j.java_gateway import JavaObject
 from pyspark.sql import SparkSession
 
 from ..errors import OutputError
+from ..spark.session import is_connect
+from .arrow_path import ArrowPath
 from .storage import FileInfo, StoragePath
 
 #: Bytes per read and write when copying between a local file and a Hadoop stream.
@@ -119,6 +122,12 @@ def _local_file() -> Iterator[Path]:
         yield Path(directory) / "bytes"
 
 
+def storage_path(spark: SparkSession, path: str) -> StoragePath:
+    """``path`` through the session's JVM (:class:`HadoopPath`), or through pyarrow
+    (:class:`~logreg_spark.artifacts.arrow_path.ArrowPath`) on a Spark Connect session, which has no JVM."""
+    return ArrowPath(path) if is_connect(spark) else HadoopPath(spark, path)
+
+
 def check_apart(
     spark: SparkSession, target: StoragePath, inputs: str | list[str], key: str, against: str = "input.path"
 ) -> None:
@@ -127,7 +136,7 @@ def check_apart(
     Globs count from their fixed prefix."""
     for path in [inputs] if isinstance(inputs, str) else inputs:
         fixed = re.split(r"[*?\[{]", path, maxsplit=1)[0]
-        source = HadoopPath(spark, fixed.rstrip("/") or "/").uri.rstrip("/")
+        source = storage_path(spark, fixed.rstrip("/") or "/").uri.rstrip("/")
         out = target.uri.rstrip("/")
         if out == source or out.startswith(source + "/") or source.startswith(out + "/"):
             raise OutputError(f"{key} {target.uri} overlaps {against} {path}: write the output elsewhere")

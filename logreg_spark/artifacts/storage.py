@@ -1,5 +1,6 @@
-"""The file operations this project uses, on any filesystem: the interface of
-:class:`~logreg_spark.artifacts.paths.HadoopPath`, through Spark's JVM."""
+"""The file operations this project uses, on any filesystem: the interface its two implementations
+share (:class:`~logreg_spark.artifacts.paths.HadoopPath` through Spark's JVM,
+:class:`~logreg_spark.artifacts.arrow_path.ArrowPath` through pyarrow, with no JVM)."""
 
 from __future__ import annotations
 
