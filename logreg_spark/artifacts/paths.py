@@ -154,8 +154,8 @@ def check_writable(target: StoragePath, mode: str, key: str, overwrite_hint: str
 
 @contextmanager
 def staged_directory(
-    target: HadoopPath, mode: str, key: str, overwrite_hint: str = OVERWRITE_HINT
-) -> Iterator[HadoopPath]:
+    target: StoragePath, mode: str, key: str, overwrite_hint: str = OVERWRITE_HINT
+) -> Iterator[StoragePath]:
     """Yield a staging directory; on success move it to ``target``, else delete it.
 
     With ``mode = "overwrite"`` an existing ``target`` is replaced, and it is
