@@ -27,7 +27,7 @@ import pyarrow as pa
 from pyspark.sql import SparkSession
 
 from ..artifacts.model_dir import TrainedModel
-from ..artifacts.paths import HadoopPath
+from ..artifacts.paths import storage_path
 from ..settings.schema import Conf, EvaluateConf, TrackingConf
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def _log(
     then: Then | None = None,
 ) -> str:
     """Log into the run ``run_id`` (or a new run, then ended): ``params``, ``tags``, ``metrics`` as
-    (name, value, step), ``directories`` (artifact path → Hadoop URI), then ``then``; its id."""
+    (name, value, step), ``directories`` (artifact path → URI), then ``then``; its id."""
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.tracking import MlflowClient
 
@@ -138,7 +138,7 @@ def _log(
         with tempfile.TemporaryDirectory(prefix="logreg_spark-mlflow-") as temporary:
             local = Path(temporary)
             for name, directory in directories.items():
-                HadoopPath(spark, directory).copy_to_local(local / name)
+                storage_path(spark, directory).copy_to_local(local / name)
                 client.log_artifacts(run_id, str(local / name), name)
             if then:
                 then(client, run_id, local)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from ..artifacts.checkpoint import checkpointing
-from ..artifacts.paths import HadoopPath, check_apart
+from ..artifacts.paths import check_apart
+from ..artifacts.storage import StoragePath
 from ..ml.estimator import LogisticRegression, fit_model
 from ..ml.persistence import export_mllib, save_model
 from ..settings.schema import Conf
@@ -15,7 +16,7 @@ from .cli import job_main
 from .opening import check_output, open_job
 
 
-def _mllib_target(spark: SparkSession, conf: Conf) -> HadoopPath | None:
+def _mllib_target(spark: SparkSession, conf: Conf) -> StoragePath | None:
     """``output.mllib_path``, checked as the model directory's location is (and apart from it),
     or None when no MLlib export is asked for."""
     output = conf.output

@@ -1,2 +1,2 @@
-"""What the jobs leave behind: Hadoop paths written atomically, the model directory, checkpoints,
+"""What the jobs leave behind: paths on any filesystem, written atomically, the model directory, checkpoints,
 pictures."""

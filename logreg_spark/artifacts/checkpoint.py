@@ -52,7 +52,8 @@ from ..core.scaling import COORDINATES
 from ..errors import CheckpointError
 from ..settings.schema import FitConf
 from ..solvers import IterationRecord, Progress, SolverState
-from .paths import HadoopPath
+from .paths import storage_path
+from .storage import StoragePath
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,8 @@ def fingerprint(conf: FitConf, df: DataFrame, spark: SparkSession) -> str:
     """A digest of the input files (name, size, modification time), the fit's conf and the checkpoint format."""
     files = []
     for uri in sorted(df.inputFiles()):
-        status = HadoopPath(spark, uri).status()
-        files.append([uri, status.getLen(), status.getModificationTime()])
+        status = storage_path(spark, uri).status()
+        files.append([uri, status.size, status.modified_ms])
     solver = {k: v for k, v in dataclasses.asdict(conf.solver).items() if k not in _NOT_FINGERPRINTED}
     document = {
         "files": files,
@@ -87,14 +88,14 @@ def fingerprint(conf: FitConf, df: DataFrame, spark: SparkSession) -> str:
 
 
 class Checkpoints:
-    """The checkpoints of one fit, in a directory on any Hadoop filesystem."""
+    """The checkpoints of one fit, in a directory on any filesystem (see :func:`.paths.storage_path`)."""
 
     def __init__(self, spark: SparkSession, path: str, fingerprint: str, every: int) -> None:
-        self.directory = HadoopPath(spark, path)
+        self.directory = storage_path(spark, path)
         self.fingerprint = fingerprint
         self.every = every
 
-    def _saved(self) -> list[tuple[int, HadoopPath]]:
+    def _saved(self) -> list[tuple[int, StoragePath]]:
         found = [(int(m.group(1)), child) for child in self.directory.children() if (m := _NAME.fullmatch(child.name))]
         return sorted(found, key=lambda item: item[0])
 

@@ -35,7 +35,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql.types import BooleanType, IntegerType, StructField, StructType
 
 from ..core.family import Family
-from .paths import OVERWRITE_HINT, HadoopPath, staged_directory
+from .paths import OVERWRITE_HINT, staged_directory
+from .storage import StoragePath
 
 #: The class MLlib's reader expects in ``metadata/``.
 MLLIB_CLASS = "org.apache.spark.ml.classification.LogisticRegressionModel"
@@ -72,7 +73,7 @@ _DATA_SCHEMA = StructType(
 
 def write_mllib_model(
     spark: SparkSession,
-    target: HadoopPath,
+    target: StoragePath,
     coefficients: np.ndarray,
     intercept: float | np.ndarray,
     family: Family,

@@ -27,7 +27,8 @@ from ..spark.blocks import FeatureSpec
 from ..spark.jvm import java_root_message
 from ..spark.reading import HASHED
 from ..spark.scoring import LoadedModel
-from .paths import OVERWRITE_HINT, HadoopPath, staged_directory
+from .paths import OVERWRITE_HINT, staged_directory, storage_path
+from .storage import StoragePath
 
 INTERCEPT = "(intercept)"
 FORMAT_VERSION = 1
@@ -78,14 +79,14 @@ class TrainedModel:
         )
 
 
-def write_small_parquet(spark: SparkSession, table: pa.Table, path: HadoopPath) -> None:
+def write_small_parquet(spark: SparkSession, table: pa.Table, path: StoragePath) -> None:
     spark.createDataFrame(table).coalesce(1).write.parquet(path.uri)
 
 
 def write_model(
     spark: SparkSession,
     model: TrainedModel,
-    target: HadoopPath,
+    target: StoragePath,
     mode: str,
     files: Mapping[str, bytes],
     key: str = "output.model_path",
@@ -114,7 +115,7 @@ def write_model(
 STATISTICS = ("std_error", "z_value", "p_value")
 
 
-def _read_parquet(spark: SparkSession, location: HadoopPath) -> DataFrame:
+def _read_parquet(spark: SparkSession, location: StoragePath) -> DataFrame:
     try:
         return spark.read.parquet(location.uri)
     except AnalysisException as err:
@@ -127,7 +128,7 @@ def read_coefficients(spark: SparkSession, path: str, statistics: bool = False) 
     """``coefficients/`` of the model at ``path`` as Arrow columns ``class`` (null in a binomial
     model), ``feature`` (the intercepts as ``(intercept)``) and ``coefficient`` (and with
     ``statistics`` those of :data:`STATISTICS` that it has)."""
-    table = _read_parquet(spark, HadoopPath(spark, path).child("coefficients"))
+    table = _read_parquet(spark, storage_path(spark, path).child("coefficients"))
     by_class = F.col("class") if "class" in table.columns else F.lit(None).cast("int")
     extra = [name for name in STATISTICS if statistics and name in table.columns]
     return table.select(by_class.alias("class"), "feature", "coefficient", *extra).toArrow()
@@ -195,7 +196,7 @@ def _feature_source(document: dict[str, Any], where: str) -> tuple[FeatureSpec, 
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
 
 
-def _read_document(directory: HadoopPath, where: str) -> dict[str, Any]:
+def _read_document(directory: StoragePath, where: str) -> dict[str, Any]:
     document_path = directory.child("model.json")
     if not document_path.exists():
         raise ModelError(f"{where}: no model.json (not a model directory, or an incomplete copy)")
@@ -214,7 +215,7 @@ def _read_document(directory: HadoopPath, where: str) -> dict[str, Any]:
     return document
 
 
-def _read_history(spark: SparkSession, directory: HadoopPath) -> list[IterationRecord]:
+def _read_history(spark: SparkSession, directory: StoragePath) -> list[IterationRecord]:
     location = directory.child("history")
     if not location.exists():
         return []
@@ -228,7 +229,7 @@ def read_trained(spark: SparkSession, path: str) -> TrainedModel:
     Missing parts, another ``format_version``, or coefficients that do not match
     ``model.json`` (an incomplete copy, or edited files) are a :class:`ModelError`.
     """
-    directory = HadoopPath(spark, path)
+    directory = storage_path(spark, path)
     where = f"model.path {directory.uri}"
     document = _read_document(directory, where)
     features = _feature_source(document, where)[0].names
@@ -259,7 +260,7 @@ def read_trained(spark: SparkSession, path: str) -> TrainedModel:
 
 def read_model(spark: SparkSession, path: str) -> LoadedModel:
     """The scorer of the model directory at ``path`` (:func:`read_trained`, :func:`scorer_of`)."""
-    directory = HadoopPath(spark, path)
+    directory = storage_path(spark, path)
     model = scorer_of(read_trained(spark, path), directory.uri)
     if not 0.0 <= model.threshold <= 1.0:
         raise ModelError(f"model.path {directory.uri}: coefficients or threshold are not finite numbers in range")

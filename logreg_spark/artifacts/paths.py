@@ -1,4 +1,5 @@
-"""Files on any Hadoop-supported filesystem (local, HDFS, S3A...), through Spark's JVM.
+"""Files on any Hadoop-supported filesystem (local, HDFS, S3A...), through Spark's JVM on a
+classic session, or through pyarrow on a Spark Connect session (:func:`storage_path`).
 
 Outputs are written to a hidden staging directory beside the target and moved
 into place only when complete, so a failed run never leaves a partial output.
@@ -13,11 +14,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 from py4j.java_gateway import JavaObject
 from pyspark.sql import SparkSession
 
 from ..errors import OutputError
+from ..spark.session import is_connect
+from .arrow_path import ArrowPath
+from .storage import FileInfo, StoragePath
 
 #: Bytes per read and write when copying between a local file and a Hadoop stream.
 _BUFFER = 1 << 20
@@ -25,8 +30,8 @@ _BUFFER = 1 << 20
 _SMALL = 1 << 20
 
 
-class HadoopPath:
-    """A path and its filesystem, with the few operations this project needs."""
+class HadoopPath(StoragePath):
+    """A path and its filesystem, through Hadoop's ``FileSystem`` in Spark's JVM (Py4J)."""
 
     def __init__(self, spark: SparkSession, path: str) -> None:
         jvm = spark.sparkContext._jvm
@@ -37,7 +42,7 @@ class HadoopPath:
         self._fs = self._jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
         self.uri = str(self._fs.makeQualified(self._jpath).toString())
 
-    def _on_this_filesystem(self, jpath: JavaObject) -> HadoopPath:
+    def _on_this_filesystem(self, jpath: JavaObject) -> Self:
         """The Hadoop path ``jpath`` on this path's filesystem, reusing its look-ups: every Py4J
         call is a round trip, and a fresh :class:`HadoopPath` takes about ten."""
         other = copy.copy(self)
@@ -45,10 +50,10 @@ class HadoopPath:
         other.uri = str(self._fs.makeQualified(jpath).toString())
         return other
 
-    def child(self, name: str) -> HadoopPath:
+    def child(self, name: str) -> Self:
         return self._on_this_filesystem(self._path_class(f"{self.uri.rstrip('/')}/{name}"))
 
-    def sibling(self, name: str) -> HadoopPath:
+    def sibling(self, name: str) -> Self:
         return self._on_this_filesystem(self._path_class(f"{self._jpath.getParent().toString()}/{name}"))
 
     @property
@@ -58,12 +63,11 @@ class HadoopPath:
     def exists(self) -> bool:
         return bool(self._fs.exists(self._jpath))
 
-    def status(self):
-        """Hadoop's ``FileStatus`` (length, modification time...)."""
-        return self._fs.getFileStatus(self._jpath)
+    def status(self) -> FileInfo:
+        status = self._fs.getFileStatus(self._jpath)
+        return FileInfo(size=int(status.getLen()), modified_ms=int(status.getModificationTime()))
 
-    def children(self) -> list[HadoopPath]:
-        """The entries of this directory; none if it does not exist."""
+    def children(self) -> list[Self]:
         if not self.exists():
             return []
         return [self._on_this_filesystem(status.getPath()) for status in self._fs.listStatus(self._jpath)]
@@ -71,7 +75,7 @@ class HadoopPath:
     def delete(self) -> None:
         self._fs.delete(self._jpath, True)
 
-    def rename_to(self, target: HadoopPath) -> None:
+    def rename_to(self, target: Self) -> None:
         if not self._fs.rename(self._jpath, target._jpath):
             raise OutputError(f"could not move {self.uri} to {target.uri}")
 
@@ -107,15 +111,8 @@ class HadoopPath:
             return local.read_bytes()
 
     def copy_to_local(self, local: Path) -> None:
-        """Copy this file or directory tree to ``local`` on the driver's disk (no ``.crc`` files)."""
         target = self._path_class(local.resolve().as_uri())
         self._fs.copyToLocalFile(False, self._jpath, target, True)
-
-    def write_text(self, text: str) -> None:
-        self.write_bytes(text.encode("utf-8"))
-
-    def read_text(self) -> str:
-        return self.read_bytes().decode("utf-8")
 
 
 @contextmanager
@@ -125,15 +122,21 @@ def _local_file() -> Iterator[Path]:
         yield Path(directory) / "bytes"
 
 
+def storage_path(spark: SparkSession, path: str) -> StoragePath:
+    """``path`` through the session's JVM (:class:`HadoopPath`), or through pyarrow
+    (:class:`~logreg_spark.artifacts.arrow_path.ArrowPath`) on a Spark Connect session, which has no JVM."""
+    return ArrowPath(path) if is_connect(spark) else HadoopPath(spark, path)
+
+
 def check_apart(
-    spark: SparkSession, target: HadoopPath, inputs: str | list[str], key: str, against: str = "input.path"
+    spark: SparkSession, target: StoragePath, inputs: str | list[str], key: str, against: str = "input.path"
 ) -> None:
     """Refuse an output at, inside, or above an input path (or another output, conf key
     ``against``): the job would read its own output, or an overwrite would delete its input.
     Globs count from their fixed prefix."""
     for path in [inputs] if isinstance(inputs, str) else inputs:
         fixed = re.split(r"[*?\[{]", path, maxsplit=1)[0]
-        source = HadoopPath(spark, fixed.rstrip("/") or "/").uri.rstrip("/")
+        source = storage_path(spark, fixed.rstrip("/") or "/").uri.rstrip("/")
         out = target.uri.rstrip("/")
         if out == source or out.startswith(source + "/") or source.startswith(out + "/"):
             raise OutputError(f"{key} {target.uri} overlaps {against} {path}: write the output elsewhere")
@@ -143,7 +146,7 @@ def check_apart(
 OVERWRITE_HINT = 'set output.mode = "overwrite"'
 
 
-def check_writable(target: HadoopPath, mode: str, key: str, overwrite_hint: str = OVERWRITE_HINT) -> None:
+def check_writable(target: StoragePath, mode: str, key: str, overwrite_hint: str = OVERWRITE_HINT) -> None:
     """Fail early when ``mode = "error"`` and ``target`` exists (given as ``key``)."""
     if mode == "error" and target.exists():
         raise OutputError(f"{key} {target.uri} already exists; {overwrite_hint} to replace it")
@@ -151,8 +154,8 @@ def check_writable(target: HadoopPath, mode: str, key: str, overwrite_hint: str 
 
 @contextmanager
 def staged_directory(
-    target: HadoopPath, mode: str, key: str, overwrite_hint: str = OVERWRITE_HINT
-) -> Iterator[HadoopPath]:
+    target: StoragePath, mode: str, key: str, overwrite_hint: str = OVERWRITE_HINT
+) -> Iterator[StoragePath]:
     """Yield a staging directory; on success move it to ``target``, else delete it.
 
     With ``mode = "overwrite"`` an existing ``target`` is replaced, and it is

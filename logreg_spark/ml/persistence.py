@@ -26,7 +26,8 @@ from pyspark.sql import SparkSession
 from ..artifacts import plots
 from ..artifacts.mllib_export import write_mllib_model
 from ..artifacts.model_dir import TrainedModel, read_trained, write_model
-from ..artifacts.paths import OVERWRITE_HINT, HadoopPath
+from ..artifacts.paths import OVERWRITE_HINT, storage_path
+from ..artifacts.storage import StoragePath
 from ..errors import ModelError
 from ..settings.schema import FitConf, InputConf, ModelConf, SolverConf
 from .model import LogisticRegressionModel
@@ -57,7 +58,7 @@ def pictures(model: TrainedModel) -> dict[str, bytes]:
 def save_model(
     spark: SparkSession,
     model: LogisticRegressionModel,
-    target: HadoopPath,
+    target: StoragePath,
     mode: str,
     key: str = "output.model_path",
     overwrite_hint: str = OVERWRITE_HINT,
@@ -72,7 +73,7 @@ def load_model(spark: SparkSession, path: str) -> LogisticRegressionModel:
     """The model directory at ``path`` (as :func:`save_model` or the training job wrote it)."""
     trained = read_trained(spark, path)
     model = LogisticRegressionModel(trained)
-    location = HadoopPath(spark, path).child(METADATA)
+    location = storage_path(spark, path).child(METADATA)
     if location.exists():
         try:
             document = json.loads(location.read_text())
@@ -91,7 +92,7 @@ def load_model(spark: SparkSession, path: str) -> LogisticRegressionModel:
 def export_mllib(
     spark: SparkSession,
     model: LogisticRegressionModel,
-    target: HadoopPath,
+    target: StoragePath,
     mode: str,
     key: str = "output.mllib_path",
     overwrite_hint: str = OVERWRITE_HINT,
@@ -122,10 +123,10 @@ def to_mllib(model: LogisticRegressionModel, path: str | None) -> MLlibModel:
     share, as HDFS is on YARN)."""
     spark = SparkSession.active()
     if path is not None:
-        target = HadoopPath(spark, path)
+        target = storage_path(spark, path)
         export_mllib(spark, model, target, "error", "to_mllib:", "delete it first")
         return MLlibModel.load(target.uri)
-    target = HadoopPath(spark, f".logreg_spark-mllib-{uuid.uuid4().hex}")
+    target = storage_path(spark, f".logreg_spark-mllib-{uuid.uuid4().hex}")
     try:
         export_mllib(spark, model, target, "error", "to_mllib:")
         return MLlibModel.load(target.uri)
@@ -144,7 +145,7 @@ class ModelWriter(MLWriter):
     def saveImpl(self, path: str) -> None:
         spark = self.sparkSession
         mode = "overwrite" if self.shouldOverwrite else "error"
-        save_model(spark, self.instance, HadoopPath(spark, path), mode, "save:", "use write().overwrite().save(path)")
+        save_model(spark, self.instance, storage_path(spark, path), mode, "save:", "use write().overwrite().save(path)")
 
 
 class ModelReader(MLReader[LogisticRegressionModel]):
