@@ -2,6 +2,7 @@
 then HadoopPath (Spark's JVM) and ArrowPath on the same operations, which must agree."""
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -39,16 +40,20 @@ def _written(root: Path) -> dict[str, bytes]:
     return {name: data for name, data in _local_files(root).items() if not name.endswith(".crc")}
 
 
-def test_arrow_uris_are_absolute_file_uris_of_one_form(tmp_path, monkeypatch):
+def test_arrow_uris_are_absolute_and_keep_their_scheme_or_none(tmp_path, monkeypatch):
+    """A path without a scheme stays without one (the server's default filesystem reads it)."""
     monkeypatch.chdir(tmp_path)
-    expected = f"file://{tmp_path}/out"
-    for given in ["out", "./out/", str(tmp_path / "out"), f"file:{tmp_path}/out", f"file://{tmp_path}/out/"]:
-        assert ArrowPath(given).uri == expected, given
+    bare = f"{tmp_path}/out"
+    for given in ["out", "./out/", str(tmp_path / "out")]:
+        assert ArrowPath(given).uri == bare, given
+    for given in [f"file:{tmp_path}/out", f"file://{tmp_path}/out/"]:
+        assert ArrowPath(given).uri == f"file://{bare}", given
     path = ArrowPath("out")
-    assert (path.name, path.child("a").uri, path.child("a").name) == ("out", f"{expected}/a", "a")
-    assert path.child("a").sibling("b").uri == f"{expected}/b"
-    assert path.sibling("b").uri == f"file://{tmp_path}/b"
-    assert ArrowPath("/").child("x").uri == "file:///x"
+    assert (path.name, path.child("a").uri, path.child("a").name) == ("out", f"{bare}/a", "a")
+    assert path.child("a").sibling("b").uri == f"{bare}/b"
+    assert path.sibling("b").uri == f"{tmp_path}/b"
+    assert ArrowPath("/").child("x").uri == "/x"
+    assert ArrowPath("file:///").child("x").uri == "file:///x"
 
 
 def test_arrow_exists_status_and_children(tmp_path):
@@ -166,19 +171,19 @@ def make_path(request):
 
 
 def _normal_uri(uri: str) -> str:
-    """``file:///x`` (ArrowPath) and ``file:/x`` (HadoopPath) as one form."""
-    return uri.replace("file:///", "file:/", 1)
+    """A local path's URI (``/x`` from ArrowPath, ``file:/x`` from HadoopPath) as its bare path."""
+    return re.sub(r"^file:/+", "/", uri)
 
 
 def test_storage_path_is_hadoop_on_a_classic_session(spark, tmp_path):
     path = storage_path(spark, str(tmp_path / "x"))
     assert isinstance(path, HadoopPath) and path.uri == f"file:{tmp_path}/x"
-    assert _normal_uri(ArrowPath(str(tmp_path / "x")).uri) == path.uri
+    assert ArrowPath(str(tmp_path / "x")).uri == _normal_uri(path.uri)
 
 
 def test_both_paths_do_the_same(make_path, tmp_path):
     root = make_path(str(tmp_path / "root"))
-    assert _normal_uri(root.child("a").sibling("b").uri) == f"file:{tmp_path}/root/b"
+    assert _normal_uri(root.child("a").sibling("b").uri) == f"{tmp_path}/root/b"
     assert root.children() == [] and not root.exists()
     root.child("d").child("large.bin").write_bytes(LARGE)
     root.child("d").child("e").child("note.txt").write_text("é")
@@ -206,7 +211,7 @@ def test_both_paths_see_a_spark_output_alike(spark, tmp_path):
     spark.range(50).coalesce(2).write.parquet(str(tmp_path / "table"))
     assert any(f.name.endswith(".crc") for f in (tmp_path / "table").iterdir())
     hadoop, arrow = HadoopPath(spark, str(tmp_path / "table")), ArrowPath(str(tmp_path / "table"))
-    assert _normal_uri(arrow.uri) == hadoop.uri
+    assert arrow.uri == _normal_uri(hadoop.uri)
 
     # Hadoop's local filesystem hides the checksums from its listings; pyarrow lists every file.
     names = sorted(child.name for child in hadoop.children())

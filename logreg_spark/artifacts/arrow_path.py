@@ -39,17 +39,23 @@ def _is_checksum_file(name: str) -> bool:
 class ArrowPath(StoragePath):
     """A path and its filesystem, through :mod:`pyarrow.fs` (``FileSystem.from_uri``).
 
-    A path without a scheme, relative or absolute, is a local one: it is resolved against the
-    current working directory into a ``file:///abs/path`` URI. Under Spark Connect the server
-    resolves paths, so the client hands it absolute URIs.
+    A path without a scheme is a local one, made absolute against the current working
+    directory; its :attr:`uri` stays without a scheme, so Spark (under Connect, the server)
+    reads it with its default filesystem. The two agree where that is the local one, or a
+    mount this process shares with the server (a local server, Databricks' ``/Volumes``).
     """
 
     def __init__(self, path: str) -> None:
-        if not urlsplit(path).scheme:
-            path = "file://" + os.path.abspath(path)
-        self._fs, self._path = pafs.FileSystem.from_uri(path)
-        local = isinstance(self._fs, pafs.LocalFileSystem)
-        self.uri = "file://" + self._path if local else path.rstrip("/")
+        bare = not urlsplit(path).scheme
+        if bare:
+            path = os.path.abspath(path)
+        self._fs, self._path = pafs.FileSystem.from_uri("file://" + path if bare else path)
+        if bare:
+            self.uri = self._path
+        elif isinstance(self._fs, pafs.LocalFileSystem):
+            self.uri = "file://" + self._path
+        else:
+            self.uri = path.rstrip("/")
 
     def _at(self, path: str, uri: str) -> Self:
         """The path ``path``, whose URI is ``uri``, on this path's filesystem."""

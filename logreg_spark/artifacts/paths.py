@@ -133,13 +133,18 @@ def check_apart(
 ) -> None:
     """Refuse an output at, inside, or above an input path (or another output, conf key
     ``against``): the job would read its own output, or an overwrite would delete its input.
-    Globs count from their fixed prefix."""
+    Globs count from their fixed prefix; a local path compares equal with and without ``file:``."""
+    out = _comparable(target.uri)
     for path in [inputs] if isinstance(inputs, str) else inputs:
         fixed = re.split(r"[*?\[{]", path, maxsplit=1)[0]
-        source = storage_path(spark, fixed.rstrip("/") or "/").uri.rstrip("/")
-        out = target.uri.rstrip("/")
+        source = _comparable(storage_path(spark, fixed.rstrip("/") or "/").uri)
         if out == source or out.startswith(source + "/") or source.startswith(out + "/"):
             raise OutputError(f"{key} {target.uri} overlaps {against} {path}: write the output elsewhere")
+
+
+def _comparable(uri: str) -> str:
+    """``uri`` without a trailing ``/``, and a ``file:`` URI as its bare absolute path."""
+    return re.sub(r"^file:/+", "/", uri).rstrip("/")
 
 
 #: How a job's user replaces an existing output.

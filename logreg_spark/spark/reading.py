@@ -11,9 +11,11 @@ into cached NumPy blocks with ``mapInArrow``.
 from __future__ import annotations
 
 import logging
+import os
+from urllib.parse import urlsplit
 
 from py4j.protocol import Py4JJavaError
-from pyspark.errors import AnalysisException
+from pyspark.errors import AnalysisException, PySparkException
 from pyspark.ml.feature import FeatureHasher
 from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame, SparkSession
@@ -24,6 +26,7 @@ from ..errors import InputError
 from ..settings.schema import InputConf, PredictInputConf
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems
 from .jvm import java_root_message
+from .session import is_connect
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +36,27 @@ def _col(name: str) -> F.Column:
 
 
 def read_input(spark: SparkSession, conf: InputConf | PredictInputConf) -> DataFrame:
-    """The Parquet input; a missing path, or one without Parquet files, is an :class:`InputError`."""
+    """The Parquet input; a missing path, or one without Parquet files, is an :class:`InputError`.
+
+    On Spark Connect the server would resolve a relative path against its own working
+    directory: it is made absolute here, against this process's, as on classic Spark.
+    """
     paths = [conf.path] if isinstance(conf.path, str) else list(conf.path)
     where = f"input.path {', '.join(paths)}"
+    if is_connect(spark):
+        paths = [path if urlsplit(path).scheme else os.path.abspath(path) for path in paths]
     try:
-        return spark.read.parquet(*paths)
+        df = spark.read.parquet(*paths)
+        df.schema  # noqa: B018 - Spark Connect reads the footers only when asked: fail here, not later
+        return df
     except AnalysisException as err:
         if getattr(err, "getCondition", lambda: None)() == "UNABLE_TO_INFER_SCHEMA":
             raise InputError(f"{where}: no Parquet files there (an empty directory?)") from None
         raise InputError(f"{where}: {str(err).splitlines()[0]}") from None
     except Py4JJavaError as err:  # e.g. "… is not a Parquet file"
         raise InputError(f"{where}: {java_root_message(err)}") from None
+    except PySparkException as err:  # the same on Spark Connect, where every server error is one
+        raise InputError(f"{where}: {str(err).splitlines()[0]}") from None
 
 
 def apply_invalid_policy(problems: Problems, policy: str) -> None:
