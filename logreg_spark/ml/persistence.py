@@ -142,6 +142,12 @@ class ModelWriter(MLWriter):
         super().__init__()
         self.instance = instance
 
+    def save(self, path: str) -> None:
+        """Write the model directory at ``path``. With ``overwrite()`` the old one is replaced only
+        once the new one is complete (MLWriter's own ``save`` would delete it first, through the JVM,
+        which Spark Connect does not have)."""
+        self.saveImpl(path)
+
     def saveImpl(self, path: str) -> None:
         spark = self.sparkSession
         mode = "overwrite" if self.shouldOverwrite else "error"
