@@ -57,13 +57,23 @@ def connect_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def connect(connect_url):
-    """A Spark Connect session on that server."""
-    from pyspark.sql import SparkSession
+def connect_session(connect_url):
+    """A Spark Connect session on that server, beside the classic ``spark`` of this process
+    (made by the Connect builder: the classic one refuses while a classic session runs)."""
+    from pyspark.sql.connect.session import SparkSession
 
     session = SparkSession.builder.remote(connect_url).getOrCreate()
     yield session
     session.stop()
+
+
+@pytest.fixture
+def connect(connect_session, monkeypatch):
+    """The Connect session, with pyspark.ml in Connect mode for the test: pyspark.ml (FeatureHasher,
+    MLlib's models) takes its Connect code paths when SPARK_CONNECT_MODE_ENABLED is set, as it is
+    in a process whose session was made with ``remote()``; it reads the variable at each call."""
+    monkeypatch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
+    return connect_session
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -169,8 +169,11 @@ def test_an_all_json_checkpoint_of_the_previous_format_is_refused_unless_resume_
 KILLED_JOB_ITERATIONS = 30
 
 
-def _job(tmp_path: Path, *extra: str) -> subprocess.Popen:
+def _job(tmp_path: Path, remote: str | None, *extra: str) -> subprocess.Popen:
+    """The training job, on Spark Connect at ``remote`` (which wins over the conf's spark.master) or classic Spark."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
+    if remote:
+        env["SPARK_REMOTE"] = remote
     args = [
         "--conf",
         "conf/local.toml",
@@ -203,9 +206,15 @@ def _coefficients(path: Path) -> bytes:
     return pq.read_table(path / "coefficients").column("coefficient").to_numpy().tobytes()
 
 
-def test_a_killed_job_restarted_ends_with_the_uninterrupted_coefficients(tmp_path):
+@pytest.fixture(params=["classic", "connect"])
+def remote(request) -> str | None:
+    """No Spark Connect endpoint (the job starts Spark itself), or the test run's Connect server."""
+    return request.getfixturevalue("connect_url") if request.param == "connect" else None
+
+
+def test_a_killed_job_restarted_ends_with_the_uninterrupted_coefficients(tmp_path, remote):
     checkpointing = ["--set", f"solver.checkpoint_path={tmp_path / 'ckpt'}", "--set", "solver.checkpoint_every=5"]
-    job = _job(tmp_path, "--set", f"output.model_path={tmp_path / 'killed'}", *checkpointing)
+    job = _job(tmp_path, remote, "--set", f"output.model_path={tmp_path / 'killed'}", *checkpointing)
     deadline = time.monotonic() + 240
     try:
         while not _files(tmp_path):  # killed as soon as its first checkpoint is in place
@@ -213,11 +222,11 @@ def test_a_killed_job_restarted_ends_with_the_uninterrupted_coefficients(tmp_pat
             assert time.monotonic() < deadline, "no checkpoint written"
             time.sleep(0.05)
     finally:
-        os.killpg(job.pid, signal.SIGKILL)  # the driver and the JVM it started: the group this test made
+        os.killpg(job.pid, signal.SIGKILL)  # the driver and any JVM it started: the group this test made
         job.communicate()
     assert not (tmp_path / "killed").exists()
-    restarted = _job(tmp_path, "--set", f"output.model_path={tmp_path / 'killed'}", *checkpointing)
-    uninterrupted = _job(tmp_path, "--set", f"output.model_path={tmp_path / 'whole'}")
+    restarted = _job(tmp_path, remote, "--set", f"output.model_path={tmp_path / 'killed'}", *checkpointing)
+    uninterrupted = _job(tmp_path, remote, "--set", f"output.model_path={tmp_path / 'whole'}")
     for job in (restarted, uninterrupted):
         _, stderr = job.communicate(timeout=300)
         assert job.returncode == 0, stderr[-2000:]

@@ -43,6 +43,16 @@ def default_parallelism(spark: SparkSession) -> int:
     return max(1, int(parts))
 
 
+def check_payload(nbytes: int) -> None:
+    """Refuse a reduction whose payload (the point) would not fit in a Spark Connect plan."""
+    if nbytes > PAYLOAD_LIMIT:
+        raise ConfigError(
+            f"Spark Connect: each pass must carry the model's {nbytes / 2**20:.1f} MiB of coefficients "
+            f"in its plan, above the {PAYLOAD_LIMIT >> 20} MiB limit (about {PAYLOAD_LIMIT // 8:,} "
+            "coefficients over all classes); use fewer features (input.hash_dim) or a classic Spark session"
+        )
+
+
 def tree_levels(partials: int, depth: int) -> list[int]:
     """How many partials remain after each combining level, as ``treeAggregate`` chooses them:
     divide by ``scale = ceil(partials^(1/depth))`` while that saves work; the driver combines the rest."""
@@ -89,13 +99,7 @@ class FrameBlocks:
     def aggregate(
         self, seq_op: SeqOp[Partial], comb_op: CombOp[Partial], partial_bytes: int, payload: Any = None
     ) -> Partial:
-        size = len(pickle.dumps(payload, protocol=5))
-        if size > PAYLOAD_LIMIT:
-            raise ConfigError(
-                f"Spark Connect: a pass must carry {size / 2**20:.0f} MiB of coefficients in its plan, "
-                f"above the {PAYLOAD_LIMIT >> 20} MiB limit (about {PAYLOAD_LIMIT // 8:,} coefficients); "
-                "use fewer features (input.hash_dim) or a classic Spark session"
-            )
+        check_payload(len(pickle.dumps(payload, protocol=5)))
 
         def fold(acc: Partial, item: BlockItem) -> Partial:
             return seq_op(acc, item, payload)

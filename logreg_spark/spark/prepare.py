@@ -28,7 +28,7 @@ from ..settings.schema import InputConf
 from .block_store import BlockFile
 from .blocks import FeatureSpec, Problems, block_from_table
 from .cached_blocks import BlockHandle, BlockItem, CachedBlocks, RDDBlocks
-from .connect_blocks import FrameBlocks, default_parallelism
+from .connect_blocks import FrameBlocks, check_payload, default_parallelism
 from .engine import SparkPassEngine
 from .reading import feature_spec, training_columns, with_hashed_features
 from .session import is_connect
@@ -150,6 +150,8 @@ class TrainingData:
         if conf.hash_features:
             df = with_hashed_features(df, conf.hash_features, conf.hash_dim)
         spec = feature_spec(df, conf)
+        if is_connect(df.sparkSession):  # the smallest point (binomial), before any work
+            check_payload(8 * ((spec.d or len(spec.columns)) + 1))
         columns = training_columns(df, spec, conf)
         blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, label_limit, block_bytes)
         blocks = _cached(columns.mapInArrow(blockify, "block binary"), aggregation_depth, tasks)
