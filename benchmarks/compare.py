@@ -2,7 +2,13 @@
 
     python benchmarks/compare.py [--rows 500000 2000000] [--features 50] [--nonzeros K] [--master local[2]]
                                  [--work /tmp/logreg_bench] [--reg-param 1e-3] [--cache spark|local]
-                                 [--dtype float64|float32] [--warm-up-rows 20000]
+                                 [--dtype float64|float32] [--warm-up-rows 20000] [--connect]
+
+With --connect, everything below runs through a Spark Connect server started
+for the run (benchmarks/connect_server.py, with --master and --driver-memory):
+MLlib trains on the server, this project runs its passes from the client. Each
+of this project's fits is then also run as the training job on classic Spark,
+and a second table compares the seconds per pass (benchmarks/connect_compare.py).
 
 For each size it writes synthetic Parquet data (benchmarks/make_data.py's
 generators) unless already there: --features dense columns, or with
@@ -37,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from connect_compare import classic_job, pass_rows
+from connect_server import connect_server
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import DataFrame, SparkSession
@@ -238,10 +246,10 @@ def table(results: list[dict]) -> str:
             f"{m['whole']:.2f} | {m['objective']:.10f} | |"
         )
         for o in r["ours"]:
+            cache = "" if o["cache_bytes"] is None else f"{o['cache_bytes'] / r['x_bytes']:.2f}"  # None: Connect
             lines.append(
                 f"| {size} | logreg_spark ({o['solver']}, {o['storage']}) | {o['setup']:.2f} | "
-                f"{o['per_pass']:.3f} | {o['passes']} | {o['whole']:.2f} | {o['objective']:.10f} | "
-                f"{o['cache_bytes'] / r['x_bytes']:.2f} |"
+                f"{o['per_pass']:.3f} | {o['passes']} | {o['whole']:.2f} | {o['objective']:.10f} | {cache} |"
             )
             lines.append(
                 f"| {size} | {o['solver']} / MLlib | {o['setup'] / m['setup']:.2f} | "
@@ -280,37 +288,41 @@ def main() -> None:
     parser.add_argument("--dtype", default=SolverConf.dtype, choices=["float64", "float32"], help="solver.dtype")
     parser.add_argument("--solvers", nargs="+", default=["auto", "lbfgs"], help="solver.name values to run")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--connect", action="store_true", help="run through a local Spark Connect server")
     parser.add_argument("--warm-up-rows", type=int, default=20_000, help="rows of the untimed first fits")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    spark = spark_session(
-        {
-            "spark.master": args.master,
-            "spark.driver.memory": args.driver_memory,
-            "spark.ui.showConsoleProgress": "false",
-        },
-        "logreg_spark benchmark",
-    )
+    if not args.connect:
+        settings = {"spark.master": args.master, "spark.driver.memory": args.driver_memory}
+        compare(spark_session({**settings, "spark.ui.showConsoleProgress": "false"}, "logreg_spark benchmark"), args)
+        return
+    with connect_server(args.work, args.master, args.driver_memory) as url:
+        compare(SparkSession.builder.remote(url).getOrCreate(), args)
+
+
+def compare(spark: SparkSession, args: argparse.Namespace) -> None:
+    """Measure every size on ``spark`` and print the tables."""
     try:
         storage = (args.cache, args.dtype)
         solvers = list(dict.fromkeys(resolve_solver(name, False, args.features + 1) for name in args.solvers))
         warm_up(spark, dataset(args.work, args.warm_up_rows, args.features, args.nonzeros), args.work, storage)
-        results = [
-            measure(
-                spark,
-                dataset(args.work, rows, args.features, args.nonzeros),
-                args.work,
-                args.reg_param,
-                storage,
-                solvers,
-            )
-            for rows in args.rows
-        ]
+        results = []
+        for rows in args.rows:
+            data = dataset(args.work, rows, args.features, args.nonzeros)
+            results.append(measure(spark, data, args.work, args.reg_param, storage, solvers))
+            if args.connect:
+                out = args.work / "classic_model"
+                results[-1]["classic"] = [
+                    classic_job(data, args.reg_param, solver, storage, args.master, out) for solver in solvers
+                ]
     finally:
         spark.stop()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     print(table(results))
+    if args.connect:
+        print()
+        print(pass_rows(results))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -18,21 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def spark_env() -> dict[str, str]:
-    """The environment of an activated virtual environment, on the loopback address."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env['PATH']}"
-    env["SPARK_LOCAL_IP"] = "127.0.0.1"
-    return env
+from connect_server import VENV_BIN, free_port, spark_env
 
 
 def executor_java_options() -> list[str]:

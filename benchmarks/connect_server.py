@@ -1,21 +1,37 @@
-"""A Spark Connect server on 127.0.0.1 for tests, started from PySpark's own distribution.
+"""A Spark Connect server on 127.0.0.1, started from PySpark's own distribution, for the tests
+(one per run) and benchmarks/compare.py --connect.
 
-One server (``local[2]``) per test run; stopped by its process id, nothing else touched.
-Its Python workers run this virtual environment's interpreter.
+Stopped by its process id, nothing else touched. Its Python workers run this virtual
+environment's interpreter.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cluster import VENV_BIN, free_port, spark_env
-
+VENV_BIN = Path(sys.executable).parent
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spark_env() -> dict[str, str]:
+    """The environment of an activated virtual environment, on the loopback address."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT", "SPARK_REMOTE")}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env['PATH']}"
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
 
 
 def _listening(port: int) -> bool:
@@ -24,7 +40,7 @@ def _listening(port: int) -> bool:
 
 
 @contextmanager
-def connect_server(workdir: Path) -> Iterator[str]:
+def connect_server(workdir: Path, master: str = "local[2]", driver_memory: str = "1g") -> Iterator[str]:
     """Yield the ``sc://`` URL of a running server; stop exactly its process afterwards."""
     port = free_port()
     env = spark_env()
@@ -34,7 +50,9 @@ def connect_server(workdir: Path) -> Iterator[str]:
         "--class",
         SERVER_CLASS,
         "--master",
-        "local[2]",
+        master,
+        "--driver-memory",
+        driver_memory,
         "--conf",
         f"spark.connect.grpc.binding.port={port}",
         "--conf",
