@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers import small_problem
+from scipy import sparse
+from sparse_data import FEATURES, write_csr
 from synthetic import make_classification, multiclass_labels
 
 from logreg_spark import LogisticRegression, LogisticRegressionModel
@@ -124,17 +126,27 @@ def classic_mode(monkeypatch):
         yield
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_a_fit_on_connect_equals_the_classic_fit(spark, connect, monkeypatch, data_path, case):
-    params = {"tol": 1e-9, **CASES[case]}
+def _assert_same_fit(spark, connect, monkeypatch, path: Path, params: dict) -> None:
     with classic_mode(monkeypatch):
-        classic = LogisticRegression(**params).fit(spark.read.parquet(str(data_path)))
-    remote = LogisticRegression(**params).fit(connect.read.parquet(str(data_path)))
+        classic = LogisticRegression(**params).fit(spark.read.parquet(str(path)))
+    remote = LogisticRegression(**params).fit(connect.read.parquet(str(path)))
     assert remote.summary.converged and remote.summary.totalIterations == classic.summary.totalIterations
     np.testing.assert_allclose(
         remote.coefficientMatrix.toArray(), classic.coefficientMatrix.toArray(), rtol=1e-12, atol=1e-14
     )
     np.testing.assert_allclose(remote.interceptVector.toArray(), classic.interceptVector.toArray(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_fit_on_connect_equals_the_classic_fit(spark, connect, monkeypatch, data_path, case):
+    _assert_same_fit(spark, connect, monkeypatch, data_path, {"tol": 1e-9, **CASES[case]})
+
+
+def test_a_sparse_vector_fit_on_connect_equals_the_classic_fit(spark, connect, monkeypatch, tmp_path):
+    X = sparse.random_array((2000, 300), density=0.02, random_state=5, format="csr")
+    y = (X @ np.linspace(-3, 3, 300) + np.random.default_rng(6).logistic(size=2000) > 0).astype(np.int64)
+    write_csr(tmp_path / "rows", X, y, files=3)
+    _assert_same_fit(spark, connect, monkeypatch, tmp_path / "rows", {"featuresCol": FEATURES, "regParam": 0.01})
 
 
 @pytest.fixture(scope="module")
