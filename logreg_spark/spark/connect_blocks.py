@@ -47,9 +47,9 @@ def check_payload(nbytes: int) -> None:
     """Refuse a reduction whose payload (the point) would not fit in a Spark Connect plan."""
     if nbytes > PAYLOAD_LIMIT:
         raise ConfigError(
-            f"Spark Connect: each pass must carry the model's {nbytes / 2**20:.1f} MiB of coefficients "
-            f"in its plan, above the {PAYLOAD_LIMIT >> 20} MiB limit (about {PAYLOAD_LIMIT // 8:,} "
-            "coefficients over all classes); use fewer features (input.hash_dim) or a classic Spark session"
+            f"Spark Connect: each pass must carry the model's coefficients in its plan, about {nbytes // 8:,} "
+            f"({nbytes / 2**20:.1f} MiB), more than the {PAYLOAD_LIMIT // 8:,} ({PAYLOAD_LIMIT >> 20} MiB) "
+            "a plan can take; use fewer features (input.hash_dim) or a classic Spark session"
         )
 
 
