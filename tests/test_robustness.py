@@ -11,6 +11,7 @@ from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, Solv
 from logreg_spark.app.train import run
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
+from logreg_spark.core.inference import SingularHessian, coefficient_statistics
 from logreg_spark.core.objective import Objective
 from logreg_spark.solvers import CONVERGED, STALLED, SolverResult, gradient_descent, lbfgs, newton
 
@@ -71,6 +72,21 @@ def assert_gd_reports_honestly(objective: Objective, result: SolverResult, tol: 
 
 #: The standard errors, z and p values the training job writes for an unpenalized, converged binomial fit.
 STATISTICS = ["std_error", "z_value", "p_value"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_duplicated_column_has_no_standard_errors_in_any_row_order(seed):
+    """In floating point a Cholesky factorization may succeed on the singular Hessian of a
+    duplicated column, with a pivot of roundoff; whatever the order of the sums, it is refused."""
+    X, y = hostile()
+    order = np.random.default_rng(seed).permutation(len(y))
+    X, y, w = X[order], y[order], np.ones(len(y))
+    objective = Objective.build(InMemoryEngine(X, y, w), Summary.of_block(Block(X, y, w)), reg_param=0.0)
+    result = newton(objective, np.zeros(6), max_iter=100, tol=1e-10)
+    final = objective.evaluate(result.final.theta, hessian=True)
+    coef, intercept = objective.scaling.to_data(final.theta)
+    with pytest.raises(SingularHessian):
+        coefficient_statistics(final.hessian, objective.total_weight, objective.scaling, coef, intercept)
 
 
 @pytest.mark.parametrize("duplicated", [True, False])

@@ -9,6 +9,13 @@ so that ``std_error = √diag(Cov)``, ``z = coefficient / std_error`` and the
 two-sided ``p = erfc(|z| / √2)``. The Hessian comes in the solver's
 coordinates (``H_s = Aᵀ H A / W``); with ``(β, b) = A θ``, ``Cov = A (W·H_s)⁻¹ Aᵀ``.
 Constant features, whose coefficient is fixed at 0 and not estimated, get NaN.
+
+Collinear features (a duplicated column) make the Hessian singular, but in
+floating point its Cholesky factorization may still succeed, with a pivot made
+of roundoff. The squared pivot over the diagonal entry, ``L_jj² / H_jj``, is
+the share of column j's curvature that the columns before it do not explain
+(1 − R² of that column on them); below :data:`COLLINEAR` the variance would be
+mostly roundoff, and the Hessian counts as singular.
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ import math
 import numpy as np
 
 from .scaling import FeatureScaling
+
+#: The smallest share of a column's curvature not explained by the others (see above).
+COLLINEAR = 1e-10
 
 
 class SingularHessian(ValueError):
@@ -39,6 +49,8 @@ def coefficient_statistics(
         factor = np.linalg.cholesky(H)
     except np.linalg.LinAlgError:
         raise SingularHessian("the Hessian at the optimum is singular") from None
+    if np.min(np.diag(factor) ** 2 / np.diag(H)) < COLLINEAR:
+        raise SingularHessian("the Hessian at the optimum is singular up to roundoff")
     inverse_factor = np.linalg.solve(factor, A.T)  # L⁻¹ Aᵀ, so Cov = (L⁻¹Aᵀ)ᵀ(L⁻¹Aᵀ)
     variance = np.sum(inverse_factor * inverse_factor, axis=0)
     fixed = np.append(~scaling.estimated, not scaling.fit_intercept)
