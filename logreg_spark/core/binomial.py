@@ -47,32 +47,22 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return softplus_and_sigmoid(z)[1]
 
 
-def chunk_sums(
-    X: np.ndarray | sparse.csr_array,
-    y: np.ndarray,
-    w: np.ndarray,
-    coef: np.ndarray,
-    intercept: float,
-    hessian: bool,
-    diagonal: bool = False,
-) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """(Σ w ℓ, misclassified weight, gradient (d + 1), Hessian or None, :func:`curvature_sums` or
-    None) of float64 rows."""
-    z = X @ coef
-    z += intercept
+def row_terms(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of margins ``z`` (n × 1) with weights ``w``: (ℓ, w (h − y) as n × 1, whether the
+    row is on the wrong side of the boundary, σ(s·z)), the last giving the curvature
+    ``h(1 − h) = σ(1 − σ)``."""
     sign = 1.0 - 2.0 * y
-    loss, sig = softplus_and_sigmoid(sign * z)
-    residual = w * sign * sig  # wᵢ (hᵢ − yᵢ)
-    gradient = np.append(
-        X.T @ residual if sparse.issparse(X) else residual @ X,  # the faster form of each
-        residual.sum(),
-    )
-    gram = squares = None
-    if hessian or diagonal:
-        curvature = w * sig * (1.0 - sig)
-        gram = weighted_gram(X, curvature) if hessian else None
-        squares = curvature_sums(X, curvature[:, None]) if diagonal else None
-    return float(w @ loss), float(w[sign * z >= 0.0].sum()), gradient, gram, squares  # (w @ bool is slow)
+    m = sign * z[:, 0]
+    loss, sig = softplus_and_sigmoid(m)
+    return loss, (w * sign * sig)[:, None], m >= 0.0, sig
+
+
+def curvature(
+    X: np.ndarray | sparse.csr_array, w: np.ndarray, sig: np.ndarray, hessian: bool, diagonal: bool
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(Hessian, :func:`curvature_sums`) of rows weighted ``w``, each only when asked."""
+    v = w * sig * (1.0 - sig)
+    return (weighted_gram(X, v) if hessian else None), (curvature_sums(X, v[:, None]) if diagonal else None)
 
 
 def curvature_sums(X: np.ndarray | sparse.csr_array, V: np.ndarray) -> np.ndarray:

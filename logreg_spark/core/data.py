@@ -16,7 +16,8 @@ from .sums import Features
 
 
 class Block(NamedTuple):
-    """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``.
+    """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``, and for
+    cross-validation each row's ``fold`` id (:mod:`.folds`), else None.
 
     A dense ``X`` is column-major: both products of a pass (X·θ and rᵀX) run
     about three times faster with BLAS on it than on a row-major X of these
@@ -26,6 +27,7 @@ class Block(NamedTuple):
     X: Features
     y: np.ndarray
     w: np.ndarray
+    fold: np.ndarray | None = None
 
     def load(self) -> Block:
         """A block is its own handle (see :mod:`logreg_spark.block_store`)."""

@@ -5,8 +5,11 @@ passes over it: every block's sums at one point (:func:`~logreg_spark.core.sums.
 added up. The :class:`~logreg_spark.core.objective.Objective` turns those sums
 into loss, gradient and Hessian; it neither knows nor cares where the blocks
 live. :class:`InMemoryEngine` runs a pass over arrays in this process (tests,
-benchmarks); :class:`~logreg_spark.spark.engine.RDDPassEngine` runs it on
-Spark with ``treeAggregate``.
+benchmarks); :class:`~logreg_spark.spark.engine.SparkPassEngine` runs it on
+Spark with a tree reduction.
+
+A :class:`SharedPassEngine` runs one pass for many models at once (tuning): each
+:class:`~logreg_spark.core.sums.Request` names its point and the fold it holds out.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .sums import Features, Layout, Sums, block_sums
+from .sums import Features, HeldOut, Layout, Request, Sums, shared_block_sums, unpack_requests
 
 
 class PassEngine(Protocol):
@@ -31,16 +34,29 @@ class PassEngine(Protocol):
         ...
 
 
+class SharedPassEngine(PassEngine, Protocol):
+    """Prepared data whose rows have fold ids, and passes that serve many models at once."""
+
+    def run_shared(self, requests: list[Request]) -> list[tuple[Sums, HeldOut]]:
+        """One pass: each request's sums over the rows it trains on, and over those it holds out."""
+        ...
+
+
 @dataclass(frozen=True)
 class InMemoryEngine:
-    """A pass over arrays held in this process: one block of every row."""
+    """A pass over arrays held in this process: one block of every row (with ``fold``, the rows'
+    fold ids, a :class:`SharedPassEngine`)."""
 
     X: Features
     y: np.ndarray
     w: np.ndarray
+    fold: np.ndarray | None = None
 
     def run(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Sums:
-        return layout.unpack(block_sums(self.X, self.y, self.w, coef, intercept, layout))
+        return self.run_shared([Request(coef, intercept, layout)])[0][0]
+
+    def run_shared(self, requests: list[Request]) -> list[tuple[Sums, HeldOut]]:
+        return unpack_requests(shared_block_sums(self.X, self.y, self.w, self.fold, requests), requests)
 
     def release(self) -> None:
         """Nothing to free: the arrays belong to the caller."""

@@ -46,20 +46,22 @@ class Family:
         """A flat vector of every margin's values → (d,) for binomial, (K, d) for multinomial."""
         return flat.reshape(self.classes, -1) if self.is_multinomial else flat
 
-    def chunk_sums(
-        self,
-        X: np.ndarray | sparse.csr_array,
-        y: np.ndarray,
-        w: np.ndarray,
-        coef: np.ndarray,
-        intercept: float | np.ndarray,
-        hessian: bool,
-        diagonal: bool,
-    ) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """One chunk's (loss, misclassified weight, gradient, Hessian, diagonal sums); see
-        :func:`.binomial.chunk_sums` and :func:`.multinomial.chunk_sums`."""
+    def row_terms(
+        self, Z: np.ndarray, y: np.ndarray, w: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of the margins ``Z`` (n × margins), weighted ``w``: (log loss, w ∂ℓ/∂z (n ×
+        margins), whether misclassified, what :meth:`curvature` needs); see
+        :func:`.binomial.row_terms` and :func:`.multinomial.row_terms`."""
         math = multinomial if self.is_multinomial else binomial
-        return math.chunk_sums(X, y, w, coef, intercept, hessian, diagonal)
+        return math.row_terms(Z, y, w)
+
+    def curvature(
+        self, X: np.ndarray | sparse.csr_array, w: np.ndarray, terms: np.ndarray, hessian: bool, diagonal: bool
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(Hessian, sums of its diagonal) of rows weighted ``w``, from :meth:`row_terms`' last
+        item; each only when asked."""
+        math = multinomial if self.is_multinomial else binomial
+        return math.curvature(X, w, terms, hessian, diagonal)
 
     def probabilities(self, margin: np.ndarray) -> np.ndarray:
         """P(label 1) for binomial margins (n,); the (n × K) class probabilities for class margins."""

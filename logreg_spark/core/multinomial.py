@@ -36,32 +36,25 @@ def log_softmax(Z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def chunk_sums(
-    X: np.ndarray | sparse.csr_array,
-    y: np.ndarray,
-    w: np.ndarray,
-    coef: np.ndarray,
-    intercept: np.ndarray,
-    hessian: bool,
-    diagonal: bool = False,
-) -> tuple[float, float, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """(Σ w ℓ, misclassified weight, gradient (K × (d + 1)), Hessian or None, the sums of the
-    Hessian's diagonal (:func:`~logreg_spark.binomial.curvature_sums` of w pₖ(1 − pₖ)) or None)
-    of float64 rows."""
-    n = X.shape[0]
-    Z = X @ coef.T
-    Z += intercept
+def row_terms(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of margins ``Z`` (n × K) with weights ``w``: (ℓ, w (p − e_y) (n × K), whether
+    argmax z ≠ y, p)."""
+    n = Z.shape[0]
     labels = y.astype(np.intp)
     log_p = log_softmax(Z)
     P = np.exp(log_p)
-    residual = w[:, None] * P  # wᵢ (pᵢ − eᵧᵢ)
+    residual = w[:, None] * P
     residual[np.arange(n), labels] -= w
-    by_feature = X.T @ residual  # d × K
-    gradient = np.hstack([np.asarray(by_feature).T, residual.sum(axis=0)[:, None]])
-    loss = -float(w @ log_p[np.arange(n), labels])
-    misclassified = float(w[Z.argmax(axis=1) != labels].sum())
+    return -log_p[np.arange(n), labels], residual, Z.argmax(axis=1) != labels, P
+
+
+def curvature(
+    X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray, hessian: bool, diagonal: bool
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(Hessian, the sums of its diagonal (:func:`~logreg_spark.binomial.curvature_sums` of
+    w pₖ(1 − pₖ))) of rows weighted ``w``, each only when asked."""
     squares = curvature_sums(X, w[:, None] * P * (1.0 - P)) if diagonal else None
-    return loss, misclassified, gradient, _hessian(X, w, P) if hessian else None, squares
+    return (_hessian(X, w, P) if hessian else None), squares
 
 
 def _hessian(X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray) -> np.ndarray:

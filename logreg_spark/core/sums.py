@@ -14,7 +14,7 @@ class). Each margin's ``d + 1`` entries have the intercept last.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -89,7 +89,47 @@ class Sums:
     diagonal: np.ndarray | None = None
 
 
-#: Rows are processed in chunks of about this size, so that X·θ and rᵀX read
+@dataclass(frozen=True)
+class HeldOut:
+    """Sums over the rows a model holds out (its fold): the loss it would have there."""
+
+    loss: float
+    weight: float
+    rows: int
+
+
+#: The held-out rows' [Σ w ℓ, Σ w, rows] that follow each request's layout in a shared pass.
+HELD_OUT_SIZE = 3
+
+
+@dataclass(frozen=True)
+class Request:
+    """One model's point in a pass. Its sums (laid out by ``layout``) are over the rows whose
+    fold is not ``held_out`` (every row when None); the held-out rows' :class:`HeldOut` sums
+    follow them."""
+
+    coef: np.ndarray
+    intercept: float | np.ndarray
+    layout: Layout
+    held_out: int | None = None
+
+    @property
+    def size(self) -> int:
+        return self.layout.size + HELD_OUT_SIZE
+
+
+def unpack_requests(flat: np.ndarray, requests: Sequence[Request]) -> list[tuple[Sums, HeldOut]]:
+    """The flat sums of a shared pass (:func:`shared_block_sums`) → each request's."""
+    out, start = [], 0
+    for request in requests:
+        end = start + request.layout.size
+        loss, weight, rows = flat[end : end + HELD_OUT_SIZE]
+        out.append((request.layout.unpack(flat[start:end]), HeldOut(float(loss), float(weight), int(round(rows)))))
+        start = end + HELD_OUT_SIZE
+    return out
+
+
+#: Rows are processed in chunks of about this size, so that X·Θ and Rᵀ X read
 #: each chunk from memory once (the second use hits the CPU cache). Chunks of
 #: a column-major X are strided views: no copy.
 CHUNK_BYTES = 4 << 20
@@ -103,42 +143,114 @@ def block_sums(
     intercept: float | np.ndarray,
     layout: Layout,
 ) -> np.ndarray:
-    """The flat sums (see :class:`Layout`) of one block of rows.
+    """The flat sums (see :class:`Layout`) of one block of rows at one point: :func:`shared_block_sums`
+    of one request on every row."""
+    return shared_block_sums(X, y, w, None, [Request(coef, intercept, layout)])[: layout.size]
+
+
+def shared_block_sums(
+    X: Features, y: np.ndarray, w: np.ndarray, fold: np.ndarray | None, requests: Sequence[Request]
+) -> np.ndarray:
+    """The flat sums of every request on one block of rows, concatenated (each request's layout,
+    then its :class:`HeldOut` sums), from one product X·Θ for all their margins and one Rᵀ X
+    for all their gradients.
 
     ``X`` is ``(n, d)``, float64 or float32 (each chunk is then widened to
     float64, so all arithmetic and sums are float64), dense or CSR (then taken
     whole: its products only touch the non-zeros); ``y`` holds the labels and
-    ``w`` non-negative weights, both of length ``n``. ``coef``/``intercept`` are
+    ``w`` non-negative weights, both of length ``n``; ``fold`` each row's fold id
+    (needed when a request holds one out). Each request's ``coef``/``intercept`` are
     on the scale of ``X``: (d,) and a number, or (K, d) and (K,). Probabilities
     that underflow (margins beyond about ±745) are exactly 0 to float64, so
     underflow is not an error here.
     """
     with np.errstate(under="ignore"):
-        return _block_sums(X, y, w, coef, intercept, layout)
+        return _shared_block_sums(X, y, w, fold, requests)
 
 
-def _block_sums(
-    X: Features, y: np.ndarray, w: np.ndarray, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout
+def _chunks(X: Features) -> Iterable[tuple[Features, slice]]:
+    """``X`` in float64 chunks of rows (a CSR ``X`` whole), with their rows."""
+    if not isinstance(X, np.ndarray):
+        return [(X.astype(np.float64, copy=False), slice(None))]
+    step = max(1, CHUNK_BYTES // max(X.itemsize * X.shape[1], 1))
+    return (
+        (np.asarray(X[rows], dtype=np.float64), rows)
+        for rows in (slice(start, start + step) for start in range(0, X.shape[0], step))
+    )
+
+
+def _shared_block_sums(
+    X: Features, y: np.ndarray, w: np.ndarray, fold: np.ndarray | None, requests: Sequence[Request]
 ) -> np.ndarray:
-    out = layout.zeros()
-    chunks: Iterable[tuple[Features, slice]]
-    if isinstance(X, np.ndarray):
-        step = max(1, CHUNK_BYTES // max(X.itemsize * X.shape[1], 1))
-        chunks = (
-            (np.asarray(X[rows], dtype=np.float64), rows)
-            for rows in (slice(start, start + step) for start in range(0, X.shape[0], step))
-        )
-    else:
-        chunks = [(X.astype(np.float64, copy=False), slice(None))]
-    p, end = layout.n_params, _HEAD + layout.n_params + layout.hessian_size
-    for chunk, rows in chunks:
-        loss, misclassified, gradient, hessian, diagonal = layout.family.chunk_sums(
-            chunk, y[rows], w[rows], coef, intercept, layout.hessian, layout.diagonal
-        )
-        out[:_HEAD] += (loss, w[rows].sum(), chunk.shape[0], misclassified)
-        out[_HEAD : _HEAD + p] += gradient.ravel()
-        if hessian is not None:
-            out[_HEAD + p : end] += hessian.ravel()
-        if diagonal is not None:
-            out[end:] += diagonal.ravel()
+    out = np.zeros(sum(request.size for request in requests))
+    starts = np.cumsum([0, *(request.size for request in requests)])
+    views = [out[start : start + request.size] for start, request in zip(starts, requests)]
+    bounds = np.cumsum([0, *(request.layout.family.n_margins for request in requests)])
+    columns = [slice(bounds[i], bounds[i + 1]) for i in range(len(requests))]
+    coefs = np.vstack([np.reshape(request.coef, (-1, X.shape[1])) for request in requests]).T  # d × M
+    intercepts = np.concatenate([np.ravel(request.intercept) for request in requests])
+    by_feature, by_intercept = np.zeros(coefs.shape[::-1]), np.zeros(coefs.shape[1])
+    for chunk, rows in _chunks(X):
+        Z = _product(chunk, coefs)
+        Z += intercepts
+        chunk_fold = None if fold is None else fold[rows]
+        residuals = [
+            _add_request(view, chunk, y[rows], w[rows], _held(chunk_fold, request), Z[:, cols], request.layout)
+            for view, cols, request in zip(views, columns, requests)
+        ]
+        R = residuals[0] if len(residuals) == 1 else np.hstack(residuals)
+        by_feature += _transposed_product(R, chunk)
+        by_intercept += R.sum(axis=0)
+    for view, cols, request in zip(views, columns, requests):
+        gradient = np.hstack([by_feature[cols], by_intercept[cols, None]])
+        view[_HEAD : _HEAD + request.layout.n_params] = gradient.ravel()
     return out
+
+
+def _held(fold: np.ndarray | None, request: Request) -> np.ndarray | None:
+    """Which rows ``request`` holds out, or None when it trains on all."""
+    if request.held_out is None:
+        return None
+    assert fold is not None, "a request holding out a fold needs the rows' fold ids"
+    return fold == request.held_out
+
+
+def _product(X: Features, coefs: np.ndarray) -> np.ndarray:
+    """X·Θ (n × M); for one dense column as a matrix-vector product (a third faster)."""
+    if coefs.shape[1] == 1 and isinstance(X, np.ndarray):
+        return (X @ coefs[:, 0])[:, None]
+    return X @ coefs
+
+
+def _transposed_product(R: np.ndarray, X: Features) -> np.ndarray:
+    """Rᵀ X (M × d), in the faster form for each kind of X."""
+    if R.shape[1] == 1 and isinstance(X, np.ndarray):
+        return (R[:, 0] @ X)[None, :]
+    return np.asarray(X.T @ R).T  # (for a column-major X twice as fast as Rᵀ X)
+
+
+def _add_request(
+    out: np.ndarray,
+    chunk: Features,
+    y: np.ndarray,
+    w: np.ndarray,
+    held: np.ndarray | None,
+    Z: np.ndarray,
+    layout: Layout,
+) -> np.ndarray:
+    """Add one request's sums but the gradient (the product of its residuals with the chunk, done
+    for all requests at once) to ``out``, leaving out the rows ``held``; return its weighted
+    residuals R (n × margins)."""
+    train, rows = (w, Z.shape[0]) if held is None else (np.where(held, 0.0, w), np.count_nonzero(~held))
+    loss, residual, wrong, terms = layout.family.row_terms(Z, y, train)
+    if held is not None:
+        held_w = np.where(held, w, 0.0)
+        out[layout.size :] += (held_w @ loss, held_w.sum(), Z.shape[0] - rows)
+    out[:_HEAD] += (train @ loss, train.sum(), rows, train[wrong].sum())
+    p, end = layout.n_params, _HEAD + layout.n_params + layout.hessian_size
+    hessian, diagonal = layout.family.curvature(chunk, train, terms, layout.hessian, layout.diagonal)
+    if hessian is not None:
+        out[_HEAD + p : end] += hessian.ravel()
+    if diagonal is not None:
+        out[end : layout.size] += diagonal.ravel()
+    return residual

@@ -55,17 +55,18 @@ _CSR_PARTS = ("data", "indices", "indptr")
 
 def _arrays(block: Block) -> dict[str, np.ndarray]:
     """The block as named arrays, one file each: a CSR ``X`` as its three arrays and its shape."""
-    X, y, w = block
+    X = block.X
     if sparse.issparse(X):
         features = {f"X.{part}": getattr(X, part) for part in _CSR_PARTS} | {"X.shape": np.array(X.shape)}
     else:
         features = {"X": X}
-    return features | {"y": y, "w": w}
+    folds = {} if block.fold is None else {"fold": block.fold}
+    return features | {"y": block.y, "w": block.w} | folds
 
 
 @dataclass(frozen=True)
 class BlockFile:
-    """A block written as ``.npy`` files (``X``, or a CSR ``X``'s arrays; ``y``; ``w``) in
+    """A block written as ``.npy`` files (``X``, or a CSR ``X``'s arrays; ``y``; ``w``; ``fold``) in
     ``directory`` on one machine."""
 
     directory: str
@@ -96,7 +97,7 @@ class BlockFile:
         X = arrays.get("X")
         if X is None:
             X = sparse.csr_array(tuple(arrays[f"X.{part}"] for part in _CSR_PARTS), shape=tuple(arrays["X.shape"]))
-        block = _OPEN[self.directory] = Block(X, arrays["y"], arrays["w"])
+        block = _OPEN[self.directory] = Block(X, arrays["y"], arrays["w"], arrays.get("fold"))
         return block
 
     def remove(self) -> None:

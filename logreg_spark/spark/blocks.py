@@ -17,9 +17,11 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from ..core.data import Block
+from ..core.folds import FoldRule
 
 LABEL = "__label"
 WEIGHT = "__weight"
+FOLD = "__fold"
 
 
 @dataclass
@@ -257,18 +259,38 @@ def labels_and_weights(
     return y, w, bad_label | bad_weight
 
 
+def _user_folds(table: pa.Table, column: str, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
+    """The ``FOLD`` column (the user's fold ids) as int64, and a mask of its null rows."""
+    values = _float_column(table.column(FOLD))
+    bad = np.isnan(values)
+    problems.add(column, "null", bad)
+    return np.where(bad, 0, values).astype(np.int64), bad
+
+
 def block_from_table(
-    table: pa.Table, spec: FeatureSpec, label_col: str, weight_col: str, label_limit: int = 2
+    table: pa.Table,
+    spec: FeatureSpec,
+    label_col: str,
+    weight_col: str,
+    label_limit: int = 2,
+    folds: FoldRule | None = None,
 ) -> tuple[Block, Problems]:
     """Build a block from the rows that can be trained on (labels 0 … ``label_limit`` − 1),
-    and count the others."""
+    and count the others; with ``folds``, each row's fold id too (the user's, or hashed)."""
     table = table.combine_chunks()
     problems = Problems()
     X, bad_features = feature_matrix(table, spec, problems)
     y, w, bad_labels = labels_and_weights(table, label_col, weight_col, problems, label_limit)
     bad_row = bad_features | bad_labels
+    fold = None
+    if folds is not None and folds.column:
+        fold, bad_fold = _user_folds(table, folds.column, problems)
+        bad_row |= bad_fold
     keep = ~bad_row
     problems.rows_dropped = int(bad_row.sum())
     if not keep.all():
         X, y, w = X[keep], y[keep], w[keep]
-    return Block(X if sparse.issparse(X) else np.asfortranarray(X), y, w), problems
+        fold = None if fold is None else fold[keep]
+    if folds is not None and fold is None:
+        fold = folds.assign(X, y, w)
+    return Block(X if sparse.issparse(X) else np.asfortranarray(X), y, w, fold), problems

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..core.data import effective_weights
-from ..core.sums import Layout, Sums, block_sums
+from ..core.sums import HeldOut, Layout, Request, Sums, shared_block_sums, unpack_requests
 from .block_store import BlockLost
 from .cached_blocks import BlockItem
 
@@ -57,10 +57,10 @@ class SparkPassEngine:
     def __init__(self, data: TrainingData) -> None:
         self.data = data
 
-    def _aggregate(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Partial | None:
+    def _aggregate(self, requests: list[Request]) -> Partial | None:
         class_weights = self.data.class_weights
 
-        def add_block(acc: Partial | None, item: BlockItem, point: Any) -> Partial | None:
+        def add_block(acc: Partial | None, item: BlockItem, point: list[Request]) -> Partial | None:
             if isinstance(acc, LostBlocks):
                 return acc
             try:
@@ -68,27 +68,34 @@ class SparkPassEngine:
             except BlockLost as lost:
                 return LostBlocks(str(lost))
             w = effective_weights(block, class_weights)
-            at_coef, at_intercept = point
-            return _add_partials(acc, block_sums(block.X, block.y, w, at_coef, at_intercept, layout))
+            return _add_partials(acc, shared_block_sums(block.X, block.y, w, block.fold, point))
 
-        return self.data.blocks.aggregate(add_block, _add_partials, 8 * layout.size, (coef, intercept))
+        size = sum(request.size for request in requests)
+        return self.data.blocks.aggregate(add_block, _add_partials, 8 * size, requests)
 
     def run(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Sums:
-        total = self._aggregate(coef, intercept, layout)
+        return self.run_shared([Request(coef, intercept, layout)])[0][0]
+
+    def run_shared(self, requests: list[Request]) -> list[tuple[Sums, HeldOut]]:
+        """One pass for every request: the blocks are read once, each request's sums computed
+        from one product of the block with all their points."""
+        total = self._aggregate(requests)
         if isinstance(total, LostBlocks):
             log.warning("some cached blocks were lost with their executor; rebuilding them from the input")
             self.data.blocks.rebuild()  # the next pass recomputes the handles where it runs
-            total = self._aggregate(coef, intercept, layout)
+            total = self._aggregate(requests)
             if isinstance(total, LostBlocks):
                 raise RuntimeError(f"cached blocks were lost again after rebuilding them: {total.reason}")
-        sums = layout.unpack(layout.zeros() if total is None else total)
+        flat = np.zeros(sum(request.size for request in requests)) if total is None else total
+        results = unpack_requests(flat, requests)
         expected = self.data.summary.rows
-        if sums.rows != expected:  # a recomputed partition must hold the same rows
-            raise RuntimeError(
-                f"a pass saw {sums.rows} rows, but {expected} were prepared: "
-                "the input changed while training, or rows were lost"
-            )
-        return sums
+        for sums, held_out in results:
+            if sums.rows + held_out.rows != expected:  # a recomputed partition must hold the same rows
+                raise RuntimeError(
+                    f"a pass saw {sums.rows + held_out.rows} rows, but {expected} were prepared: "
+                    "the input changed while training, or rows were lost"
+                )
+        return results
 
     def release(self) -> None:
         self.data.release()

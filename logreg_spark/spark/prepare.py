@@ -22,7 +22,8 @@ import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
-from ..core.data import ClassWeights, Summary
+from ..core.data import Block, ClassWeights, Summary
+from ..core.folds import FoldRule
 from ..errors import InputError
 from ..settings.schema import InputConf
 from .block_store import BlockFile
@@ -43,14 +44,21 @@ BLOCK_BYTES = 16 << 20
 
 
 def _blockify(
-    spec: FeatureSpec, label_col: str, weight_col: str, store: str, dtype: str, label_limit: int, block_bytes: int
+    spec: FeatureSpec,
+    label_col: str,
+    weight_col: str,
+    store: str,
+    dtype: str,
+    label_limit: int,
+    block_bytes: int,
+    folds: FoldRule | None,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Problems),
     one per block of about ``block_bytes``."""
     cache_id = uuid.uuid4().hex[:12]
 
     def emit(table: pa.Table) -> pa.RecordBatch:
-        block, problems = block_from_table(table, spec, label_col, weight_col, label_limit)
+        block, problems = block_from_table(table, spec, label_col, weight_col, label_limit, folds)
         if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
             block = block._replace(X=block.X.astype(np.float32))
         handle: BlockHandle = block
@@ -136,6 +144,7 @@ class TrainingData:
         label_limit: int = 2,
         block_bytes: int = BLOCK_BYTES,
         tasks: int | None = None,
+        folds: FoldRule | None = None,
     ) -> TrainingData:
         """Convert and cache ``df`` once, in blocks of about ``block_bytes``, computing its
         statistics on the way.
@@ -144,7 +153,7 @@ class TrainingData:
         statistics and the passes are computed in float64 from the stored values.
         Labels must be integers below ``label_limit``. ``aggregation_depth`` (0: chosen
         per aggregation) serves the statistics here and every later pass, run by ``tasks``
-        tasks (None: one per core).
+        tasks (None: one per core). With ``folds`` every block also holds its rows' fold ids.
         """
         started = time.perf_counter()
         if conf.hash_features:
@@ -152,8 +161,8 @@ class TrainingData:
         spec = feature_spec(df, conf)
         if is_connect(df.sparkSession):  # the smallest point (binomial), before any work
             check_payload(8 * ((spec.d or len(spec.columns)) + 1))
-        columns = training_columns(df, spec, conf)
-        blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, label_limit, block_bytes)
+        columns = training_columns(df, spec, conf, folds.column if folds else "")
+        blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, label_limit, block_bytes, folds)
         blocks = _cached(columns.mapInArrow(blockify, "block binary"), aggregation_depth, tasks)
         merged = _summarize(blocks, spec.d or len(spec.columns), None)
         if merged is None:
@@ -172,6 +181,22 @@ class TrainingData:
         assert statistics is not None, "prepared blocks hold rows (prepare raised InputError otherwise)"
         summary, _ = statistics
         return replace(self, summary=summary, class_weights=class_weights)
+
+    def fold_summaries(self) -> dict[int, Summary]:
+        """The statistics of each fold's rows, by fold id (blocks prepared with ``folds``)."""
+
+        def add(acc: dict[int, Summary] | None, item: BlockItem, _: None) -> dict[int, Summary]:
+            block = item[0].load()
+            assert block.fold is not None, "blocks prepared with folds hold fold ids"
+            found = {
+                int(f): Summary.of_block(Block(block.X[rows], block.y[rows], block.w[rows]))
+                for f in np.unique(block.fold)
+                for rows in [block.fold == f]
+            }
+            return _merge_by_fold(acc, found)
+
+        # a Summary per fold: two d-vectors each, for about 8 folds
+        return self.blocks.aggregate(add, _merge_by_fold, 128 * self.summary.n_features) or {}
 
     def passes(self) -> SparkPassEngine:
         """An engine running passes over these cached blocks."""
@@ -204,6 +229,13 @@ class TrainingData:
         if self.store == "local":
             self.blocks.aggregate(_remove_files, _add_counts, 8)
         self.blocks.release()
+
+
+def _merge_by_fold(a: dict[int, Summary] | None, b: dict[int, Summary] | None) -> dict[int, Summary]:
+    merged = dict(a or {})
+    for fold, summary in (b or {}).items():
+        merged[fold] = merged[fold].merge(summary) if fold in merged else summary
+    return merged
 
 
 def _add_counts(a: int | None, b: int | None) -> int | None:

@@ -24,7 +24,7 @@ from pyspark.sql import types as T
 
 from ..errors import InputError
 from ..settings.schema import InputConf, PredictInputConf
-from .blocks import LABEL, WEIGHT, FeatureSpec, Problems
+from .blocks import FOLD, LABEL, WEIGHT, FeatureSpec, Problems
 from .jvm import java_root_message
 from .session import is_connect
 
@@ -168,6 +168,20 @@ def label_and_weight_columns(df: DataFrame, label_col: str, weight_col: str) -> 
     return [_col(label_col).cast("double").alias(LABEL), weight.alias(WEIGHT)]
 
 
-def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf) -> DataFrame:
-    """The input reduced to float64 features, ``LABEL`` and ``WEIGHT``."""
-    return df.select(*feature_columns(df, spec), *label_and_weight_columns(df, conf.label_col, conf.weight_col))
+def _fold_column(df: DataFrame, fold_col: str) -> list[F.Column]:
+    """The user's fold ids as ``FOLD`` (float64; checked to be integers per row), or nothing."""
+    if not fold_col:
+        return []
+    fold_type = _field(df, fold_col, "tune.fold_col").dataType
+    if not isinstance(fold_type, T.IntegralType):
+        raise InputError(f"tune.fold_col: column {fold_col!r} is {fold_type.simpleString()}; fold ids must be integers")
+    return [_col(fold_col).cast("double").alias(FOLD)]
+
+
+def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf, fold_col: str = "") -> DataFrame:
+    """The input reduced to float64 features, ``LABEL``, ``WEIGHT`` and, with ``fold_col``, ``FOLD``."""
+    return df.select(
+        *feature_columns(df, spec),
+        *label_and_weight_columns(df, conf.label_col, conf.weight_col),
+        *_fold_column(df, fold_col),
+    )
