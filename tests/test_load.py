@@ -69,7 +69,9 @@ class PartsEngine:
             yield Block(X, y, np.ones(len(y)))
 
     def run(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Sums:
-        return layout.unpack(sum(block_sums(*block, coef, intercept, layout) for block in self.blocks()))
+        return layout.unpack(
+            sum(block_sums(block.X, block.y, block.w, coef, intercept, layout) for block in self.blocks())
+        )
 
     def release(self) -> None:
         """Nothing is held between passes."""
