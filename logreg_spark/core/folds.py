@@ -40,7 +40,7 @@ def mix(z: np.ndarray) -> np.ndarray:
 
 
 def _value_hashes(values: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """The hash of each non-zero float64 value in its column; 0 for zeros."""
+    """The hash of each non-zero float64 value in its column (one per value, or one for all); 0 for zeros."""
     bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
     with np.errstate(over="ignore"):
         salt = mix((columns.astype(np.uint64) + np.uint64(1)) * _GOLDEN)
@@ -49,13 +49,12 @@ def _value_hashes(values: np.ndarray, columns: np.ndarray) -> np.ndarray:
 
 def row_keys(X: np.ndarray | sparse.csr_array, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Each row's 64-bit key (the module docstring): the same for a row held dense or sparse."""
-    n = X.shape[0]
     with np.errstate(over="ignore"):
         keys = mix(np.ascontiguousarray(y, dtype=np.float64).view(np.uint64) ^ _LABEL)
         keys += mix(np.ascontiguousarray(w, dtype=np.float64).view(np.uint64) ^ _WEIGHT)
         if isinstance(X, np.ndarray):
             for j in range(X.shape[1]):
-                keys += _value_hashes(X[:, j], np.full(n, j))
+                keys += _value_hashes(X[:, j], np.array([j]))  # one salt for the column
         else:
             running = np.concatenate([[np.uint64(0)], np.cumsum(_value_hashes(X.data, X.indices), dtype=np.uint64)])
             keys += running[X.indptr[1:]] - running[X.indptr[:-1]]
