@@ -14,11 +14,10 @@ import tomllib
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ConfigError
 from ..settings.schema import (
-    AnyConf,
     Conf,
     EvaluateConf,
     EvaluateInputConf,
@@ -36,6 +35,10 @@ from ..settings.schema import (
     TrainTrackingConf,
 )
 from ..settings.sections import origins
+from ..settings.tuning import TuneConf, TuneOutputConf, TuneSection
+
+#: A job's conf class.
+AnyConf = TypeVar("AnyConf", Conf, PredictConf, EvaluateConf, TuneConf)
 
 __all__ = [
     "AnyConf",
@@ -55,6 +58,9 @@ __all__ = [
     "SolverConf",
     "TrackingConf",
     "TrainTrackingConf",
+    "TuneConf",
+    "TuneOutputConf",
+    "TuneSection",
     "load_conf",
     "load_job_conf",
 ]

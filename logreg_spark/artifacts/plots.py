@@ -83,3 +83,22 @@ def calibration(mean_predicted: np.ndarray, observed_rate: np.ndarray, weight: n
         )
 
     return _render(draw, "calibration")
+
+
+def cv_curve(
+    curves: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]], best: tuple[float, float], metric: str
+) -> bytes | None:
+    """A tuning run's metric against λ (log scale), one line per α with its spread over the folds
+    (± one standard deviation) shaded; ``curves`` maps α to (λ, mean, std); ``best`` is (λ, α)."""
+
+    def draw(ax) -> None:
+        for alpha, (lams, mean, std) in curves.items():
+            line = ax.plot(lams, mean, marker="o", markersize=3, label=f"α = {alpha:g}")[0]
+            ax.fill_between(lams, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        ax.axvline(best[0], linestyle="--", color="grey", label=f"best: λ = {best[0]:.3g}, α = {best[1]:g}")
+        ax.set_xscale("log")
+        ax.set(xlabel="λ (reg_param)", ylabel=f"held-out {metric.replace('_', ' ')}", title="Cross-validation")
+        ax.legend()
+        ax.grid(alpha=0.3)
+
+    return _render(draw, "cross-validation")

@@ -63,6 +63,15 @@ class Family:
         math = multinomial if self.is_multinomial else binomial
         return math.curvature(X, w, terms, hessian, diagonal)
 
+    def prior(self, class_weight: np.ndarray, d: int) -> tuple[np.ndarray, float | np.ndarray]:
+        """The intercept-only model of classes weighing ``class_weight``: zero coefficients and the
+        log-odds of the classes (K classes: centred log weights, as MLlib), the optimum of the
+        unpenalized loss with zero coefficients."""
+        log_weight = np.log(class_weight[: self.classes])
+        if self.is_multinomial:
+            return np.zeros((self.classes, d)), log_weight - log_weight.mean()
+        return np.zeros(d), float(log_weight[1] - log_weight[0])
+
     def probabilities(self, margin: np.ndarray) -> np.ndarray:
         """P(label 1) for binomial margins (n,); the (n × K) class probabilities for class margins."""
         if self.is_multinomial:

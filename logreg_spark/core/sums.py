@@ -118,6 +118,11 @@ class Request:
         return self.layout.size + HELD_OUT_SIZE
 
 
+def shared_size(requests: Sequence[Request]) -> int:
+    """Entries of a shared pass's flat sums: every request's layout and held-out sums."""
+    return sum(request.size for request in requests)
+
+
 def unpack_requests(flat: np.ndarray, requests: Sequence[Request]) -> list[tuple[Sums, HeldOut]]:
     """The flat sums of a shared pass (:func:`shared_block_sums`) → each request's."""
     out, start = [], 0
@@ -182,7 +187,7 @@ def _chunks(X: Features) -> Iterable[tuple[Features, slice]]:
 def _shared_block_sums(
     X: Features, y: np.ndarray, w: np.ndarray, fold: np.ndarray | None, requests: Sequence[Request]
 ) -> np.ndarray:
-    out = np.zeros(sum(request.size for request in requests))
+    out = np.zeros(shared_size(requests))
     starts = np.cumsum([0, *(request.size for request in requests)])
     views = [out[start : start + request.size] for start, request in zip(starts, requests)]
     bounds = np.cumsum([0, *(request.layout.family.n_margins for request in requests)])
@@ -241,7 +246,7 @@ def _add_request(
     """Add one request's sums but the gradient (the product of its residuals with the chunk, done
     for all requests at once) to ``out``, leaving out the rows ``held``; return its weighted
     residuals R (n × margins)."""
-    train, rows = (w, Z.shape[0]) if held is None else (np.where(held, 0.0, w), np.count_nonzero(~held))
+    train, rows = (w, Z.shape[0]) if held is None else (np.where(held, 0.0, w), Z.shape[0] - np.count_nonzero(held))
     loss, residual, wrong, terms = layout.family.row_terms(Z, y, train)
     if held is not None:
         held_w = np.where(held, w, 0.0)

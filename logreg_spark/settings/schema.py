@@ -15,7 +15,7 @@ import importlib.util
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from ..errors import ConfigError
 from .sections import WHERE, Section, Where, at_least, between, greater_than, one_of
@@ -148,7 +148,7 @@ class Conf(FitConf):
 
     def __post_init__(self) -> None:
         where = WHERE.get()
-        _require_input_path(self.input.path, where)
+        require_input_path(self.input.path, where)
         super().__post_init__()
         if not self.output.model_path:
             raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
@@ -227,7 +227,7 @@ def _check_scoring(conf: PredictConf | EvaluateConf) -> None:
     """A scoring job's required keys."""
     where = WHERE.get()
     _check_spark(conf.spark, where)
-    _require_input_path(conf.input.path, where)
+    require_input_path(conf.input.path, where)
     for key in ("model.path", "output.path"):
         section, name = key.split(".")
         if not getattr(getattr(conf, section), name):
@@ -261,9 +261,6 @@ class EvaluateConf:
         _check_scoring(self)
 
 
-def _require_input_path(path: str | list[str], where: Where) -> None:
+def require_input_path(path: str | list[str], where: Where) -> None:
     if not path:
         raise ConfigError(f"{where('input.path')}: input.path is required (a Parquet path, glob or list)")
-
-
-AnyConf = TypeVar("AnyConf", Conf, PredictConf, EvaluateConf)

@@ -58,7 +58,7 @@ def one_of(*choices: str) -> dict[str, Check]:
 
 class Section:
     """A TOML section (``section=`` names it): when made, each value must have its field's type
-    and pass its check; a number for a float field becomes a float."""
+    and pass its check; numbers for a float field (or list of floats) become floats."""
 
     _name: ClassVar[str]
     __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # every section is a dataclass
@@ -83,6 +83,8 @@ class Section:
                 raise ConfigError(f"{where(key)}: {key} {problem} (got {value!r})")
             if _given_type(hint) is float:
                 object.__setattr__(self, f.name, float(value))
+            elif _given_type(hint) == list[float]:
+                object.__setattr__(self, f.name, [float(v) for v in value])
 
 
 @functools.cache
@@ -98,14 +100,19 @@ def _given_type(hint: Any) -> Any:
     return functools.reduce(operator.or_, [arg for arg in args if arg is not type(None)])
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _type_problem(value: Any, hint: Any) -> str | None:
     hint = _given_type(hint)
     accepted = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        float: _is_number(value),
         str: isinstance(value, str),
         list[str]: isinstance(value, list) and all(isinstance(v, str) for v in value),
+        list[float]: isinstance(value, list) and all(_is_number(v) for v in value),
         str | list[str]: isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
     }
     if accepted[hint]:
@@ -116,6 +123,7 @@ def _type_problem(value: Any, hint: Any) -> str | None:
         float: "a number",
         str: "a string",
         list[str]: "a list of strings",
+        list[float]: "a list of numbers",
         str | list[str]: "a string or a list of strings",
     }
     return f"must be {names[hint]}"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.data import effective_weights
-from ..core.sums import HeldOut, Layout, Request, Sums, shared_block_sums, unpack_requests
+from ..core.sums import HeldOut, Layout, Request, Sums, shared_block_sums, shared_size, unpack_requests
 from .block_store import BlockLost
 from .cached_blocks import BlockItem
 
@@ -70,8 +70,7 @@ class SparkPassEngine:
             w = effective_weights(block, class_weights)
             return _add_partials(acc, shared_block_sums(block.X, block.y, w, block.fold, point))
 
-        size = sum(request.size for request in requests)
-        return self.data.blocks.aggregate(add_block, _add_partials, 8 * size, requests)
+        return self.data.blocks.aggregate(add_block, _add_partials, 8 * shared_size(requests), requests)
 
     def run(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Sums:
         return self.run_shared([Request(coef, intercept, layout)])[0][0]
@@ -86,7 +85,7 @@ class SparkPassEngine:
             total = self._aggregate(requests)
             if isinstance(total, LostBlocks):
                 raise RuntimeError(f"cached blocks were lost again after rebuilding them: {total.reason}")
-        flat = np.zeros(sum(request.size for request in requests)) if total is None else total
+        flat = np.zeros(shared_size(requests)) if total is None else total
         results = unpack_requests(flat, requests)
         expected = self.data.summary.rows
         for sums, held_out in results:

@@ -32,12 +32,12 @@ from ..spark.blocks import MAX_CLASSES
 from ..spark.prepare import TrainingData
 from ..spark.reading import apply_invalid_policy
 from .solving import choose_solver, solve
-from .warm_start import WarmStart, read_warm_start
+from .warm_start import StartingPoint, read_warm_start
 
 log = logging.getLogger("logreg_spark")
 
 
-def _family(data: TrainingData, conf: FitConf) -> Family:
+def family_of(data: TrainingData, conf: FitConf) -> Family:
     """Apply the ``input.invalid`` policy; refuse data that cannot be trained on; return the
     model's family (``model.family``; ``auto``: multinomial when a label above 1 occurs)."""
     apply_invalid_policy(data.problems, conf.input.invalid)
@@ -85,19 +85,12 @@ def _objective(data: TrainingData, conf: FitConf, family: Family) -> Objective:
 
 
 def _initial_point(
-    objective: Objective, summary: Summary, features: list[str], conf: ModelConf, warm: WarmStart | None
+    objective: Objective, summary: Summary, features: list[str], conf: ModelConf, warm: StartingPoint | None
 ) -> np.ndarray:
     """Zero coefficients with the intercepts of the class frequencies (log-odds; for K classes
     centred log weights, as MLlib), or the coefficients of ``model.init_model``."""
     family = objective.family
-    if warm:
-        coef, intercept = warm.arranged(features, family)
-    else:
-        log_weight = np.log(summary.class_weight[: family.classes])
-        if family.is_multinomial:
-            coef, intercept = np.zeros((family.classes, len(features))), log_weight - log_weight.mean()
-        else:
-            coef, intercept = np.zeros(len(features)), float(log_weight[1] - log_weight[0])
+    coef, intercept = warm.arranged(features, family) if warm else family.prior(summary.class_weight, len(features))
     return objective.from_data(coef, intercept * conf.fit_intercept)
 
 
@@ -171,7 +164,7 @@ def _metadata(
 
 
 def fit_prepared(
-    data: TrainingData, conf: FitConf, checkpoints: Checkpoints | None = None, warm: WarmStart | None = None
+    data: TrainingData, conf: FitConf, checkpoints: Checkpoints | None = None, warm: StartingPoint | None = None
 ) -> TrainedModel:
     """Train on already prepared (cached) data; the data stays cached.
 
@@ -179,7 +172,7 @@ def fit_prepared(
     (``model.init_model``, read beforehand) is the starting point.
     """
     started = time.perf_counter()
-    family = _family(data, conf)
+    family = family_of(data, conf)
     data = _class_weighted(data, conf, family)
     objective = _objective(data, conf, family)
     theta0 = _initial_point(objective, data.summary, data.spec.names, conf.model, warm)

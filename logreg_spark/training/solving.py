@@ -36,15 +36,20 @@ log = logging.getLogger("logreg_spark")
 NEWTON_LIMIT = 5000
 
 
+def check_newton_size(solver: str, n_params: int) -> None:
+    """Refuse Newton beyond :data:`NEWTON_LIMIT` parameters, with what to use instead."""
+    if solver == "newton" and n_params > NEWTON_LIMIT:
+        raise ConfigError(
+            f'solver.name = "newton": the Hessian of {n_params} parameters would take '
+            f'{8 * n_params**2 / 1e9:.1f} GB in every partition; use "lbfgs" (or '
+            f'"auto") beyond {NEWTON_LIMIT} parameters'
+        )
+
+
 def choose_solver(conf: SolverConf, objective: Objective, summary: Summary) -> str:
     """The solver ``solver.name`` asks for (``auto``: chosen by the problem's size and penalty)."""
     solver = resolve_solver(conf.name, objective.penalty.has_l1, objective.n_params)
-    if solver == "newton" and objective.n_params > NEWTON_LIMIT:
-        raise ConfigError(
-            f'solver.name = "newton": the Hessian of {objective.n_params} parameters would take '
-            f'{8 * objective.n_params**2 / 1e9:.1f} GB in every partition; use "lbfgs" (or '
-            f'"auto") beyond {NEWTON_LIMIT} parameters'
-        )
+    check_newton_size(solver, objective.n_params)
     log.info(
         "solver %s on %d rows x %d features%s",
         solver,
@@ -64,25 +69,32 @@ class _Shared(TypedDict):
     resume: Progress | None
 
 
+def run_solver(
+    name: str,
+    objective: Objective,
+    theta0: np.ndarray,
+    conf: SolverConf,
+    on_iteration: OnIteration | None = None,
+    resume: Progress | None = None,
+) -> SolverResult:
+    """Run solver ``name`` from ``theta0`` (or ``resume``) with ``conf``'s settings, silently."""
+    common: _Shared = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": on_iteration, "resume": resume}
+    if name == "gd":
+        return gradient_descent(
+            objective, theta0, learning_rate=conf.learning_rate, line_search=conf.line_search, **common
+        )
+    if name == "lbfgs":
+        return lbfgs(objective, theta0, memory=conf.memory, **common)
+    return newton(objective, theta0, **common)
+
+
 def solve(
     name: str, objective: Objective, theta0: np.ndarray, conf: SolverConf, checkpoints: Checkpoints | None
 ) -> SolverResult:
-    """Run solver ``name`` from ``theta0`` (or the latest checkpoint), then say how it ended."""
+    """Run solver ``name`` from ``theta0`` (or the latest checkpoint), logging each iteration,
+    then say how it ended."""
     resume = checkpoints.load(conf.resume) if checkpoints else None
-    common: _Shared = {
-        "max_iter": conf.max_iter,
-        "tol": conf.tol,
-        "on_iteration": _on_iteration(checkpoints),
-        "resume": resume,
-    }
-    if name == "gd":
-        result = gradient_descent(
-            objective, theta0, learning_rate=conf.learning_rate, line_search=conf.line_search, **common
-        )
-    elif name == "lbfgs":
-        result = lbfgs(objective, theta0, memory=conf.memory, **common)
-    else:
-        result = newton(objective, theta0, **common)
+    result = run_solver(name, objective, theta0, conf, _on_iteration(checkpoints), resume)
     _report_end(name, result, conf)
     return result
 

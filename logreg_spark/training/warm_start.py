@@ -48,3 +48,19 @@ class WarmStart:
 def read_warm_start(spark: SparkSession, path: str) -> WarmStart | None:
     """The model at ``path`` (``model.init_model``), or None when it is not set."""
     return WarmStart(path, read_coefficients(spark, path)) if path else None
+
+
+@dataclass(frozen=True)
+class KnownStart:
+    """Coefficients already in the input's feature order and the model's family (a tuning run's
+    fit on all rows), as a starting point."""
+
+    coef: np.ndarray
+    intercept: float | np.ndarray
+
+    def arranged(self, features: list[str], family: Family) -> tuple[np.ndarray, float | np.ndarray]:
+        return self.coef, self.intercept
+
+
+#: Where a fit may start besides the intercept-only model.
+StartingPoint = WarmStart | KnownStart

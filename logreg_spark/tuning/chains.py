@@ -1,0 +1,126 @@
+"""One chain: the fits of one (α, held-out fold) down its λ path, each warm-started from the last.
+
+A chain fits exactly what a separate training run on its training rows (every
+row not in its held-out fold; all rows when it holds none out) would fit at each
+λ: the same objective, built from the statistics of those rows
+(:meth:`Objective.build`), and the same solver and stopping rule. Only the
+starting point differs: the intercept-only model for the largest λ, then the
+previous λ's solution. Its passes go through a :class:`~.batching.ModelEngine`,
+so the chain runs in a thread of the :class:`~.batching.Batcher`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.data import Summary
+from ..core.family import Family
+from ..core.objective import Objective
+from ..core.sums import HeldOut
+from ..settings.schema import SolverConf
+from ..solvers import resolve_solver
+from ..training.solving import run_solver
+from .batching import Batcher, ModelEngine
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What every fit of a tuning run shares besides (λ, α) and its rows."""
+
+    family: Family
+    standardization: bool
+    fit_intercept: bool
+    solver: SolverConf
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The fits of α over the rows not in fold ``held_out`` (all rows when None), whose
+    statistics are ``summary``."""
+
+    elastic_net_param: float
+    held_out: int | None
+    summary: Summary
+
+
+@dataclass(frozen=True)
+class PathFit:
+    """One model of a chain: where it ended, and its loss on the held-out rows."""
+
+    reg_param: float
+    elastic_net_param: float
+    held_out: int | None
+    solver: str
+    iterations: int
+    passes: int
+    objective: float  # the training objective, penalty included
+    optimality: float
+    converged: bool
+    stop_reason: str
+    held: HeldOut  # zero rows for a chain on all rows
+    coef: np.ndarray  # data scale, in the family's identifiable form
+    intercept: float | np.ndarray
+
+    @property
+    def validation_log_loss(self) -> float:
+        """The weighted mean log loss of the held-out rows."""
+        return self.held.loss / self.held.weight
+
+    @property
+    def nonzero(self) -> int:
+        """Coefficients (not intercepts) that are not zero."""
+        return int(np.count_nonzero(self.coef))
+
+
+def objective_at(engine: ModelEngine, chain: Chain, settings: ModelSettings, reg_param: float) -> Objective:
+    """The chain's training objective at ``reg_param``."""
+    return Objective.build(
+        engine,
+        chain.summary,
+        reg_param=reg_param,
+        elastic_net_param=chain.elastic_net_param,
+        standardization=settings.standardization,
+        fit_intercept=settings.fit_intercept,
+        family=settings.family,
+    )
+
+
+def walk(batcher: Batcher, chain: Chain, reg_params: tuple[float, ...], settings: ModelSettings) -> list[PathFit]:
+    """Fit ``chain`` at each of ``reg_params`` (descending), in the calling thread."""
+    engine = ModelEngine(batcher, chain.held_out)
+    family = settings.family
+    coef, intercept = family.prior(chain.summary.class_weight, chain.summary.n_features)
+    intercept = intercept * settings.fit_intercept
+    fits = []
+    for reg_param in reg_params:
+        objective = objective_at(engine, chain, settings, reg_param)
+        solver = resolve_solver(settings.solver.name, objective.penalty.has_l1, objective.n_params)
+        result = run_solver(solver, objective, objective.from_data(coef, intercept), settings.solver)
+        coef, intercept = objective.to_data(result.theta)
+        held = engine.held_out_at(coef, intercept)
+        if held is None:  # a point no pass saw (the multinomial model's recentring): one more pass
+            objective.evaluate(result.theta)
+            held = engine.held_out_at(coef, intercept)
+        assert held is not None, "the engine keeps the held-out sums of every point it evaluated"
+        engine.forget()
+        shown_coef, shown_intercept = family.identifiable(coef, intercept, penalized=reg_param > 0)
+        fits.append(
+            PathFit(
+                reg_param,
+                chain.elastic_net_param,
+                chain.held_out,
+                solver,
+                len(result.history) - 1,
+                objective.passes,
+                result.final.total,
+                result.history[-1].grad_norm,
+                result.converged,
+                result.reason,
+                held,
+                shown_coef,
+                shown_intercept,
+            )
+        )
+    return fits

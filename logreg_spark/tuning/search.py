@@ -1,0 +1,161 @@
+"""The search: every (λ, α) fitted on every fold's training rows, scored on its held-out rows.
+
+For each α there is one chain per held-out fold and one on all rows (whose fit
+at the chosen (λ, α) starts the final model). All chains run at once, their
+passes batched (:class:`~.batching.Batcher`): each pass reads every cached block
+once for all the models still running. A (λ, α) scores the mean over folds of
+the held-out rows' weighted log loss; the best has the lowest, and among equal
+scores the largest λ (the simplest model).
+
+Memory: each task's partial is the concatenation of every running model's sums,
+8 × (d + 5) bytes per binomial model with L-BFGS (the gradient, four scalars and
+three held-out sums), and 8 × (d + 1)² more per model with Newton (its Hessian).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.data import Summary
+from ..core.engine import SharedPassEngine
+from ..core.sums import HELD_OUT_SIZE, Layout
+from ..errors import InputError
+from ..settings.tuning import TuneSection
+from ..solvers import resolve_solver
+from ..training.solving import check_newton_size
+from .batching import Batcher
+from .chains import Chain, ModelSettings, PathFit, walk
+from .grid import Grid
+
+log = logging.getLogger("logreg_spark")
+
+
+@dataclass(frozen=True)
+class Score:
+    """The metric of one (λ, α) over the folds: mean and standard deviation (ddof 0)."""
+
+    reg_param: float
+    elastic_net_param: float
+    mean: float
+    std: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    grid: Grid
+    fits: list[PathFit]  # every chain's fits, the all-rows chains' (held_out None) included
+    scores: list[Score]  # in the grid's order
+    best: Score
+    passes: int
+    seconds: float
+
+    def refit_start(self) -> PathFit:
+        """The all-rows fit at the best (λ, α): where the final model starts."""
+        return next(
+            fit
+            for fit in self.fits
+            if fit.held_out is None
+            and fit.reg_param == self.best.reg_param
+            and fit.elastic_net_param == self.best.elastic_net_param
+        )
+
+
+def training_summaries(by_fold: dict[int, Summary], held_out: list[int]) -> dict[int | None, Summary]:
+    """The statistics of each chain's training rows: the merge of every other fold's, by the
+    fold it holds out (None: all rows)."""
+    merged: dict[int | None, Summary] = {None: functools.reduce(Summary.merge, by_fold.values())}
+    for fold in held_out:
+        others = [summary for other, summary in by_fold.items() if other != fold]
+        if not others:
+            raise InputError(f"tune: fold {fold} holds every row; nothing is left to train on")
+        merged[fold] = functools.reduce(Summary.merge, others)
+    return merged
+
+
+def check_folds(by_fold: dict[int, Summary], held_out: list[int], classes: int) -> None:
+    """Refuse folds a fit or a score cannot be made of, before any pass."""
+    training = training_summaries(by_fold, held_out)
+    for fold in held_out:
+        if fold not in by_fold or by_fold[fold].weight <= 0:
+            raise InputError(f"tune: fold {fold} has no rows of positive weight to score the models on")
+        weights = np.zeros(classes)
+        kept = training[fold].class_weight[:classes]
+        weights[: kept.size] = kept
+        if np.count_nonzero(weights > 0) < classes:
+            missing = int(np.flatnonzero(weights <= 0)[0])
+            raise InputError(
+                f"tune: without fold {fold} no rows have label {missing}; every fold's training rows "
+                "need every class (use fewer folds, or another tune.seed or tune.fold_col)"
+            )
+
+
+def _grid(engine: SharedPassEngine, everything: Summary, settings: ModelSettings, tune: TuneSection) -> Grid:
+    """The grid; a path needs one pass, for the data's gradient at the intercept-only model."""
+    gradient, d = np.zeros(0), everything.n_features
+    if not tune.reg_params:
+        family = settings.family
+        coef, intercept = family.prior(everything.class_weight, d)
+        sums = engine.run(coef, intercept * settings.fit_intercept, Layout(d, family))
+        gradient = np.reshape(sums.gradient, (family.n_margins, -1))[:, :d] / sums.weight
+    std = everything.std
+    unit = std if settings.standardization else (std > 0).astype(float)
+    return Grid.of(tune.elastic_net_params, tune.reg_params, tune.path_length, tune.path_min_ratio, gradient, unit)
+
+
+def _partial_bytes(chains: int, d: int, settings: ModelSettings, grid: Grid) -> int:
+    """The largest partial a task holds: every chain's sums at once (Newton: with its Hessian)."""
+    ridge_only = all(alpha == 0 or min(lams) == 0 for alpha, lams in zip(grid.elastic_net_params, grid.reg_params))
+    n_params = settings.family.n_margins * (d + 1)
+    newton = resolve_solver(settings.solver.name, not ridge_only, n_params) == "newton"
+    return 8 * chains * (Layout(d, settings.family, hessian=newton).size + HELD_OUT_SIZE)
+
+
+def _scores(grid: Grid, fits: list[PathFit]) -> list[Score]:
+    """Each (λ, α)'s validation log loss over the folds."""
+    scores = []
+    for lam, alpha in grid.points():
+        losses = [
+            f.validation_log_loss
+            for f in fits
+            if f.held_out is not None and (f.reg_param, f.elastic_net_param) == (lam, alpha)
+        ]
+        scores.append(Score(lam, alpha, float(np.mean(losses)), float(np.std(losses))))
+    return scores
+
+
+def search(
+    engine: SharedPassEngine,
+    by_fold: dict[int, Summary],
+    held_out: list[int],
+    settings: ModelSettings,
+    tune: TuneSection,
+) -> SearchResult:
+    """Fit every (λ, α) of ``tune`` on each of the ``held_out`` folds' training rows and on all
+    rows; score and pick the best. ``by_fold`` holds each fold's statistics."""
+    started = time.perf_counter()
+    d = next(iter(by_fold.values())).n_features
+    check_newton_size(settings.solver.name, settings.family.n_margins * (d + 1))
+    check_folds(by_fold, held_out, settings.family.classes)
+    training = training_summaries(by_fold, held_out)
+    batcher = Batcher(engine)
+    grid = _grid(engine, training[None], settings, tune)
+    passes = 0 if tune.reg_params else 1
+    chains = [Chain(alpha, fold, training[fold]) for alpha in grid.elastic_net_params for fold in [None, *held_out]]
+    log.info(
+        "tune: %d (λ, α) × %d folds and all rows: %d chains share each pass, %.1f MB of partial sums per task",
+        len(grid.points()),
+        len(held_out),
+        len(chains),
+        _partial_bytes(len(chains), d, settings, grid) / 1e6,
+    )
+    lams = dict(zip(grid.elastic_net_params, grid.reg_params))
+    walks = batcher.run([functools.partial(walk, batcher, c, lams[c.elastic_net_param], settings) for c in chains])
+    fits = [fit for chain_fits in walks for fit in chain_fits]
+    scores = _scores(grid, fits)
+    best = min(scores, key=lambda s: (s.mean, -s.reg_param))
+    return SearchResult(grid, fits, scores, best, passes + batcher.passes, time.perf_counter() - started)
