@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
+from sklearn.metrics import average_precision_score, roc_auc_score
 from synthetic import make_classification
 
 from logreg_spark.app import train, tune
@@ -29,7 +31,11 @@ from logreg_spark.app.config import (
 )
 from logreg_spark.artifacts.model_dir import read_trained
 from logreg_spark.core.folds import FoldRule
+from logreg_spark.core.sums import HeldOut
 from logreg_spark.spark.prepare import TrainingData
+from logreg_spark.spark.ranking import rankings
+from logreg_spark.tuning.chains import PathFit
+from logreg_spark.tuning.held_out import held_out_scores
 
 FEATURES = ["x0", "x1", "x2", "x3", "x4"]
 SOLVER = SolverConf(tol=1e-7)
@@ -129,7 +135,7 @@ def _tune_job(*args: str) -> subprocess.CompletedProcess:
         ("tune.elastic_net_params=[0.5, 1.5]", "tune.elastic_net_params must hold numbers in [0.0, 1.0], not 1.5"),
         ("tune.folds=1", "tune.folds must be >= 2 (got 1)"),
         ("tune.path_length=1", "tune.path_length must be >= 2 (got 1)"),
-        ("tune.metric=accuracy", "tune.metric must be one of 'log_loss'"),
+        ("tune.metric=accuracy", "tune.metric must be one of 'log_loss', 'roc_auc', 'pr_auc'"),
         ("model.reg_param=0.1", "model.reg_param is not used by tune: the grid chooses it"),
     ],
 )
@@ -141,10 +147,43 @@ def test_a_bad_grid_is_one_line_before_spark_starts(override, message, tmp_path)
 
 def test_the_tuning_job_refuses_a_bad_conf_in_one_line_without_spark(tmp_path):
     started = time.perf_counter()
-    result = _tune_job(
-        "--set", "tune.fold_col=batch", "--set", "tune.validation_fraction=0.2", "--set", f"output.path={tmp_path / 'o'}"
-    )
+    out = f"output.path={tmp_path / 'o'}"
+    result = _tune_job("--set", "tune.fold_col=batch", "--set", "tune.validation_fraction=0.2", "--set", out)
     assert result.returncode == 2
     assert result.stderr.startswith("logreg_spark: error: --set: tune.validation_fraction and tune.fold_col")
     assert result.stderr.count("\n") == 1 and time.perf_counter() - started < 10
     assert not (tmp_path / "o").exists()
+
+
+def test_the_held_out_ranking_metrics_are_exact(spark, data):
+    root, X, y, batch = data
+    rule = FoldRule(column="batch")
+    rng = np.random.default_rng(4)
+    fits = [
+        PathFit(0.1, 0.0, fold, "lbfgs", 1, 1, 0.5, 0.0, True, "", HeldOut(0, 0, 0), rng.normal(size=5), rng.normal())
+        for fold in (None, 3, 7, 11, 7)
+    ]
+    fits[4] = replace(fits[4], coef=np.round(fits[4].coef, 1))  # coarse coefficients: many tied scores
+    df = spark.read.parquet(str(root / "rows"))
+    ranked = rankings(held_out_scores(df, InputConf(features=FEATURES), rule, "float64", fits))
+    assert sorted(ranked) == [1, 2, 3, 4]
+    for i in ranked:
+        held = batch == fits[i].held_out
+        p = 1 / (1 + np.exp(-(X[held] @ fits[i].coef + fits[i].intercept)))
+        assert ranked[i].roc_auc == pytest.approx(roc_auc_score(y[held], p), rel=1e-12)
+        assert ranked[i].pr_auc == pytest.approx(average_precision_score(y[held], p), rel=1e-12)
+
+
+def test_tuning_by_roc_auc_picks_the_highest_mean(spark, data):
+    root, *_ = data
+    conf = replace(
+        _conf(root, reg_params=[1.0, 0.1, 0.01], folds=3, metric="roc_auc"),
+        output=TuneOutputConf(path=str(root / "auc"), mode="overwrite"),
+    )
+    tune.run(spark, conf)
+    document = json.loads((root / "auc" / "tune.json").read_text())
+    means = {s["reg_param"]: s["mean"] for s in document["scores"]}
+    assert document["best"]["reg_param"] == max(means, key=lambda lam: (means[lam], lam))
+    assert all(0.6 < m < 1 for m in means.values())
+    path = pq.read_table(root / "auc" / "path").to_pandas()
+    assert path["validation_roc_auc"].notna().sum() == 9

@@ -20,7 +20,7 @@ from logreg_spark.solvers import resolve_solver
 from logreg_spark.training.solving import run_solver
 from logreg_spark.tuning.batching import Batcher
 from logreg_spark.tuning.chains import ModelSettings
-from logreg_spark.tuning.search import search
+from logreg_spark.tuning.search import log_losses, search, select
 
 SOLVER = SolverConf(tol=1e-8, max_iter=500)
 
@@ -68,7 +68,7 @@ def _search(X, y, w, classes, tune, standardization=True):
     settings = ModelSettings(family(classes), standardization, True, SOLVER)
     by_fold = _summaries(X, y, w, fold)
     result = search(InMemoryEngine(X, y, w, fold), by_fold, sorted(by_fold), settings, tune)
-    return fold, settings, result
+    return fold, settings, result, select(result.grid, result.fits, log_losses(result.fits), tune.metric)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def _search(X, y, w, classes, tune, standardization=True):
 def test_every_model_on_the_path_equals_a_separate_fit(classes, dense, standardization):
     X, y, w = _problem(classes, dense)
     tune = TuneSection(path_length=4, path_min_ratio=1e-3, elastic_net_params=[0.0, 0.6], folds=3, seed=2)
-    fold, settings, result = _search(X, y, w, classes, tune, standardization)
+    fold, settings, result, _ = _search(X, y, w, classes, tune, standardization)
     assert len(result.fits) == 2 * 4 * 4  # α × λ × (3 folds + all rows)
     assert all(fit.converged for fit in result.fits)
     for fit in result.fits:
@@ -102,7 +102,7 @@ def test_the_selected_reg_param_matches_a_brute_force_loop_over_separate_fits():
     tune = TuneSection(
         reg_params=[1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.0], elastic_net_params=[0.0, 1.0], folds=4, seed=1
     )
-    fold, settings, result = _search(X, y, w, 0, tune)
+    fold, settings, _, selection = _search(X, y, w, 0, tune)
     brute = {}
     for alpha in tune.elastic_net_params:
         for lam in tune.reg_params:
@@ -114,10 +114,10 @@ def test_the_selected_reg_param_matches_a_brute_force_loop_over_separate_fits():
                 losses.append(sums.loss / sums.weight)
             brute[lam, alpha] = float(np.mean(losses))
     chosen = min(brute, key=lambda key: (brute[key], -key[0]))
-    assert (result.best.reg_param, result.best.elastic_net_param) == chosen
-    for score in result.scores:
+    assert (selection.best.reg_param, selection.best.elastic_net_param) == chosen
+    for score in selection.scores:
         assert score.mean == pytest.approx(brute[score.reg_param, score.elastic_net_param], rel=1e-7)
-    assert 0 < result.best.reg_param < 1.0  # an inner point: the comparison is not decided by an edge
+    assert 0 < selection.best.reg_param < 1.0  # an inner point: the comparison is not decided by an edge
 
 
 class _CountingEngine(InMemoryEngine):

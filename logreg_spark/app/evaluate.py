@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,9 +26,10 @@ from pyspark.sql import functions as F
 from ..artifacts import plots
 from ..artifacts.model_dir import read_model, write_small_parquet
 from ..artifacts.paths import staged_directory
-from ..core.metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, ranking_sums, threshold_metrics
+from ..core.metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, threshold_metrics
 from ..errors import InputError
 from ..spark.blocks import LABEL, WEIGHT
+from ..spark.ranking import rankings
 from ..spark.scoring import (
     LoadedModel,
     decision_threshold,
@@ -40,7 +40,6 @@ from ..spark.scoring import (
     scored_batches,
     validate_rows,
 )
-from ..spark.task import partition_id
 from . import tracking
 from .cli import job_main
 from .config import EvaluateConf
@@ -74,58 +73,10 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> DataFrame:
 
 def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
     """(ROC AUC, PR AUC, ROC points as (FPR, TPR) rows), exactly, over the scores sorted by Spark."""
-    by_score = (
-        scored.groupBy("p")
-        .agg(F.sum(F.col("w") * F.col("y")).alias("pos"), F.sum(F.col("w") * (1 - F.col("y"))).alias("neg"))
-        .orderBy(F.desc("p"))
-        .persist()
-    )
-    try:
-
-        def totals(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            pos = neg = 0.0
-            for batch in batches:
-                pos += float(np.sum(batch.column("pos").to_numpy()))
-                neg += float(np.sum(batch.column("neg").to_numpy()))
-            yield pa.record_batch({"part": [partition_id()], "pos": [pos], "neg": [neg]})
-
-        parts = sorted(by_score.mapInArrow(totals, "part long, pos double, neg double").collect())
-        before, tp, fp = {}, 0.0, 0.0
-        for part in parts:
-            before[part.part] = (tp, fp)
-            tp, fp = tp + part.pos, fp + part.neg
-        positives, negatives = tp, fp
-
-        def walk(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            table = pa.Table.from_batches(
-                list(batches), schema=pa.schema([("p", pa.float64()), ("pos", pa.float64()), ("neg", pa.float64())])
-            )
-            part = partition_id()
-            area, precision_sum, points = ranking_sums(
-                table.column("pos").to_numpy(), table.column("neg").to_numpy(), *before[part]
-            )
-            yield pa.record_batch(
-                {
-                    "part": [part],
-                    "area": [area],
-                    "ap": [precision_sum],
-                    "fp": [points[:, 0].tolist()],
-                    "tp": [points[:, 1].tolist()],
-                }
-            )
-
-        walked = sorted(
-            by_score.mapInArrow(walk, "part long, area double, ap double, fp array<double>, tp array<double>").collect()
-        )
-    finally:
-        by_score.unpersist()
-    if positives <= 0 or negatives <= 0:
+    ranking = rankings(scored.select(F.lit(0).cast("long").alias("model"), "p", "y", "w"), curve=True)[0]
+    if math.isnan(ranking.roc_auc):
         log.warning("the input has only one class: ROC AUC and PR AUC are undefined")
-        return math.nan, math.nan, np.zeros((0, 2))
-    roc_auc = sum(row.area for row in walked) / (positives * negatives)
-    pr_auc = sum(row.ap for row in walked) / positives
-    curve = np.array([[0.0, 0.0]] + [[f / negatives, t / positives] for row in walked for f, t in zip(row.fp, row.tp)])
-    return roc_auc, pr_auc, curve
+    return ranking.roc_auc, ranking.pr_auc, ranking.curve
 
 
 def _calibration(scored: DataFrame) -> list[dict[str, float]]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from ..artifacts import plots
 from ..artifacts.model_dir import write_small_parquet
@@ -24,17 +25,19 @@ from ..ml.persistence import save_model
 from ..settings.tuning import TuneConf
 from ..spark.blocks import MAX_CLASSES
 from ..spark.prepare import TrainingData
+from ..spark.ranking import rankings
 from ..training.fitting import family_of, fit_prepared
 from ..training.warm_start import KnownStart
 from ..tuning.chains import ModelSettings
-from ..tuning.search import SearchResult, search
+from ..tuning.held_out import held_out_scores
+from ..tuning.search import SearchResult, Selection, log_losses, search, select
 from .cli import job_main
 from .opening import open_job
 
 log = logging.getLogger("logreg_spark")
 
 
-def _path_table(result: SearchResult, metric: str) -> pa.Table:
+def _path_table(result: SearchResult, values: list[float], metric: str) -> pa.Table:
     """One row per fit; the all-rows fits have a null fold and metric."""
     rows = [
         {
@@ -48,38 +51,78 @@ def _path_table(result: SearchResult, metric: str) -> pa.Table:
             "optimality": fit.optimality,
             "converged": fit.converged,
             "stop_reason": fit.stop_reason,
-            f"validation_{metric}": None if fit.held_out is None else fit.validation_log_loss,
+            f"validation_{metric}": None if fit.held_out is None else value,
             "validation_rows": fit.held.rows,
             "nonzero_coefficients": fit.nonzero,
         }
-        for fit in result.fits
+        for fit, value in zip(result.fits, values)
     ]
     return pa.Table.from_pylist(rows)
 
 
-def _document(conf: TuneConf, result: SearchResult, held_out: list[int], best_uri: str) -> dict[str, Any]:
+def _document(
+    conf: TuneConf, result: SearchResult, selection: Selection, held_out: list[int], best_uri: str
+) -> dict[str, Any]:
     """``tune.json``."""
-    unconverged = sum(not fit.converged for fit in result.fits)
     return {
         "input": conf.input.path,
         "metric": conf.tune.metric,
         "folds": held_out,
         "grid": {"elastic_net_params": list(result.grid.elastic_net_params), "reg_params": result.grid.to_dict()},
-        "scores": [score.__dict__ for score in result.scores],
-        "best": {**result.best.__dict__, "model": best_uri},
+        "scores": [score.__dict__ for score in selection.scores],
+        "best": {**selection.best.__dict__, "model": best_uri},
         "models": len(result.fits),
-        "not_converged": unconverged,
+        "not_converged": sum(not fit.converged for fit in result.fits),
         "passes": result.passes,
         "seconds": result.seconds,
     }
 
 
-def _picture(result: SearchResult, metric: str) -> bytes | None:
+def _picture(result: SearchResult, selection: Selection, metric: str) -> bytes | None:
     curves = {}
     for alpha in result.grid.elastic_net_params:
-        scores = [s for s in result.scores if s.elastic_net_param == alpha]
+        scores = [s for s in selection.scores if s.elastic_net_param == alpha]
         curves[alpha] = tuple(np.array([getattr(s, k) for s in scores]) for k in ("reg_param", "mean", "std"))
-    return plots.cv_curve(curves, (result.best.reg_param, result.best.elastic_net_param), metric)  # type: ignore[arg-type]
+    best = (selection.best.reg_param, selection.best.elastic_net_param)
+    return plots.cv_curve(curves, best, metric)  # type: ignore[arg-type]
+
+
+def _metric_values(df: DataFrame, conf: TuneConf, result: SearchResult) -> list[float]:
+    """Each fit's metric on its held-out rows (NaN for the fits on all rows)."""
+    metric = conf.tune.metric
+    if metric == "log_loss":
+        return log_losses(result.fits)
+    scored = held_out_scores(df, conf.input, conf.tune.fold_rule(), conf.solver.dtype, result.fits)
+    ranked = rankings(scored)
+    return [math.nan if f.held_out is None else getattr(ranked[i], metric) for i, f in enumerate(result.fits)]
+
+
+def _warn_if_unconverged(result: SearchResult) -> None:
+    unconverged = [fit for fit in result.fits if not fit.converged]
+    if unconverged:
+        first = unconverged[0]
+        log.warning(
+            "tune: %d of %d fits did not converge (first: λ = %g, α = %g, fold %s: %s); their scores are "
+            "not those of the optimum; raise solver.max_iter",
+            len(unconverged),
+            len(result.fits),
+            first.reg_param,
+            first.elastic_net_param,
+            first.held_out,
+            first.stop_reason,
+        )
+
+
+def _warn_if_on_edge(result: SearchResult, selection: Selection) -> None:
+    """Say so when the best λ is the smallest of its α's grid: a smaller one may be better still."""
+    best = selection.best
+    lams = result.grid.reg_params[result.grid.elastic_net_params.index(best.elastic_net_param)]
+    if len(lams) > 1 and best.reg_param == min(lams) > 0:
+        log.warning(
+            "tune: the best λ = %g is the smallest of the grid; a smaller one may score better: lower "
+            "tune.path_min_ratio or add smaller tune.reg_params",
+            best.reg_param,
+        )
 
 
 def run(spark: SparkSession, conf: TuneConf) -> str:
@@ -96,8 +139,9 @@ def run(spark: SparkSession, conf: TuneConf) -> str:
         held_out = rule.held_out(sorted(by_fold))
         settings = ModelSettings(family, conf.model.standardization, conf.model.fit_intercept, conf.solver)
         result = search(data.passes(), by_fold, held_out, settings, conf.tune)
-        best = result.best
-        start = result.refit_start()
+        values = _metric_values(df, conf, result)
+        selection = select(result.grid, result.fits, values, conf.tune.metric)
+        best, start = selection.best, selection.refit_start(result.fits)
         model = LogisticRegressionModel(
             fit_prepared(
                 data,
@@ -107,24 +151,14 @@ def run(spark: SparkSession, conf: TuneConf) -> str:
         )
     finally:
         data.release()
-    unconverged = [fit for fit in result.fits if not fit.converged]
-    if unconverged:
-        log.warning(
-            "tune: %d of %d fits did not converge (first: λ = %g, α = %g, fold %s: %s); their scores are "
-            "not those of the optimum; raise solver.max_iter",
-            len(unconverged),
-            len(result.fits),
-            unconverged[0].reg_param,
-            unconverged[0].elastic_net_param,
-            unconverged[0].held_out,
-            unconverged[0].stop_reason,
-        )
+    _warn_if_unconverged(result)
+    _warn_if_on_edge(result, selection)
     with staged_directory(target, conf.output.mode, "output.path") as staging:
         save_model(spark, model, staging.child("best"), "error", "output.path")
-        write_small_parquet(spark, _path_table(result, conf.tune.metric), staging.child("path"))
-        document = _document(conf, result, held_out, target.child("best").uri)
+        write_small_parquet(spark, _path_table(result, values, conf.tune.metric), staging.child("path"))
+        document = _document(conf, result, selection, held_out, target.child("best").uri)
         staging.child("tune.json").write_bytes((json.dumps(document, indent=2) + "\n").encode())
-        picture = _picture(result, conf.tune.metric)
+        picture = _picture(result, selection, conf.tune.metric)
         if picture:
             staging.child("cv.png").write_bytes(picture)
     log.info(

@@ -45,7 +45,7 @@ class TuneSection(Section, section="tune"):
         default=0.0, metadata={"check": lambda v: None if 0 <= v < 1 else "must be in [0, 1)"}
     )
     seed: int = 0
-    metric: str = field(default="log_loss", metadata=one_of("log_loss"))
+    metric: str = field(default="log_loss", metadata=one_of("log_loss", "roc_auc", "pr_auc"))
 
     def __post_init__(self) -> None:
         super().__post_init__()

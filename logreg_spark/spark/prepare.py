@@ -87,6 +87,15 @@ def _blockify(
     return run
 
 
+def training_frame(df: DataFrame, conf: InputConf, fold_col: str = "") -> tuple[FeatureSpec, DataFrame]:
+    """The input's feature spec, and the input reduced to what blocks are built from: the feature
+    columns (hashed first, with ``input.hash_features``), label, weight and ``fold_col``."""
+    if conf.hash_features:
+        df = with_hashed_features(df, conf.hash_features, conf.hash_dim)
+    spec = feature_spec(df, conf)
+    return spec, training_columns(df, spec, conf, fold_col)
+
+
 Statistics = tuple[Summary, Problems]
 
 
@@ -156,12 +165,9 @@ class TrainingData:
         tasks (None: one per core). With ``folds`` every block also holds its rows' fold ids.
         """
         started = time.perf_counter()
-        if conf.hash_features:
-            df = with_hashed_features(df, conf.hash_features, conf.hash_dim)
-        spec = feature_spec(df, conf)
+        spec, columns = training_frame(df, conf, folds.column if folds else "")
         if is_connect(df.sparkSession):  # the smallest point (binomial), before any work
             check_payload(8 * ((spec.d or len(spec.columns)) + 1))
-        columns = training_columns(df, spec, conf, folds.column if folds else "")
         blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, label_limit, block_bytes, folds)
         blocks = _cached(columns.mapInArrow(blockify, "block binary"), aggregation_depth, tasks)
         merged = _summarize(blocks, spec.d or len(spec.columns), None)

@@ -4,8 +4,8 @@ For each α there is one chain per held-out fold and one on all rows (whose fit
 at the chosen (λ, α) starts the final model). All chains run at once, their
 passes batched (:class:`~.batching.Batcher`): each pass reads every cached block
 once for all the models still running. A (λ, α) scores the mean over folds of
-the held-out rows' weighted log loss; the best has the lowest, and among equal
-scores the largest λ (the simplest model).
+the metric on the held-out rows (:func:`select`); among equal scores the best is
+the one of largest λ (the simplest model).
 
 Memory: each task's partial is the concatenation of every running model's sums,
 8 × (d + 5) bytes per binomial model with L-BFGS (the gradient, four scalars and
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 from dataclasses import dataclass
 
@@ -49,20 +50,21 @@ class Score:
 class SearchResult:
     grid: Grid
     fits: list[PathFit]  # every chain's fits, the all-rows chains' (held_out None) included
-    scores: list[Score]  # in the grid's order
-    best: Score
     passes: int
     seconds: float
 
-    def refit_start(self) -> PathFit:
+
+@dataclass(frozen=True)
+class Selection:
+    """Every (λ, α)'s score over the folds, in the grid's order, and the best of them."""
+
+    scores: list[Score]
+    best: Score
+
+    def refit_start(self, fits: list[PathFit]) -> PathFit:
         """The all-rows fit at the best (λ, α): where the final model starts."""
-        return next(
-            fit
-            for fit in self.fits
-            if fit.held_out is None
-            and fit.reg_param == self.best.reg_param
-            and fit.elastic_net_param == self.best.elastic_net_param
-        )
+        best = (self.best.reg_param, self.best.elastic_net_param)
+        return next(f for f in fits if f.held_out is None and (f.reg_param, f.elastic_net_param) == best)
 
 
 def training_summaries(by_fold: dict[int, Summary], held_out: list[int]) -> dict[int | None, Summary]:
@@ -77,12 +79,18 @@ def training_summaries(by_fold: dict[int, Summary], held_out: list[int]) -> dict
     return merged
 
 
-def check_folds(by_fold: dict[int, Summary], held_out: list[int], classes: int) -> None:
-    """Refuse folds a fit or a score cannot be made of, before any pass."""
+def check_folds(by_fold: dict[int, Summary], held_out: list[int], classes: int, ranked: bool) -> None:
+    """Refuse folds a fit or a score cannot be made of, before any pass: every fold's training
+    rows need every class; a ``ranked`` metric (ROC or PR AUC) both classes in each held-out fold."""
     training = training_summaries(by_fold, held_out)
     for fold in held_out:
         if fold not in by_fold or by_fold[fold].weight <= 0:
             raise InputError(f"tune: fold {fold} has no rows of positive weight to score the models on")
+        if ranked and np.count_nonzero(by_fold[fold].class_weight > 0) < 2:
+            raise InputError(
+                f"tune: fold {fold} holds out rows of one class only, so its ROC and PR AUC are "
+                'undefined; use more rows per fold, another tune.seed or tune.metric = "log_loss"'
+            )
         weights = np.zeros(classes)
         kept = training[fold].class_weight[:classes]
         weights[: kept.size] = kept
@@ -115,17 +123,28 @@ def _partial_bytes(chains: int, d: int, settings: ModelSettings, grid: Grid) -> 
     return 8 * chains * (Layout(d, settings.family, hessian=newton).size + HELD_OUT_SIZE)
 
 
-def _scores(grid: Grid, fits: list[PathFit]) -> list[Score]:
-    """Each (λ, α)'s validation log loss over the folds."""
+#: The metrics whose larger values are better.
+LARGER_IS_BETTER = frozenset({"roc_auc", "pr_auc"})
+
+
+def log_losses(fits: list[PathFit]) -> list[float]:
+    """Each fit's held-out weighted log loss (NaN for the fits on all rows)."""
+    return [math.nan if f.held_out is None else f.validation_log_loss for f in fits]
+
+
+def select(grid: Grid, fits: list[PathFit], values: list[float], metric: str) -> Selection:
+    """Each (λ, α)'s mean and spread of ``values`` (each fit's metric) over the folds, and the best:
+    the lowest mean (the highest for ROC and PR AUC), among equal means the largest λ."""
     scores = []
     for lam, alpha in grid.points():
-        losses = [
-            f.validation_log_loss
-            for f in fits
+        folds = [
+            v
+            for f, v in zip(fits, values)
             if f.held_out is not None and (f.reg_param, f.elastic_net_param) == (lam, alpha)
         ]
-        scores.append(Score(lam, alpha, float(np.mean(losses)), float(np.std(losses))))
-    return scores
+        scores.append(Score(lam, alpha, float(np.mean(folds)), float(np.std(folds))))
+    sign = -1.0 if metric in LARGER_IS_BETTER else 1.0
+    return Selection(scores, min(scores, key=lambda s: (sign * s.mean, -s.reg_param)))
 
 
 def search(
@@ -136,11 +155,14 @@ def search(
     tune: TuneSection,
 ) -> SearchResult:
     """Fit every (λ, α) of ``tune`` on each of the ``held_out`` folds' training rows and on all
-    rows; score and pick the best. ``by_fold`` holds each fold's statistics."""
+    rows. ``by_fold`` holds each fold's statistics."""
     started = time.perf_counter()
     d = next(iter(by_fold.values())).n_features
     check_newton_size(settings.solver.name, settings.family.n_margins * (d + 1))
-    check_folds(by_fold, held_out, settings.family.classes)
+    ranked = tune.metric in LARGER_IS_BETTER
+    if ranked and settings.family.is_multinomial:
+        raise InputError(f'tune.metric = "{tune.metric}" is defined for a binomial model only; use "log_loss"')
+    check_folds(by_fold, held_out, settings.family.classes, ranked)
     training = training_summaries(by_fold, held_out)
     batcher = Batcher(engine)
     grid = _grid(engine, training[None], settings, tune)
@@ -156,6 +178,4 @@ def search(
     lams = dict(zip(grid.elastic_net_params, grid.reg_params))
     walks = batcher.run([functools.partial(walk, batcher, c, lams[c.elastic_net_param], settings) for c in chains])
     fits = [fit for chain_fits in walks for fit in chain_fits]
-    scores = _scores(grid, fits)
-    best = min(scores, key=lambda s: (s.mean, -s.reg_param))
-    return SearchResult(grid, fits, scores, best, passes + batcher.passes, time.perf_counter() - started)
+    return SearchResult(grid, fits, passes + batcher.passes, time.perf_counter() - started)
