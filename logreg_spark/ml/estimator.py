@@ -5,21 +5,28 @@
 partition, a tree reduction per pass), from params instead of a TOML file, and
 writes nothing unless checkpoints are asked for. Used in a ``Pipeline`` or by
 ``CrossValidator``/``TrainValidationSplit``, it behaves like MLlib's estimator: its
-params copy, and each param map of a grid is a separate fit.
+params copy, and each param map of a grid gives the model a separate fit gives; the
+maps that differ only in how rows are fitted (``regParam``, ``elasticNetParam``,
+solver settings) share one cache and its passes (:meth:`LogisticRegression.fitMultiple`).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pyspark.ml import Estimator
+from pyspark.ml.param import Param
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
 from ..artifacts.checkpoint import Checkpoints, checkpointing
+from ..artifacts.model_dir import TrainedModel
 from ..errors import ConfigError
 from ..settings.schema import FitConf
 from ..training.fitting import fit
+from ..tuning.many import fit_many, shareable
 from .model import LogisticRegressionModel
 from .params import LogisticRegressionParams
 
@@ -53,12 +60,51 @@ class LogisticRegression(
         estimator.set_conf(conf)
         return estimator
 
+    def fitMultiple(
+        self, dataset: DataFrame, paramMaps: Sequence[dict[Param, Any]]
+    ) -> Iterator[tuple[int, LogisticRegressionModel]]:
+        """Fit ``dataset`` with each param map (pyspark.ml's ``CrossValidator`` and
+        ``TrainValidationSplit`` call this once per split): in shared passes over one cache when
+        the maps differ only in how the rows are fitted (:func:`~logreg_spark.tuning.many.shareable`),
+        else one fit after another. Yields (index, model) in order, safely from several threads."""
+        estimators = [self.copy(param_map) for param_map in paramMaps]
+        confs = [estimator.fit_conf() for estimator in estimators]
+        if not confs or not shareable(confs):
+            return super().fitMultiple(dataset, paramMaps)
+        return _SharedFits(lambda: fit_many(dataset, confs), estimators)
+
     def _fit(self, dataset: DataFrame) -> LogisticRegressionModel:
         """Fit on ``dataset``; with ``checkpointPath`` the checkpoints are removed once the
         model is returned."""
         conf = self.fit_conf()
         with checkpointing(dataset, conf) as checkpoints:
             return fit_model(dataset, conf, self, checkpoints)
+
+
+class _SharedFits:
+    """fitMultiple's iterator: the first ``next`` fits every model; each call then hands out the
+    next (index, model), under a lock (CrossValidator calls it from ``parallelism`` threads)."""
+
+    def __init__(self, fit_all: Callable[[], list[TrainedModel]], estimators: list[LogisticRegression]) -> None:
+        self._fit_all, self._estimators = fit_all, estimators
+        self._models: list[LogisticRegressionModel] | None = None
+        self._next, self._lock = 0, threading.Lock()
+
+    def __iter__(self) -> Iterator[tuple[int, LogisticRegressionModel]]:
+        return self
+
+    def __next__(self) -> tuple[int, LogisticRegressionModel]:
+        with self._lock:
+            if self._models is None:
+                self._models = []
+                for trained, estimator in zip(self._fit_all(), self._estimators):
+                    model = LogisticRegressionModel(trained)
+                    estimator._copyValues(model)
+                    self._models.append(model)
+            if self._next >= len(self._models):
+                raise StopIteration
+            self._next += 1
+            return self._next - 1, self._models[self._next - 1]
 
 
 def fit_model(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..core.folds import FoldRule
 from ..errors import ConfigError
@@ -82,18 +82,15 @@ _NOT_FOR_TUNING = {
 
 
 @dataclass(frozen=True)
-class TuneConf(FitConf):
-    """The tuning job's conf."""
+class TuneFitConf(FitConf):
+    """What a tuning run needs besides where its input and output are (the Python API's
+    :class:`~logreg_spark.ml.LogisticRegressionCV` holds one as its params)."""
 
     tune: TuneSection = field(default_factory=TuneSection)
-    output: TuneOutputConf = field(default_factory=TuneOutputConf)
 
     def __post_init__(self) -> None:
-        where = WHERE.get()
-        require_input_path(self.input.path, where)
         super().__post_init__()
-        if not self.output.path:
-            raise ConfigError(f"{where('output.path')}: output.path is required")
+        where = WHERE.get()
         defaults = {"model": ModelConf(), "solver": SolverConf()}
         for key, reason in _NOT_FOR_TUNING.items():
             section, name = key.split(".")
@@ -107,5 +104,19 @@ class TuneConf(FitConf):
 
     def fit_conf(self, reg_param: float, elastic_net_param: float) -> FitConf:
         """The training conf of one (λ, α): what a separate training run would be given."""
-        model = ModelConf(**{**self.model.__dict__, "reg_param": reg_param, "elastic_net_param": elastic_net_param})
+        model = replace(self.model, reg_param=reg_param, elastic_net_param=elastic_net_param)
         return FitConf(self.input, model, self.solver, self.spark)
+
+
+@dataclass(frozen=True)
+class TuneConf(TuneFitConf):
+    """The tuning job's conf."""
+
+    output: TuneOutputConf = field(default_factory=TuneOutputConf)
+
+    def __post_init__(self) -> None:
+        where = WHERE.get()
+        require_input_path(self.input.path, where)
+        super().__post_init__()
+        if not self.output.path:
+            raise ConfigError(f"{where('output.path')}: output.path is required")

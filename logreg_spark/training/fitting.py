@@ -22,6 +22,7 @@ from .. import __version__
 from ..artifacts.checkpoint import Checkpoints
 from ..artifacts.model_dir import TrainedModel
 from ..core.data import Summary
+from ..core.engine import PassEngine
 from ..core.family import BINOMIAL, Family
 from ..core.inference import SingularHessian, coefficient_statistics
 from ..core.objective import Objective
@@ -70,11 +71,12 @@ def _class_weighted(data: TrainingData, conf: FitConf, family: Family) -> Traini
     return data.with_class_weights(data.summary.balanced_class_weights(family.classes))
 
 
-def _objective(data: TrainingData, conf: FitConf, family: Family) -> Objective:
-    """The penalized loss over the cached blocks, as ``model`` asks."""
+def _objective(data: TrainingData, conf: FitConf, family: Family, engine: PassEngine | None) -> Objective:
+    """The penalized loss over the cached blocks (passes run by ``engine``, by default the data's
+    own), as ``model`` asks."""
     model_conf = conf.model
     return Objective.build(
-        data.passes(),
+        engine or data.passes(),
         data.summary,
         reg_param=model_conf.reg_param,
         elastic_net_param=model_conf.elastic_net_param,
@@ -164,17 +166,24 @@ def _metadata(
 
 
 def fit_prepared(
-    data: TrainingData, conf: FitConf, checkpoints: Checkpoints | None = None, warm: StartingPoint | None = None
+    data: TrainingData,
+    conf: FitConf,
+    checkpoints: Checkpoints | None = None,
+    warm: StartingPoint | None = None,
+    engine: PassEngine | None = None,
 ) -> TrainedModel:
     """Train on already prepared (cached) data; the data stays cached.
 
     With ``checkpoints`` the solver resumes from the latest one and writes new ones; ``warm``
-    (``model.init_model``, read beforehand) is the starting point.
+    (``model.init_model``, read beforehand) is the starting point. ``engine`` runs the passes
+    over ``data`` (default: ``data.passes()``; for many fits sharing passes, a
+    :class:`~logreg_spark.tuning.batching.ModelEngine`); it must not weight rows by class.
     """
     started = time.perf_counter()
     family = family_of(data, conf)
+    assert engine is None or not conf.model.class_weight, "a given engine does not weight rows by class"
     data = _class_weighted(data, conf, family)
-    objective = _objective(data, conf, family)
+    objective = _objective(data, conf, family, engine)
     theta0 = _initial_point(objective, data.summary, data.spec.names, conf.model, warm)
     solver = choose_solver(conf.solver, objective, data.summary)
     result = solve(solver, objective, theta0, conf.solver, checkpoints)

@@ -140,7 +140,8 @@ class ModelEngine:
 
     def run(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Sums:
         sums, held = self.batcher.submit(Request(coef, intercept, layout, self.held_out))
-        self.seen[point_key(coef, intercept)] = held
+        if self.held_out is not None:
+            self.seen[point_key(coef, intercept)] = held
         return sums
 
     def held_out_at(self, coef: np.ndarray, intercept: float | np.ndarray) -> HeldOut | None:

@@ -1,0 +1,116 @@
+"""A whole tuning run on a DataFrame: rows cached once with their fold ids, every (λ, α, fold)
+fitted in shared passes (:func:`~.search.search`), scored, and the best (λ, α) refit on all rows.
+
+The tuning job (:mod:`logreg_spark.app.tune`) and the Python API's
+:class:`~logreg_spark.ml.LogisticRegressionCV` both come here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+
+from ..artifacts.model_dir import TrainedModel
+from ..settings.tuning import TuneFitConf
+from ..spark.blocks import MAX_CLASSES
+from ..spark.prepare import TrainingData
+from ..spark.ranking import rankings
+from ..training.fitting import family_of, fit_prepared
+from ..training.warm_start import KnownStart
+from .chains import ModelSettings
+from .held_out import held_out_scores
+from .search import SearchResult, Selection, log_losses, search, select
+
+log = logging.getLogger("logreg_spark")
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """A tuning run's fits, each fit's metric (NaN on all rows), the scores and the best, the
+    folds held out in turn, and the best (λ, α)'s model on all rows."""
+
+    result: SearchResult
+    values: list[float]
+    selection: Selection
+    held_out: list[int]
+    trained: TrainedModel
+
+
+def tune_frame(df: DataFrame, conf: TuneFitConf) -> Tuned:
+    """Tune ``conf`` on ``df`` (its input columns as ``conf.input`` names them); the cache is
+    released before returning."""
+    rule = conf.tune.fold_rule()
+    label_limit = 2 if conf.model.family == "binomial" else MAX_CLASSES
+    data = TrainingData.prepare(
+        df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, label_limit, folds=rule
+    )
+    try:
+        family = family_of(data, conf.fit_conf(0.0, 0.0))
+        by_fold = data.fold_summaries()
+        held_out = rule.held_out(sorted(by_fold))
+        settings = ModelSettings(family, conf.model.standardization, conf.model.fit_intercept, conf.solver)
+        result = search(data.passes(), by_fold, held_out, settings, conf.tune)
+        values = _metric_values(df, conf, result)
+        selection = select(result.grid, result.fits, values, conf.tune.metric)
+        best, start = selection.best, selection.refit_start(result.fits)
+        trained = fit_prepared(
+            data, conf.fit_conf(best.reg_param, best.elastic_net_param), warm=KnownStart(start.coef, start.intercept)
+        )
+    finally:
+        data.release()
+    _warn_if_unconverged(result)
+    _warn_if_on_edge(result, selection)
+    log.info(
+        "tune: best λ = %.6g, α = %g: held-out %s %.6g ± %.2g over %d folds; %d models in %d passes, %.1f s",
+        best.reg_param,
+        best.elastic_net_param,
+        conf.tune.metric,
+        best.mean,
+        best.std,
+        len(held_out),
+        len(result.fits),
+        result.passes,
+        result.seconds,
+    )
+    return Tuned(result, values, selection, held_out, trained)
+
+
+def _metric_values(df: DataFrame, conf: TuneFitConf, result: SearchResult) -> list[float]:
+    """Each fit's metric on its held-out rows (NaN for the fits on all rows)."""
+    metric = conf.tune.metric
+    if metric == "log_loss":
+        return log_losses(result.fits)
+    scored = held_out_scores(df, conf.input, conf.tune.fold_rule(), conf.solver.dtype, result.fits)
+    ranked = rankings(scored)
+    return [math.nan if f.held_out is None else getattr(ranked[i], metric) for i, f in enumerate(result.fits)]
+
+
+def _warn_if_unconverged(result: SearchResult) -> None:
+    unconverged = [fit for fit in result.fits if not fit.converged]
+    if unconverged:
+        first = unconverged[0]
+        log.warning(
+            "tune: %d of %d fits did not converge (first: λ = %g, α = %g, fold %s: %s); their scores are "
+            "not those of the optimum; raise solver.max_iter",
+            len(unconverged),
+            len(result.fits),
+            first.reg_param,
+            first.elastic_net_param,
+            first.held_out,
+            first.stop_reason,
+        )
+
+
+def _warn_if_on_edge(result: SearchResult, selection: Selection) -> None:
+    """Say so when the best λ is the smallest of its α's grid: a smaller one may be better still."""
+    best = selection.best
+    lams = result.grid.reg_params[result.grid.elastic_net_params.index(best.elastic_net_param)]
+    if len(lams) > 1 and best.reg_param == min(lams) > 0:
+        log.warning(
+            "tune: the best λ = %g is the smallest of the grid; a smaller one may score better: lower "
+            "tune.path_min_ratio or add smaller tune.reg_params",
+            best.reg_param,
+        )
