@@ -8,7 +8,7 @@ layers load without Spark.
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["LogisticRegression", "LogisticRegressionModel"]
+__all__ = ["LogisticRegression", "LogisticRegressionCV", "LogisticRegressionModel"]
 
 
 def __getattr__(name: str) -> Any:

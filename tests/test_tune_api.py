@@ -1,5 +1,5 @@
 """Tuning from Python: ``LogisticRegression.fitMultiple`` (what ``CrossValidator`` calls) in
-shared passes, giving each param map the model a separate fit gives."""
+shared passes, giving each param map the model a separate fit gives, and ``LogisticRegressionCV``."""
 
 import numpy as np
 import pyarrow as pa
@@ -8,9 +8,11 @@ import pytest
 from pyspark.ml.tuning import ParamGridBuilder
 from synthetic import make_classification
 
-from logreg_spark import LogisticRegression
+from logreg_spark import LogisticRegression, LogisticRegressionCV
+from logreg_spark.errors import ConfigError
 from logreg_spark.ml import estimator
 from logreg_spark.tuning.many import fit_many
+from logreg_spark.tuning.run import tune_frame
 
 FEATURES = ["x0", "x1", "x2", "x3"]
 
@@ -57,3 +59,43 @@ def test_fit_multiple_fits_one_by_one_when_the_maps_read_the_rows_differently(df
     grid = ParamGridBuilder().addGrid(lr.weightCol, ["w", ""]).build()
     models = dict(lr.fitMultiple(df, grid))
     assert [models[i].getOrDefault("weightCol") for i in (0, 1)] == ["w", ""]
+
+
+def test_logistic_regression_cv_selects_as_the_tuning_run_does_and_transforms_with_the_best(df):
+    lr = LogisticRegression(featureCols=FEATURES, weightCol="w", tol=1e-8)
+    cv = LogisticRegressionCV(estimator=lr, regParams=[0.3, 0.03, 0.003], elasticNetParams=[0.0, 1.0], numFolds=3)
+    model = cv.fit(df)
+    conf = cv.tune_conf()
+    assert conf.tune.reg_params == [0.3, 0.03, 0.003] and conf.tune.folds == 3
+    tuned = tune_frame(df, conf)
+    assert model.avgMetrics == pytest.approx([s.mean for s in tuned.selection.scores], rel=1e-12)
+    assert (model.bestRegParam, model.bestElasticNetParam) == (
+        tuned.selection.best.reg_param,
+        tuned.selection.best.elastic_net_param,
+    )
+    assert model.bestRegParam == model.grid[int(np.argmin(model.avgMetrics))][0]
+    best = model.bestModel
+    assert (best.getRegParam(), best.getElasticNetParam()) == (model.bestRegParam, model.bestElasticNetParam)
+    alone = lr.copy({lr.regParam: model.bestRegParam, lr.elasticNetParam: model.bestElasticNetParam}).fit(df)
+    np.testing.assert_allclose(
+        best.coefficientMatrix.toArray(), alone.coefficientMatrix.toArray(), rtol=1e-6, atol=1e-8
+    )
+    scored = model.transform(df).select("probability").first()
+    assert scored is not None and 0 < scored.probability[1] < 1
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"numFolds": 1}, "numFolds: tune.folds must be >= 2 (got 1)"),
+        ({"elasticNetParams": [2.0]}, "elasticNetParams: tune.elastic_net_params must hold numbers in [0.0, 1.0]"),
+        (
+            {"estimator": LogisticRegression(featureCols=FEATURES, regParam=0.1)},
+            "regParam: model.reg_param is not used",
+        ),
+    ],
+)
+def test_logistic_regression_cv_refuses_bad_params_in_one_line(params, message):
+    with pytest.raises(ConfigError) as caught:
+        LogisticRegressionCV(**{"estimator": LogisticRegression(featureCols=FEATURES), **params}).tune_conf()
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)

@@ -10,8 +10,9 @@ sums. A solver that finishes drops out; the passes go on for the others.
 
 Each model's sequence of points depends only on its own sums, so a model's
 path is the same whatever else shares its passes (to the rounding of the
-stacked products). The threads only run the solvers' small vector arithmetic;
-every pass runs on the calling thread, which is the one that drives Spark.
+stacked products). The threads run the solvers' small vector arithmetic (and
+whatever else a fit does between passes); every shared pass runs on the calling
+thread.
 """
 
 from __future__ import annotations
@@ -145,7 +146,9 @@ class ModelEngine:
         return sums
 
     def held_out_at(self, coef: np.ndarray, intercept: float | np.ndarray) -> HeldOut | None:
-        """The held-out sums at a point this engine evaluated, or None."""
+        """The held-out sums at a point this engine evaluated (zero when it holds no rows out), or None."""
+        if self.held_out is None:
+            return HeldOut(0.0, 0.0, 0)
         return self.seen.get(point_key(coef, intercept))
 
     def forget(self) -> None:
