@@ -10,7 +10,8 @@ sums. A solver that finishes drops out; the passes go on for the others.
 
 Each model's sequence of points depends only on its own sums, so a model's
 path is the same whatever else shares its passes (to the rounding of the
-stacked products). The threads run the solvers' small vector arithmetic (and
+stacked products; a pass lists the requests in the models' order, so the rounding
+does not depend on which thread asked first). The threads run the solvers' small vector arithmetic (and
 whatever else a fit does between passes); every shared pass runs on the calling
 thread.
 """
@@ -39,6 +40,7 @@ class _Slot:
     """One waiting request and, once the pass ran, its outcome."""
 
     request: Request
+    order: int  # the model's place in :meth:`Batcher.run`'s list: a pass lists requests in this order
     result: tuple[Sums, HeldOut] | None = None
     error: BaseException | None = None
     done: bool = False
@@ -54,10 +56,11 @@ class Batcher:
     _running: int = 0
     _failed: BaseException | None = None
     _ready: threading.Condition = field(default_factory=threading.Condition)
+    _order: dict[int, int] = field(default_factory=dict)  # thread id → its model's place
 
     def submit(self, request: Request) -> tuple[Sums, HeldOut]:
         """Called by a solver's thread: wait for the next shared pass and return this request's sums."""
-        slot = _Slot(request)
+        slot = _Slot(request, self._order.get(threading.get_ident(), 0))
         with self._ready:
             if self._failed is not None:
                 raise Cancelled("the tuning run failed") from self._failed
@@ -76,6 +79,8 @@ class Batcher:
         errors: list[BaseException] = []
 
         def body(i: int, model: Callable[[], T]) -> None:
+            with self._ready:
+                self._order[threading.get_ident()] = i
             try:
                 results[i] = model()
             except Cancelled:
@@ -112,7 +117,7 @@ class Batcher:
                 self._ready.wait_for(lambda: self._running == 0 or len(self._pending) >= self._running)
                 if self._running == 0 or self._failed is not None:
                     return
-                batch, self._pending = self._pending, []
+                batch, self._pending = sorted(self._pending, key=lambda slot: slot.order), []
             outcomes = self.engine.run_shared([slot.request for slot in batch])
             self.passes += 1
             with self._ready:

@@ -1,11 +1,12 @@
-"""One chain: the fits of one (α, held-out fold) down its λ path, each warm-started from the last.
+"""One chain: the fits of one (α, held-out fold) at some λ values (descending), each warm-started
+from the last.
 
 A chain fits exactly what a separate training run on its training rows (every
 row not in its held-out fold; all rows when it holds none out) would fit at each
 λ: the same objective, built from the statistics of those rows
 (:meth:`Objective.build`), and the same solver and stopping rule. Only the
-starting point differs: the intercept-only model for the largest λ, then the
-previous λ's solution. Its passes go through a :class:`~.batching.ModelEngine`,
+starting point differs: the intercept-only model for the largest λ, as a separate
+run starts, then the previous λ's solution. Its passes go through a :class:`~.batching.ModelEngine`,
 so the chain runs in a thread of the :class:`~.batching.Batcher`.
 """
 
@@ -37,12 +38,13 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class Chain:
-    """The fits of α over the rows not in fold ``held_out`` (all rows when None), whose
-    statistics are ``summary``."""
+    """The fits of α at ``reg_params`` (descending) over the rows not in fold ``held_out`` (all
+    rows when None), whose statistics are ``summary``."""
 
     elastic_net_param: float
     held_out: int | None
     summary: Summary
+    reg_params: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -87,14 +89,14 @@ def objective_at(engine: ModelEngine, chain: Chain, settings: ModelSettings, reg
     )
 
 
-def walk(batcher: Batcher, chain: Chain, reg_params: tuple[float, ...], settings: ModelSettings) -> list[PathFit]:
-    """Fit ``chain`` at each of ``reg_params`` (descending), in the calling thread."""
+def walk(batcher: Batcher, chain: Chain, settings: ModelSettings) -> list[PathFit]:
+    """Fit ``chain`` at each of its λ values in turn, in the calling thread."""
     engine = ModelEngine(batcher, chain.held_out)
     family = settings.family
     coef, intercept = family.prior(chain.summary.class_weight, chain.summary.n_features)
     intercept = intercept * settings.fit_intercept
     fits = []
-    for reg_param in reg_params:
+    for reg_param in chain.reg_params:
         objective = objective_at(engine, chain, settings, reg_param)
         solver = resolve_solver(settings.solver.name, objective.penalty.has_l1, objective.n_params)
         result = run_solver(solver, objective, objective.from_data(coef, intercept), settings.solver)

@@ -1,15 +1,22 @@
 """The search: every (λ, α) fitted on every fold's training rows, scored on its held-out rows.
 
-For each α there is one chain per held-out fold and one on all rows (whose fit
-at the chosen (λ, α) starts the final model). All chains run at once, their
-passes batched (:class:`~.batching.Batcher`): each pass reads every cached block
-once for all the models still running. A (λ, α) scores the mean over folds of
-the metric on the held-out rows (:func:`select`); among equal scores the best is
-the one of largest λ (the simplest model).
+Every (λ, α) is fitted on each held-out fold's training rows and on all rows
+(whose fit at the chosen (λ, α) starts the final model). The models run at once,
+their passes batched (:class:`~.batching.Batcher`): each pass reads every cached
+block once for all the models still running, so a search takes as many passes
+as its slowest model, not the sum of all. Each model starts as a separate fit
+does, from the intercept-only model: measured, that beats warm starts along
+the path, whose fits must run one after another (100,000 × 50 dense, 10 λ × 2 α
+× 3 folds: 9 passes against 68; 10,000 × 2,000 sparse: 31 against 209).
 
 Memory: each task's partial is the concatenation of every running model's sums,
 8 × (d + 5) bytes per binomial model with L-BFGS (the gradient, four scalars and
-three held-out sums), and 8 × (d + 1)² more per model with Newton (its Hessian).
+three held-out sums), 8 × (d + 1)² more with Newton (its Hessian), K times more
+for K classes. When all models' sums would pass :data:`PARTIAL_BUDGET`, each
+(α, fold)'s λ path is cut into as few runs as fit, each walked down its λ
+values with warm starts: at most ``max(PARTIAL_BUDGET, one model per (α, fold))``
+per task. A (λ, α) scores the mean over folds of the metric on the held-out rows
+(:func:`select`); among equal scores the best is the one of largest λ.
 """
 
 from __future__ import annotations
@@ -115,12 +122,32 @@ def _grid(engine: SharedPassEngine, everything: Summary, settings: ModelSettings
     return Grid.of(tune.elastic_net_params, tune.reg_params, tune.path_length, tune.path_min_ratio, gradient, unit)
 
 
-def _partial_bytes(chains: int, d: int, settings: ModelSettings, grid: Grid) -> int:
-    """The largest partial a task holds: every chain's sums at once (Newton: with its Hessian)."""
+#: The most partial sums a task holds in a pass, in bytes, unless one model per (α, fold) needs more.
+PARTIAL_BUDGET = 64 << 20
+
+
+def _model_bytes(d: int, settings: ModelSettings, grid: Grid) -> int:
+    """The largest partial of one model: its sums (Newton: with its Hessian) and held-out sums."""
     ridge_only = all(alpha == 0 or min(lams) == 0 for alpha, lams in zip(grid.elastic_net_params, grid.reg_params))
     n_params = settings.family.n_margins * (d + 1)
     newton = resolve_solver(settings.solver.name, not ridge_only, n_params) == "newton"
-    return 8 * chains * (Layout(d, settings.family, hessian=newton).size + HELD_OUT_SIZE)
+    return 8 * (Layout(d, settings.family, hessian=newton).size + HELD_OUT_SIZE)
+
+
+def _chains(grid: Grid, held_out: list[int], training: dict[int | None, Summary], model_bytes: int) -> list[Chain]:
+    """Each (α, fold)'s λ values cut into as many runs as :data:`PARTIAL_BUDGET` lets run at once
+    (every λ its own run when all fit)."""
+    paths = [
+        (alpha, lams, fold)
+        for alpha, lams in zip(grid.elastic_net_params, grid.reg_params)
+        for fold in [None, *held_out]
+    ]
+    runs = max(1, PARTIAL_BUDGET // model_bytes // len(paths))
+    return [
+        Chain(alpha, fold, training[fold], tuple(part))
+        for alpha, lams, fold in paths
+        for part in np.array_split(np.array(lams), min(runs, len(lams)))
+    ]
 
 
 #: The metrics whose larger values are better.
@@ -167,15 +194,15 @@ def search(
     batcher = Batcher(engine)
     grid = _grid(engine, training[None], settings, tune)
     passes = 0 if tune.reg_params else 1
-    chains = [Chain(alpha, fold, training[fold]) for alpha in grid.elastic_net_params for fold in [None, *held_out]]
+    model_bytes = _model_bytes(d, settings, grid)
+    chains = _chains(grid, held_out, training, model_bytes)
     log.info(
-        "tune: %d (λ, α) × %d folds and all rows: %d chains share each pass, %.1f MB of partial sums per task",
+        "tune: %d (λ, α) × %d folds and all rows in %d runs at once: at most %.1f MB of partial sums per task",
         len(grid.points()),
         len(held_out),
         len(chains),
-        _partial_bytes(len(chains), d, settings, grid) / 1e6,
+        len(chains) * model_bytes / 1e6,
     )
-    lams = dict(zip(grid.elastic_net_params, grid.reg_params))
-    walks = batcher.run([functools.partial(walk, batcher, c, lams[c.elastic_net_param], settings) for c in chains])
+    walks = batcher.run([functools.partial(walk, batcher, chain, settings) for chain in chains])
     fits = [fit for chain_fits in walks for fit in chain_fits]
     return SearchResult(grid, fits, passes + batcher.passes, time.perf_counter() - started)
