@@ -81,3 +81,25 @@ def test_conditioning_benchmark_reports_each_fit_against_the_optimum(tmp_path):
     for name in ("logreg_spark (lbfgs)", "logreg_spark (gd)"):
         assert f"| onehot {result['size']} | {name} |" in table and "converged: true" in fits[name]["reports"]
         assert fits[name]["gap"] < 1e-8
+
+
+def test_tune_compare_reports_both_selections_side_by_side(tmp_path):
+    lams, alphas = ["0.1", "0.01", "0.001"], ["0.0", "0.5"]
+    table = run_compare(
+        tmp_path,
+        *("--rows", "3000", "--features", "5", "--reg-params", *lams, "--elastic-net-params", *alphas),
+        *WARM_UP,
+        script="tune_compare.py",
+    )
+    header = next(line for line in table.splitlines() if line.startswith("| rows × features |"))
+    for column in ("rows × features", "grid", "MLlib s", "ours s", "ours / MLlib", "our passes"):
+        assert f"| {column} |" in header
+    for column in ("MLlib (λ, α)", "MLlib log loss", "ours (λ, α)", "our log loss", "agree"):
+        assert f"| {column} |" in header
+    assert "| 3,000 × 5 | 3 × 2, 3 folds |" in table
+    (result,) = json.loads((tmp_path / "r.json").read_text())
+    for side in ("mllib", "ours"):
+        best = result[side]["best"]
+        assert best["reg_param"] in map(float, lams) and best["elastic_net_param"] in map(float, alphas)
+        assert 0 < best["mean"] < 1 and len(result[side]["scores"]) == 6
+    assert result["ours"]["passes"] > 0 and result["agreement"]["verdict"].startswith(("yes", "no"))
