@@ -18,9 +18,9 @@ from logreg_spark.settings.schema import SolverConf
 from logreg_spark.settings.tuning import TuneSection
 from logreg_spark.solvers import resolve_solver
 from logreg_spark.training.solving import run_solver
+from logreg_spark.tuning import search as search_module
 from logreg_spark.tuning.batching import Batcher
 from logreg_spark.tuning.chains import ModelSettings
-from logreg_spark.tuning import search as search_module
 from logreg_spark.tuning.search import log_losses, search, select
 
 SOLVER = SolverConf(tol=1e-8, max_iter=500)
@@ -106,6 +106,7 @@ def test_a_path_too_wide_for_the_partial_budget_is_walked_in_runs_with_warm_star
         train = np.ones(len(y), bool) if fit.held_out is None else fold != fit.held_out
         *_, objective = _separate_fit(X[train], y[train], w[train], settings, fit.reg_param, 0.0)
         assert fit.objective == pytest.approx(objective, rel=1e-8)
+
 
 def test_the_selected_reg_param_matches_a_brute_force_loop_over_separate_fits():
     X, y, w = _problem(0, True, rows=1500)
