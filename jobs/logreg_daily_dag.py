@@ -142,15 +142,16 @@ def spark_job(
     return SparkSubmitOperator(**settings)
 
 
-with DAG(
-    dag_id="logreg_spark_daily",
-    schedule="@daily",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},
-    tags=["logreg_spark"],
-) as dag:
+#: What both DAGs share: no backfill, one run at a time, two retries.
+SCHEDULING = {
+    "start_date": datetime(2026, 1, 1),
+    "catchup": False,
+    "max_active_runs": 1,
+    "default_args": {"retries": 2, "retry_delay": timedelta(minutes=10)},
+    "tags": ["logreg_spark"],
+}
+
+with DAG(dag_id="logreg_spark_daily", schedule="@daily", **SCHEDULING) as dag:
     model = f"{DATA}/models/{DAY}"
     train = spark_job(
         "train",
@@ -186,15 +187,7 @@ with DAG(
     train >> evaluate >> predict
 
 if TUNING:
-    with DAG(
-        dag_id="logreg_spark_weekly_tune",
-        schedule="@weekly",
-        start_date=datetime(2026, 1, 1),
-        catchup=False,
-        max_active_runs=1,
-        default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},
-        tags=["logreg_spark"],
-    ) as tune_dag:
+    with DAG(dag_id="logreg_spark_weekly_tune", schedule="@weekly", **SCHEDULING) as tune_dag:
         spark_job(
             "tune",
             "tune.toml",

@@ -98,7 +98,7 @@ def test_every_model_on_the_path_equals_a_separate_fit(classes, dense, standardi
 
 def test_a_path_too_wide_for_the_partial_budget_is_walked_in_runs_with_warm_starts(monkeypatch):
     X, y, w = _problem(0, True)
-    monkeypatch.setattr(search_module, "PARTIAL_BUDGET", 8 * 2 * 8 * (4 + 7 + 49 + 3))  # 2 Newton models per path
+    monkeypatch.setattr(search_module, "PARTIAL_BUDGET", 8 * 2 * 4 * (4 + 7 + 3))  # 2 models per (α, fold)
     tune = TuneSection(path_length=5, path_min_ratio=1e-3, folds=3, seed=2)
     fold, settings, result, _ = _search(X, y, w, 0, tune)
     assert 1 + max(fit.passes for fit in result.fits) < result.passes < sum(fit.passes for fit in result.fits) / 4

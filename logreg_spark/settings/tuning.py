@@ -10,10 +10,13 @@ from .schema import FitConf, ModelConf, SolverConf, require_input_path
 from .sections import WHERE, Check, Section, at_least, one_of
 
 
-def _grid_values(low: float, high: float | None = None) -> dict[str, Check]:
-    """A list of distinct numbers, each at least ``low`` (and at most ``high``)."""
+def _grid_values(low: float, high: float | None = None, required: bool = False) -> dict[str, Check]:
+    """A list of distinct numbers in [``low``, ``high``] (no upper bound when None), at least one
+    when ``required``."""
 
     def check(values: list[float]) -> str | None:
+        if required and not values:
+            return "must hold at least one value"
         outside = [v for v in values if v < low or (high is not None and v > high)]
         if outside:
             interval = f"[{low}, {high}]" if high is not None else f"[{low}, inf)"
@@ -25,10 +28,6 @@ def _grid_values(low: float, high: float | None = None) -> dict[str, Check]:
     return {"check": check}
 
 
-def _nonempty(values: list[float]) -> str | None:
-    return "must hold at least one value" if not values else _grid_values(0.0, 1.0)["check"](values)
-
-
 @dataclass(frozen=True)
 class TuneSection(Section, section="tune"):
     """The grid of (λ, α) and how rows are split into folds."""
@@ -38,7 +37,9 @@ class TuneSection(Section, section="tune"):
     path_min_ratio: float = field(
         default=1e-4, metadata={"check": lambda v: None if 0 < v < 1 else "must be in (0, 1)"}
     )
-    elastic_net_params: list[float] = field(default_factory=lambda: [0.0], metadata={"check": _nonempty})
+    elastic_net_params: list[float] = field(
+        default_factory=lambda: [0.0], metadata=_grid_values(0.0, 1.0, required=True)
+    )
     folds: int = field(default=3, metadata=at_least(2))
     fold_col: str = ""  # the user's fold ids (an integer column); folds is then ignored
     validation_fraction: float = field(  # > 0: one split holding out about this share; folds is then ignored

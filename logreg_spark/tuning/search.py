@@ -9,6 +9,12 @@ does, from the intercept-only model: measured, that beats warm starts along
 the path, whose fits must run one after another (100,000 × 50 dense, 10 λ × 2 α
 × 3 folds: 9 passes against 68; 10,000 × 2,000 sparse: 31 against 209).
 
+Solver: ``solver.name = "auto"`` means L-BFGS here. In a shared pass the
+arithmetic of every model adds up, and Newton's Hessian costs each model about
+d/2 times its gradient: 500,000 × 50 dense, 10 λ × 2 α × 3 folds, 8 passes
+either way, the search took 15.9 s with Newton for the L2 models and 7.2 s
+with L-BFGS for all.
+
 Memory: each task's partial is the concatenation of every running model's sums,
 8 × (d + 5) bytes per binomial model with L-BFGS (the gradient, four scalars and
 three held-out sums), 8 × (d + 1)² more with Newton (its Hessian), K times more
@@ -21,6 +27,7 @@ per task. A (λ, α) scores the mean over folds of the metric on the held-out ro
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -184,6 +191,8 @@ def search(
     """Fit every (λ, α) of ``tune`` on each of the ``held_out`` folds' training rows and on all
     rows. ``by_fold`` holds each fold's statistics."""
     started = time.perf_counter()
+    if settings.solver.name == "auto":
+        settings = dataclasses.replace(settings, solver=dataclasses.replace(settings.solver, name="lbfgs"))
     d = next(iter(by_fold.values())).n_features
     check_newton_size(settings.solver.name, settings.family.n_margins * (d + 1))
     ranked = tune.metric in LARGER_IS_BETTER
