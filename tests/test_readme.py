@@ -29,3 +29,18 @@ def test_the_from_python_example_runs_as_written(tmp_path):
     assert 0.5 < auc <= 1.0
     assert (tmp_path / "output" / "python_model" / "model.json").is_file()
     assert "True" in done.stdout  # summary.converged
+
+
+def test_the_tuning_example_runs_as_written(tmp_path):
+    (block,) = _python_blocks("Tuning")
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    script = tmp_path / "example.py"
+    script.write_text(block)
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    best = re.search(r"best (\S+) (\S+) passes (\d+)", done.stdout)
+    assert best and float(best.group(1)) > 0 and float(best.group(2)) in (0.0, 0.5)
+    assert (tmp_path / "output" / "python_tuned" / "model.json").is_file()

@@ -9,7 +9,6 @@ fit), ``tune.json`` (grid, scores, best, passes, seconds), ``cv.png`` and
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import numpy as np
@@ -26,8 +25,6 @@ from ..tuning.run import tune_frame
 from ..tuning.search import SearchResult, Selection
 from .cli import job_main
 from .opening import open_job
-
-log = logging.getLogger("logreg_spark")
 
 
 def _path_table(result: SearchResult, values: list[float], metric: str) -> pa.Table:
@@ -72,12 +69,13 @@ def _document(
 
 
 def _picture(result: SearchResult, selection: Selection, metric: str) -> bytes | None:
+    """``cv.png``: each α's (λ, mean, std) of the metric."""
     curves = {}
     for alpha in result.grid.elastic_net_params:
         scores = [s for s in selection.scores if s.elastic_net_param == alpha]
-        curves[alpha] = tuple(np.array([getattr(s, k) for s in scores]) for k in ("reg_param", "mean", "std"))
-    best = (selection.best.reg_param, selection.best.elastic_net_param)
-    return plots.cv_curve(curves, best, metric)  # type: ignore[arg-type]
+        lams, means, stds = (np.array([getattr(s, k) for s in scores]) for k in ("reg_param", "mean", "std"))
+        curves[alpha] = (lams, means, stds)
+    return plots.cv_curve(curves, (selection.best.reg_param, selection.best.elastic_net_param), metric)
 
 
 def run(spark: SparkSession, conf: TuneConf) -> str:

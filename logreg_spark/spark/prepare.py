@@ -194,11 +194,7 @@ class TrainingData:
         def add(acc: dict[int, Summary] | None, item: BlockItem, _: None) -> dict[int, Summary]:
             block = item[0].load()
             assert block.fold is not None, "blocks prepared with folds hold fold ids"
-            found = {
-                int(f): Summary.of_block(Block(block.X[rows], block.y[rows], block.w[rows]))
-                for f in np.unique(block.fold)
-                for rows in [block.fold == f]
-            }
+            found = {int(f): Summary.of_block(_rows_of(block, block.fold == f)) for f in np.unique(block.fold)}
             return _merge_by_fold(acc, found)
 
         # a Summary per fold: two d-vectors each, for about 8 folds
@@ -235,6 +231,11 @@ class TrainingData:
         if self.store == "local":
             self.blocks.aggregate(_remove_files, _add_counts, 8)
         self.blocks.release()
+
+
+def _rows_of(block: Block, rows: np.ndarray) -> Block:
+    """The block's ``rows`` (a mask), without their fold ids."""
+    return Block(block.X[rows], block.y[rows], block.w[rows])
 
 
 def _merge_by_fold(a: dict[int, Summary] | None, b: dict[int, Summary] | None) -> dict[int, Summary]:

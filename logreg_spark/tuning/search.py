@@ -206,7 +206,7 @@ def search(
     model_bytes = _model_bytes(d, settings, grid)
     chains = _chains(grid, held_out, training, model_bytes)
     log.info(
-        "tune: %d (λ, α) × %d folds and all rows in %d runs at once: at most %.1f MB of partial sums per task",
+        "tune: %d (λ, α) × %d folds and all rows in %d runs at once: at most %.3g MB of partial sums per task",
         len(grid.points()),
         len(held_out),
         len(chains),
