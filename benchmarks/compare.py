@@ -270,9 +270,9 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, nargs="+", default=[500_000, 2_000_000])
+def add_shared_arguments(parser: argparse.ArgumentParser, rows: list[int], work: Path) -> None:
+    """The options the benchmark scripts share: the data's size and kind, and where and how they run."""
+    parser.add_argument("--rows", type=int, nargs="+", default=rows)
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument(
         "--nonzeros",
@@ -282,14 +282,19 @@ def main() -> None:
     )
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="12g")
-    parser.add_argument("--reg-param", type=float, default=1e-3)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/logreg_bench"))
+    parser.add_argument("--work", type=Path, default=work)
     parser.add_argument("--cache", default=InputConf.cache, choices=["spark", "local"], help="input.cache")
     parser.add_argument("--dtype", default=SolverConf.dtype, choices=["float64", "float32"], help="solver.dtype")
-    parser.add_argument("--solvers", nargs="+", default=["auto", "lbfgs"], help="solver.name values to run")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--warm-up-rows", type=int, default=20_000, help="rows of the untimed first runs")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_shared_arguments(parser, [500_000, 2_000_000], Path("/tmp/logreg_bench"))
+    parser.add_argument("--reg-param", type=float, default=1e-3)
+    parser.add_argument("--solvers", nargs="+", default=["auto", "lbfgs"], help="solver.name values to run")
     parser.add_argument("--connect", action="store_true", help="run through a local Spark Connect server")
-    parser.add_argument("--warm-up-rows", type=int, default=20_000, help="rows of the untimed first fits")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if not args.connect:

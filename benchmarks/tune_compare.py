@@ -47,14 +47,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from compare import Data, dataset
+from compare import Data, add_shared_arguments, dataset
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.evaluation import MulticlassClassificationEvaluator
 from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 from pyspark.sql import SparkSession
 
 from logreg_spark.app import tune
-from logreg_spark.app.config import InputConf, ModelConf, SolverConf, TuneConf, TuneOutputConf, TuneSection
+from logreg_spark.app.config import ModelConf, SolverConf, TuneConf, TuneOutputConf, TuneSection
 from logreg_spark.spark.session import spark_session
 
 #: The default λ grid: 10 values geometric from 1e-1 down to 1e-5.
@@ -234,14 +234,7 @@ def table(results: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, nargs="+", default=[500_000])
-    parser.add_argument("--features", type=int, default=50)
-    parser.add_argument(
-        "--nonzeros",
-        type=int,
-        default=0,
-        help="sparse data: about this many non-zeros per row of a Vector of size --features",
-    )
+    add_shared_arguments(parser, [500_000], Path("/tmp/logreg_tune_bench"))
     parser.add_argument("--reg-params", type=float, nargs="+", default=REG_PARAMS, help="the λ grid")
     parser.add_argument("--elastic-net-params", type=float, nargs="+", default=ELASTIC_NET_PARAMS, help="the α grid")
     parser.add_argument("--folds", type=int, default=3)
@@ -250,13 +243,6 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=SolverConf.max_iter, help="maxIter and solver.max_iter")
     parser.add_argument("--tol", type=float, default=SolverConf.tol, help="tol and solver.tol")
     parser.add_argument("--tolerance", type=float, default=1e-3, help="score gap of selections one step apart")
-    parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--driver-memory", default="12g")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/logreg_tune_bench"))
-    parser.add_argument("--cache", default=InputConf.cache, choices=["spark", "local"], help="input.cache")
-    parser.add_argument("--dtype", default=SolverConf.dtype, choices=["float64", "float32"], help="solver.dtype")
-    parser.add_argument("--json", type=Path, help="also write the raw results here")
-    parser.add_argument("--warm-up-rows", type=int, default=20_000, help="rows of the untimed first runs")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     grid = {"reg_params": args.reg_params, "elastic_net_params": args.elastic_net_params, "folds": args.folds}
