@@ -8,7 +8,7 @@ from scipy import sparse
 
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.folds import FoldRule, row_keys
-from logreg_spark.core.sums import Layout, Request, block_sums
+from logreg_spark.core.sums import SPARSE_CHUNK_ROWS, Layout, Request, block_sums
 
 
 def test_row_keys_do_not_depend_on_storage_or_order():
@@ -41,10 +41,11 @@ def test_hashed_folds_are_balanced_reproducible_and_seeded():
 @pytest.mark.parametrize("classes", [0, 3])
 @pytest.mark.parametrize("dense", [True, False])
 def test_each_request_of_a_shared_pass_equals_its_own_pass(classes, dense):
-    X, y, w = small_problem(rows=3000, features=5)
+    rows = 3000 if dense else 5 * SPARSE_CHUNK_ROWS // 2  # sparse: several chunks of rows in a shared pass
+    X, y, w = small_problem(rows=rows, features=5)
     fam = family(classes)
     if classes:
-        y = np.random.default_rng(5).integers(0, classes, 3000).astype(float)
+        y = np.random.default_rng(5).integers(0, classes, rows).astype(float)
     features = X if dense else sparse.csr_array(np.where(np.abs(X) > 1.0, X, 0.0))
     fold = FoldRule(folds=3, seed=1).assign(X, y, w)
     rng = np.random.default_rng(2)
@@ -60,7 +61,7 @@ def test_each_request_of_a_shared_pass_equals_its_own_pass(classes, dense):
     ]
     shared = InMemoryEngine(features, y, w, fold).run_shared(requests)
     for request, (sums, held) in zip(requests, shared):
-        trains = np.ones(3000, bool) if request.held_out is None else fold != request.held_out
+        trains = np.ones(rows, bool) if request.held_out is None else fold != request.held_out
         alone = request.layout.unpack(
             block_sums(features, y, np.where(trains, w, 0.0), request.coef, request.intercept, request.layout)
         )
