@@ -21,7 +21,7 @@ from scipy import sparse
 from sparse_data import FEATURES, write_csr
 from synthetic import make_classification, multiclass_labels
 
-from logreg_spark import LogisticRegression, LogisticRegressionModel
+from logreg_spark import LogisticRegression, LogisticRegressionCV, LogisticRegressionModel
 from logreg_spark.app import evaluate, predict, train
 from logreg_spark.app.config import load_conf
 from logreg_spark.errors import ConfigError
@@ -239,3 +239,17 @@ def test_a_model_too_large_for_a_connect_plan_is_refused_before_preparation(conn
     lr = LogisticRegression(hashFeatures=["city"], hashDim=1 << 21)  # 16 MiB of coefficients, and the intercept
     with pytest.raises(ConfigError, match=r"about 2,097,153 \(16.0 MiB\), more than the 2,097,152"):
         lr.fit(df)
+
+
+def test_tuning_on_connect_selects_as_on_classic(spark, connect, monkeypatch, data_path):
+    def tuned(session):
+        lr = LogisticRegression(featureCols=NAMES, tol=1e-8)
+        grid = dict(regParams=[0.1, 0.01, 0.001], elasticNetParams=[0.0, 0.5], numFolds=3, metric="roc_auc")
+        return LogisticRegressionCV(estimator=lr, **grid).fit(session.read.parquet(str(data_path)))
+
+    with classic_mode(monkeypatch):
+        classic = tuned(spark)
+    remote = tuned(connect)
+    np.testing.assert_allclose(remote.avgMetrics, classic.avgMetrics, rtol=1e-10)
+    assert (remote.bestRegParam, remote.bestElasticNetParam) == (classic.bestRegParam, classic.bestElasticNetParam)
+    assert remote.passes == classic.passes

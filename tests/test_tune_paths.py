@@ -64,11 +64,11 @@ def _separate_fit(X, y, w, settings, reg_param, alpha):
     return (*objective.to_data(result.theta), result.final.total)
 
 
-def _search(X, y, w, classes, tune, standardization=True):
+def _search(X, y, w, classes, tune, standardization=True, budget=search_module.PARTIAL_BUDGET):
     fold = FoldRule(folds=tune.folds, seed=tune.seed).assign(X, y, w)
     settings = ModelSettings(family(classes), standardization, True, SOLVER)
     by_fold = _summaries(X, y, w, fold)
-    result = search(InMemoryEngine(X, y, w, fold), by_fold, sorted(by_fold), settings, tune)
+    result = search(InMemoryEngine(X, y, w, fold), by_fold, sorted(by_fold), settings, tune, budget)
     return fold, settings, result, select(result.grid, result.fits, log_losses(result.fits), tune.metric)
 
 
@@ -81,29 +81,29 @@ def test_every_model_on_the_path_equals_a_separate_fit(classes, dense, standardi
     X, y, w = _problem(classes, dense)
     tune = TuneSection(path_length=4, path_min_ratio=1e-3, elastic_net_params=[0.0, 0.6], folds=3, seed=2)
     fold, settings, result, _ = _search(X, y, w, classes, tune, standardization)
-    assert len(result.fits) == 2 * 4 * 4  # α × λ × (3 folds + all rows)
+    assert len(result.fits) == 2 * 4 * 3  # α × λ × folds
     assert all(fit.converged for fit in result.fits)
     for fit in result.fits:
-        train = np.ones(len(y), bool) if fit.held_out is None else fold != fit.held_out
+        train = fold != fit.held_out
         *_, objective = _separate_fit(
             _rows(X, train), y[train], w[train], settings, fit.reg_param, fit.elastic_net_param
         )
         assert fit.objective == pytest.approx(objective, rel=1e-8), (fit.reg_param, fit.elastic_net_param, fit.held_out)
-    # λ_max of α > 0: the all-rows model there has every coefficient zero, and just below it not
-    lasso = [f for f in result.fits if f.held_out is None and f.elastic_net_param == 0.6]
-    assert lasso[0].nonzero == 0 and lasso[1].nonzero > 0
+    # λ_max of α > 0: the model on all rows there has every coefficient zero, and just below it not
+    top, below = result.grid.reg_params[1][:2]
+    assert not np.any(_separate_fit(X, y, w, settings, top, 0.6)[0])
+    assert np.any(_separate_fit(X, y, w, settings, below, 0.6)[0])
     # every model ran at once: one pass for λ_max, then as many as the slowest model needed
     assert result.passes == 1 + max(fit.passes for fit in result.fits)
 
 
-def test_a_path_too_wide_for_the_partial_budget_is_walked_in_runs_with_warm_starts(monkeypatch):
+def test_a_path_too_wide_for_the_partial_budget_is_walked_in_runs_with_warm_starts():
     X, y, w = _problem(0, True)
-    monkeypatch.setattr(search_module, "PARTIAL_BUDGET", 8 * 2 * 4 * (4 + 7 + 3))  # 2 models per (α, fold)
     tune = TuneSection(path_length=5, path_min_ratio=1e-3, folds=3, seed=2)
-    fold, settings, result, _ = _search(X, y, w, 0, tune)
+    fold, settings, result, _ = _search(X, y, w, 0, tune, budget=3 * 2 * 8 * (4 + 7 + 3))  # 2 models per fold
     assert 1 + max(fit.passes for fit in result.fits) < result.passes < sum(fit.passes for fit in result.fits) / 4
     for fit in result.fits:  # warm-started or not, each is the separate fit
-        train = np.ones(len(y), bool) if fit.held_out is None else fold != fit.held_out
+        train = fold != fit.held_out
         *_, objective = _separate_fit(X[train], y[train], w[train], settings, fit.reg_param, 0.0)
         assert fit.objective == pytest.approx(objective, rel=1e-8)
 

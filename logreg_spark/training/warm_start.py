@@ -52,8 +52,8 @@ def read_warm_start(spark: SparkSession, path: str) -> WarmStart | None:
 
 @dataclass(frozen=True)
 class KnownStart:
-    """Coefficients already in the input's feature order and the model's family (a tuning run's
-    fit on all rows), as a starting point."""
+    """Coefficients already in the input's feature order and the model's family (from a tuning
+    run's models), as a starting point."""
 
     coef: np.ndarray
     intercept: float | np.ndarray

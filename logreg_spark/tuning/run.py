@@ -16,13 +16,15 @@ from pyspark.sql import DataFrame
 from ..artifacts.model_dir import TrainedModel
 from ..settings.tuning import TuneFitConf
 from ..spark.blocks import MAX_CLASSES
+from ..spark.connect_blocks import PAYLOAD_LIMIT
 from ..spark.prepare import TrainingData
 from ..spark.ranking import rankings
+from ..spark.session import is_connect
 from ..training.fitting import family_of, fit_prepared
 from ..training.warm_start import KnownStart
 from .chains import ModelSettings
 from .held_out import held_out_scores
-from .search import SearchResult, Selection, log_losses, search, select
+from .search import PARTIAL_BUDGET, SearchResult, Selection, log_losses, search, select
 
 log = logging.getLogger("logreg_spark")
 
@@ -52,12 +54,14 @@ def tune_frame(df: DataFrame, conf: TuneFitConf) -> Tuned:
         by_fold = data.fold_summaries()
         held_out = rule.held_out(sorted(by_fold))
         settings = ModelSettings(family, conf.model.standardization, conf.model.fit_intercept, conf.solver)
-        result = search(data.passes(), by_fold, held_out, settings, conf.tune)
+        # on Spark Connect every point of a pass travels in its plan, which has a size limit
+        budget = min(PARTIAL_BUDGET, PAYLOAD_LIMIT // 2) if is_connect(df.sparkSession) else PARTIAL_BUDGET
+        result = search(data.passes(), by_fold, held_out, settings, conf.tune, budget)
         values = _metric_values(df, conf, result)
         selection = select(result.grid, result.fits, values, conf.tune.metric)
-        best, start = selection.best, selection.refit_start(result.fits)
+        best, (coef, intercept) = selection.best, selection.refit_start(result.fits)
         trained = fit_prepared(
-            data, conf.fit_conf(best.reg_param, best.elastic_net_param), warm=KnownStart(start.coef, start.intercept)
+            data, conf.fit_conf(best.reg_param, best.elastic_net_param), warm=KnownStart(coef, intercept)
         )
     finally:
         data.release()

@@ -1,7 +1,9 @@
 """The search: every (λ, α) fitted on every fold's training rows, scored on its held-out rows.
 
-Every (λ, α) is fitted on each held-out fold's training rows and on all rows
-(whose fit at the chosen (λ, α) starts the final model). The models run at once,
+Every (λ, α) is fitted on each held-out fold's training rows; the chosen one is
+then refit on all rows, starting from the mean of its folds' models (a model on
+all rows for every (λ, α) would add a quarter to every pass of a 3-fold search
+for one model that is used). The models run at once,
 their passes batched (:class:`~.batching.Batcher`): each pass reads every cached
 block once for all the models still running, so a search takes as many passes
 as its slowest model, not the sum of all. Each model starts as a separate fit
@@ -18,10 +20,11 @@ with L-BFGS for all.
 Memory: each task's partial is the concatenation of every running model's sums,
 8 × (d + 5) bytes per binomial model with L-BFGS (the gradient, four scalars and
 three held-out sums), 8 × (d + 1)² more with Newton (its Hessian), K times more
-for K classes. When all models' sums would pass :data:`PARTIAL_BUDGET`, each
-(α, fold)'s λ path is cut into as few runs as fit, each walked down its λ
-values with warm starts: at most ``max(PARTIAL_BUDGET, one model per (α, fold))``
-per task. A (λ, α) scores the mean over folds of the metric on the held-out rows
+for K classes. When all models' sums would pass the budget
+(:data:`PARTIAL_BUDGET`; on Spark Connect 8 MiB, since each pass carries every
+point in its plan), each (α, fold)'s λ path is cut into as few runs as fit, each
+walked down its λ values with warm starts: at most ``max(budget, one model per
+(α, fold))`` per task. A (λ, α) scores the mean over folds of the metric on the held-out rows
 (:func:`select`); among equal scores the best is the one of largest λ.
 """
 
@@ -63,7 +66,7 @@ class Score:
 @dataclass(frozen=True)
 class SearchResult:
     grid: Grid
-    fits: list[PathFit]  # every chain's fits, the all-rows chains' (held_out None) included
+    fits: list[PathFit]  # every chain's fits
     passes: int
     seconds: float
 
@@ -75,10 +78,14 @@ class Selection:
     scores: list[Score]
     best: Score
 
-    def refit_start(self, fits: list[PathFit]) -> PathFit:
-        """The all-rows fit at the best (λ, α): where the final model starts."""
+    def refit_start(self, fits: list[PathFit]) -> tuple[np.ndarray, float | np.ndarray]:
+        """Where the final model starts: the mean of the best (λ, α)'s fold models (coefficients,
+        intercept), close to its fit on all rows."""
         best = (self.best.reg_param, self.best.elastic_net_param)
-        return next(f for f in fits if f.held_out is None and (f.reg_param, f.elastic_net_param) == best)
+        chosen = [f for f in fits if f.held_out is not None and (f.reg_param, f.elastic_net_param) == best]
+        coef = np.mean([f.coef for f in chosen], axis=0)
+        intercept = np.mean([np.asarray(f.intercept) for f in chosen], axis=0)
+        return coef, float(intercept) if intercept.ndim == 0 else intercept
 
 
 def training_summaries(by_fold: dict[int, Summary], held_out: list[int]) -> dict[int | None, Summary]:
@@ -141,15 +148,13 @@ def _model_bytes(d: int, settings: ModelSettings, grid: Grid) -> int:
     return 8 * (Layout(d, settings.family, hessian=newton).size + HELD_OUT_SIZE)
 
 
-def _chains(grid: Grid, held_out: list[int], training: dict[int | None, Summary], model_bytes: int) -> list[Chain]:
-    """Each (α, fold)'s λ values cut into as many runs as :data:`PARTIAL_BUDGET` lets run at once
-    (every λ its own run when all fit)."""
-    paths = [
-        (alpha, lams, fold)
-        for alpha, lams in zip(grid.elastic_net_params, grid.reg_params)
-        for fold in [None, *held_out]
-    ]
-    runs = max(1, PARTIAL_BUDGET // model_bytes // len(paths))
+def _chains(
+    grid: Grid, held_out: list[int], training: dict[int | None, Summary], model_bytes: int, budget: int
+) -> list[Chain]:
+    """Each (α, fold)'s λ values cut into as many runs as ``budget`` bytes of partial sums let run
+    at once (every λ its own run when all fit)."""
+    paths = [(alpha, lams, fold) for alpha, lams in zip(grid.elastic_net_params, grid.reg_params) for fold in held_out]
+    runs = max(1, budget // model_bytes // len(paths))
     return [
         Chain(alpha, fold, training[fold], tuple(part))
         for alpha, lams, fold in paths
@@ -187,9 +192,11 @@ def search(
     held_out: list[int],
     settings: ModelSettings,
     tune: TuneSection,
+    budget: int = PARTIAL_BUDGET,
 ) -> SearchResult:
     """Fit every (λ, α) of ``tune`` on each of the ``held_out`` folds' training rows and on all
-    rows. ``by_fold`` holds each fold's statistics."""
+    rows. ``by_fold`` holds each fold's statistics; ``budget`` bounds the partial sums of a pass
+    (and with them the points it carries), in bytes."""
     started = time.perf_counter()
     if settings.solver.name == "auto":
         settings = dataclasses.replace(settings, solver=dataclasses.replace(settings.solver, name="lbfgs"))
@@ -204,9 +211,9 @@ def search(
     grid = _grid(engine, training[None], settings, tune)
     passes = 0 if tune.reg_params else 1
     model_bytes = _model_bytes(d, settings, grid)
-    chains = _chains(grid, held_out, training, model_bytes)
+    chains = _chains(grid, held_out, training, model_bytes, budget)
     log.info(
-        "tune: %d (λ, α) × %d folds and all rows in %d runs at once: at most %.3g MB of partial sums per task",
+        "tune: %d (λ, α) × %d folds in %d runs at once: at most %.3g MB of partial sums per task",
         len(grid.points()),
         len(held_out),
         len(chains),
