@@ -44,7 +44,6 @@ from ..core.engine import SharedPassEngine
 from ..core.sums import HELD_OUT_SIZE, Layout
 from ..errors import InputError
 from ..settings.tuning import TuneSection
-from ..solvers import resolve_solver
 from ..training.solving import check_newton_size
 from .batching import Batcher
 from .chains import Chain, ModelSettings, PathFit, walk
@@ -140,11 +139,9 @@ def _grid(engine: SharedPassEngine, everything: Summary, settings: ModelSettings
 PARTIAL_BUDGET = 64 << 20
 
 
-def _model_bytes(d: int, settings: ModelSettings, grid: Grid) -> int:
-    """The largest partial of one model: its sums (Newton: with its Hessian) and held-out sums."""
-    ridge_only = all(alpha == 0 or min(lams) == 0 for alpha, lams in zip(grid.elastic_net_params, grid.reg_params))
-    n_params = settings.family.n_margins * (d + 1)
-    newton = resolve_solver(settings.solver.name, not ridge_only, n_params) == "newton"
+def _model_bytes(d: int, settings: ModelSettings) -> int:
+    """The largest partial of one model: its sums (Newton's with its Hessian) and held-out sums."""
+    newton = settings.solver.name == "newton"
     return 8 * (Layout(d, settings.family, hessian=newton).size + HELD_OUT_SIZE)
 
 
@@ -167,7 +164,7 @@ LARGER_IS_BETTER = frozenset({"roc_auc", "pr_auc"})
 
 
 def log_losses(fits: list[PathFit]) -> list[float]:
-    """Each fit's held-out weighted log loss (NaN for the fits on all rows)."""
+    """Each fit's held-out weighted log loss (NaN for a fit that holds no rows out)."""
     return [math.nan if f.held_out is None else f.validation_log_loss for f in fits]
 
 
@@ -210,7 +207,7 @@ def search(
     batcher = Batcher(engine)
     grid = _grid(engine, training[None], settings, tune)
     passes = 0 if tune.reg_params else 1
-    model_bytes = _model_bytes(d, settings, grid)
+    model_bytes = _model_bytes(d, settings)
     chains = _chains(grid, held_out, training, model_bytes, budget)
     log.info(
         "tune: %d (λ, α) × %d folds in %d runs at once: at most %.3g MB of partial sums per task",
