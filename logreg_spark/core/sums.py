@@ -209,9 +209,9 @@ def _shared_block_sums(
     for chunk, rows in _chunks(X, coefs.shape[1]):
         Z = _product(chunk, coefs)
         Z += intercepts
-        chunk_fold = None if fold is None else fold[rows]
+        split = _split_weights(None if fold is None else fold[rows], w[rows], {r.held_out for r in requests})
         residuals = [
-            _add_request(view, chunk, y[rows], w[rows], _held(chunk_fold, request), Z[:, cols], request.layout)
+            _add_request(view, chunk, y[rows], split[request.held_out], Z[:, cols], request.layout)
             for view, cols, request in zip(views, columns, requests)
         ]
         R = residuals[0] if len(residuals) == 1 else np.hstack(residuals)
@@ -223,12 +223,23 @@ def _shared_block_sums(
     return out
 
 
-def _held(fold: np.ndarray | None, request: Request) -> np.ndarray | None:
-    """Which rows ``request`` holds out, or None when it trains on all."""
-    if request.held_out is None:
-        return None
-    assert fold is not None, "a request holding out a fold needs the rows' fold ids"
-    return fold == request.held_out
+#: A chunk's rows as one request sees them: its training weights, its held-out weights (None
+#: when it holds no rows out) and its number of training rows.
+SplitWeights = tuple[np.ndarray, np.ndarray | None, int]
+
+
+def _split_weights(fold: np.ndarray | None, w: np.ndarray, held_out: set[int | None]) -> dict[int | None, SplitWeights]:
+    """For each fold some request holds out (None: none), the chunk's weights split into its
+    training and held-out rows: once per fold, however many requests hold it out."""
+    split: dict[int | None, SplitWeights] = {}
+    for h in held_out:
+        if h is None:
+            split[h] = (w, None, w.size)
+            continue
+        assert fold is not None, "a request holding out a fold needs the rows' fold ids"
+        held = fold == h
+        split[h] = (np.where(held, 0.0, w), np.where(held, w, 0.0), w.size - int(np.count_nonzero(held)))
+    return split
 
 
 def _product(X: Features, coefs: np.ndarray) -> np.ndarray:
@@ -246,21 +257,15 @@ def _transposed_product(R: np.ndarray, X: Features) -> np.ndarray:
 
 
 def _add_request(
-    out: np.ndarray,
-    chunk: Features,
-    y: np.ndarray,
-    w: np.ndarray,
-    held: np.ndarray | None,
-    Z: np.ndarray,
-    layout: Layout,
+    out: np.ndarray, chunk: Features, y: np.ndarray, split: SplitWeights, Z: np.ndarray, layout: Layout
 ) -> np.ndarray:
     """Add one request's sums but the gradient (the product of its residuals with the chunk, done
-    for all requests at once) to ``out``, leaving out the rows ``held``; return its weighted
-    residuals R (n × margins)."""
-    train, rows = (w, Z.shape[0]) if held is None else (np.where(held, 0.0, w), Z.shape[0] - np.count_nonzero(held))
+    for all requests at once) to ``out``, over its training rows, and its held-out sums, as
+    ``split`` (:func:`_split_weights`) divides the rows; return its weighted residuals R (n ×
+    margins)."""
+    train, held_w, rows = split
     loss, residual, wrong, terms = layout.family.row_terms(Z, y, train)
-    if held is not None:
-        held_w = np.where(held, w, 0.0)
+    if held_w is not None:
         out[layout.size :] += (held_w @ loss, held_w.sum(), Z.shape[0] - rows)
     out[:_HEAD] += (train @ loss, train.sum(), rows, train[wrong].sum())
     p, end = layout.n_params, _HEAD + layout.n_params + layout.hessian_size
