@@ -28,7 +28,7 @@ from .opening import open_job
 
 
 def _path_table(result: SearchResult, values: list[float], metric: str) -> pa.Table:
-    """One row per fit; the all-rows fits have a null fold and metric."""
+    """One row per fit, with the fold it held out and its metric there."""
     rows = [
         {
             "reg_param": fit.reg_param,
@@ -41,7 +41,7 @@ def _path_table(result: SearchResult, values: list[float], metric: str) -> pa.Ta
             "optimality": fit.optimality,
             "converged": fit.converged,
             "stop_reason": fit.stop_reason,
-            f"validation_{metric}": None if fit.held_out is None else value,
+            f"validation_{metric}": value,
             "validation_rows": fit.held.rows,
             "nonzero_coefficients": fit.nonzero,
         }

@@ -151,9 +151,8 @@ class ModelEngine:
         return sums
 
     def held_out_at(self, coef: np.ndarray, intercept: float | np.ndarray) -> HeldOut | None:
-        """The held-out sums at a point this engine evaluated (zero when it holds no rows out), or None."""
-        if self.held_out is None:
-            return HeldOut(0.0, 0.0, 0)
+        """The held-out sums at a point this engine evaluated, or None (always None when it holds
+        no rows out)."""
         return self.seen.get(point_key(coef, intercept))
 
     def forget(self) -> None:

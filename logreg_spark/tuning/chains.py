@@ -2,8 +2,7 @@
 from the last.
 
 A chain fits exactly what a separate training run on its training rows (every
-row not in its held-out fold; all rows when it holds none out) would fit at each
-λ: the same objective, built from the statistics of those rows
+row not in its held-out fold) would fit at each λ: the same objective, built from the statistics of those rows
 (:meth:`Objective.build`), and the same solver and stopping rule. Only the
 starting point differs: the intercept-only model for the largest λ, as a separate
 run starts, then the previous λ's solution. Its passes go through a :class:`~.batching.ModelEngine`,
@@ -38,11 +37,11 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class Chain:
-    """The fits of α at ``reg_params`` (descending) over the rows not in fold ``held_out`` (all
-    rows when None), whose statistics are ``summary``."""
+    """The fits of α at ``reg_params`` (descending) over the rows not in fold ``held_out``, whose
+    statistics are ``summary``."""
 
     elastic_net_param: float
-    held_out: int | None
+    held_out: int
     summary: Summary
     reg_params: tuple[float, ...]
 
@@ -53,7 +52,7 @@ class PathFit:
 
     reg_param: float
     elastic_net_param: float
-    held_out: int | None
+    held_out: int
     solver: str
     iterations: int
     passes: int
@@ -61,7 +60,7 @@ class PathFit:
     optimality: float
     converged: bool
     stop_reason: str
-    held: HeldOut  # zero rows for a chain on all rows
+    held: HeldOut
     coef: np.ndarray  # data scale, in the family's identifiable form
     intercept: float | np.ndarray
 

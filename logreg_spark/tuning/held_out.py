@@ -28,14 +28,13 @@ SCORED = "model long, p double, y double, w double"
 
 
 def held_out_scores(df: DataFrame, conf: InputConf, folds: FoldRule, dtype: str, fits: list[PathFit]) -> DataFrame:
-    """Rows (model, p, y, w): for each binomial fit that holds out a fold (``model``: its index in
-    ``fits``), P(label 1) of each of that fold's rows, with its label and weight."""
+    """Rows (model, p, y, w): for each binomial fit (``model``: its index in ``fits``), P(label 1)
+    of each row of the fold it held out, with its label and weight."""
     spec, columns = training_frame(df, conf, folds.column)
-    chosen = [i for i, fit in enumerate(fits) if fit.held_out is not None]
-    ids = np.array(chosen, dtype=np.int64)
-    held_out = np.array([fits[i].held_out for i in chosen], dtype=np.int64)
-    coefs = np.column_stack([fits[i].coef for i in chosen])  # d × models
-    intercepts = np.array([fits[i].intercept for i in chosen], dtype=np.float64)
+    ids = np.arange(len(fits), dtype=np.int64)
+    held_out = np.array([fit.held_out for fit in fits], dtype=np.int64)
+    coefs = np.column_stack([fit.coef for fit in fits])  # d × models
+    intercepts = np.array([fit.intercept for fit in fits], dtype=np.float64)
     label_col, weight_col = conf.label_col, conf.weight_col
 
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -8,7 +8,6 @@ The tuning job (:mod:`logreg_spark.app.tune`) and the Python API's
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
@@ -31,7 +30,7 @@ log = logging.getLogger("logreg_spark")
 
 @dataclass(frozen=True)
 class Tuned:
-    """A tuning run's fits, each fit's metric (NaN on all rows), the scores and the best, the
+    """A tuning run's fits, each fit's metric on its held-out rows, the scores and the best, the
     folds held out in turn, and the best (λ, α)'s model on all rows."""
 
     result: SearchResult
@@ -83,13 +82,13 @@ def tune_frame(df: DataFrame, conf: TuneFitConf) -> Tuned:
 
 
 def _metric_values(df: DataFrame, conf: TuneFitConf, result: SearchResult) -> list[float]:
-    """Each fit's metric on its held-out rows (NaN for the fits on all rows)."""
+    """Each fit's metric on its held-out rows."""
     metric = conf.tune.metric
     if metric == "log_loss":
         return log_losses(result.fits)
     scored = held_out_scores(df, conf.input, conf.tune.fold_rule(), conf.solver.dtype, result.fits)
     ranked = rankings(scored)
-    return [math.nan if f.held_out is None else getattr(ranked[i], metric) for i, f in enumerate(result.fits)]
+    return [getattr(ranked[i], metric) for i in range(len(result.fits))]
 
 
 def _warn_if_unconverged(result: SearchResult) -> None:

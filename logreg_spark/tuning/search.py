@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import math
 import time
 from dataclasses import dataclass
 
@@ -81,7 +80,7 @@ class Selection:
         """Where the final model starts: the mean of the best (λ, α)'s fold models (coefficients,
         intercept), close to its fit on all rows."""
         best = (self.best.reg_param, self.best.elastic_net_param)
-        chosen = [f for f in fits if f.held_out is not None and (f.reg_param, f.elastic_net_param) == best]
+        chosen = [f for f in fits if (f.reg_param, f.elastic_net_param) == best]
         coef = np.mean([f.coef for f in chosen], axis=0)
         intercept = np.mean([np.asarray(f.intercept) for f in chosen], axis=0)
         return coef, float(intercept) if intercept.ndim == 0 else intercept
@@ -89,7 +88,7 @@ class Selection:
 
 def training_summaries(by_fold: dict[int, Summary], held_out: list[int]) -> dict[int | None, Summary]:
     """The statistics of each chain's training rows: the merge of every other fold's, by the
-    fold it holds out (None: all rows)."""
+    fold it holds out; under None, all rows' (the grid's scale comes from them)."""
     merged: dict[int | None, Summary] = {None: functools.reduce(Summary.merge, by_fold.values())}
     for fold in held_out:
         others = [summary for other, summary in by_fold.items() if other != fold]
@@ -99,10 +98,12 @@ def training_summaries(by_fold: dict[int, Summary], held_out: list[int]) -> dict
     return merged
 
 
-def check_folds(by_fold: dict[int, Summary], held_out: list[int], classes: int, ranked: bool) -> None:
+def check_folds(
+    by_fold: dict[int, Summary], training: dict[int | None, Summary], held_out: list[int], classes: int, ranked: bool
+) -> None:
     """Refuse folds a fit or a score cannot be made of, before any pass: every fold's training
-    rows need every class; a ``ranked`` metric (ROC or PR AUC) both classes in each held-out fold."""
-    training = training_summaries(by_fold, held_out)
+    rows (``training``: :func:`training_summaries`) need every class; a ``ranked`` metric (ROC
+    or PR AUC) both classes in each held-out fold."""
     for fold in held_out:
         if fold not in by_fold or by_fold[fold].weight <= 0:
             raise InputError(f"tune: fold {fold} has no rows of positive weight to score the models on")
@@ -164,8 +165,8 @@ LARGER_IS_BETTER = frozenset({"roc_auc", "pr_auc"})
 
 
 def log_losses(fits: list[PathFit]) -> list[float]:
-    """Each fit's held-out weighted log loss (NaN for a fit that holds no rows out)."""
-    return [math.nan if f.held_out is None else f.validation_log_loss for f in fits]
+    """Each fit's held-out weighted log loss."""
+    return [f.validation_log_loss for f in fits]
 
 
 def select(grid: Grid, fits: list[PathFit], values: list[float], metric: str) -> Selection:
@@ -173,11 +174,7 @@ def select(grid: Grid, fits: list[PathFit], values: list[float], metric: str) ->
     the lowest mean (the highest for ROC and PR AUC), among equal means the largest λ."""
     scores = []
     for lam, alpha in grid.points():
-        folds = [
-            v
-            for f, v in zip(fits, values)
-            if f.held_out is not None and (f.reg_param, f.elastic_net_param) == (lam, alpha)
-        ]
+        folds = [v for f, v in zip(fits, values) if (f.reg_param, f.elastic_net_param) == (lam, alpha)]
         scores.append(Score(lam, alpha, float(np.mean(folds)), float(np.std(folds))))
     sign = -1.0 if metric in LARGER_IS_BETTER else 1.0
     return Selection(scores, min(scores, key=lambda s: (sign * s.mean, -s.reg_param)))
@@ -191,9 +188,9 @@ def search(
     tune: TuneSection,
     budget: int = PARTIAL_BUDGET,
 ) -> SearchResult:
-    """Fit every (λ, α) of ``tune`` on each of the ``held_out`` folds' training rows and on all
-    rows. ``by_fold`` holds each fold's statistics; ``budget`` bounds the partial sums of a pass
-    (and with them the points it carries), in bytes."""
+    """Fit every (λ, α) of ``tune`` on each of the ``held_out`` folds' training rows. ``by_fold``
+    holds each fold's statistics; ``budget`` bounds the partial sums of a pass (and with them
+    the points it carries), in bytes."""
     started = time.perf_counter()
     if settings.solver.name == "auto":
         settings = dataclasses.replace(settings, solver=dataclasses.replace(settings.solver, name="lbfgs"))
@@ -202,8 +199,8 @@ def search(
     ranked = tune.metric in LARGER_IS_BETTER
     if ranked and settings.family.is_multinomial:
         raise InputError(f'tune.metric = "{tune.metric}" is defined for a binomial model only; use "log_loss"')
-    check_folds(by_fold, held_out, settings.family.classes, ranked)
     training = training_summaries(by_fold, held_out)
+    check_folds(by_fold, training, held_out, settings.family.classes, ranked)
     batcher = Batcher(engine)
     grid = _grid(engine, training[None], settings, tune)
     passes = 0 if tune.reg_params else 1
