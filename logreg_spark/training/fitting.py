@@ -24,6 +24,7 @@ from ..artifacts.model_dir import TrainedModel
 from ..core.data import Summary
 from ..core.engine import PassEngine
 from ..core.family import BINOMIAL, Family
+from ..core.folds import FoldRule
 from ..core.inference import SingularHessian, coefficient_statistics
 from ..core.objective import Objective
 from ..errors import InputError
@@ -193,11 +194,20 @@ def fit_prepared(
     return TrainedModel(data.spec.names, coef, intercept, result.history, metadata, statistics, family)
 
 
+def prepare(df: DataFrame, conf: FitConf, folds: FoldRule | None = None) -> TrainingData:
+    """``df`` cached as ``conf`` reads it: ``input``, ``solver.dtype`` and
+    ``solver.aggregation_depth``, labels 0 and 1 only for ``model.family = "binomial"``; with
+    ``folds``, each row's fold id too."""
+    label_limit = 2 if conf.model.family == "binomial" else MAX_CLASSES
+    return TrainingData.prepare(
+        df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, label_limit, folds=folds
+    )
+
+
 def fit(df: DataFrame, conf: FitConf, checkpoints: Checkpoints | None = None) -> TrainedModel:
     """Read ``model.init_model``, prepare ``df`` (read from ``conf.input``), train, and release the cache."""
     warm = read_warm_start(df.sparkSession, conf.model.init_model)
-    label_limit = 2 if conf.model.family == "binomial" else MAX_CLASSES
-    data = TrainingData.prepare(df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, label_limit)
+    data = prepare(df, conf)
     try:
         return fit_prepared(data, conf, checkpoints, warm)
     finally:

@@ -19,9 +19,7 @@ from pyspark.sql import DataFrame
 
 from ..artifacts.model_dir import TrainedModel
 from ..settings.schema import FitConf
-from ..spark.blocks import MAX_CLASSES
-from ..spark.prepare import TrainingData
-from ..training.fitting import fit_prepared
+from ..training.fitting import fit_prepared, prepare
 from .batching import Batcher, ModelEngine
 
 
@@ -41,9 +39,7 @@ def shareable(confs: list[FitConf]) -> bool:
 
 def fit_many(df: DataFrame, confs: list[FitConf]) -> list[TrainedModel]:
     """Fit each of ``confs`` (:func:`shareable`) on ``df``, all in shared passes over one cache."""
-    first = confs[0]
-    label_limit = 2 if first.model.family == "binomial" else MAX_CLASSES
-    data = TrainingData.prepare(df, first.input, first.solver.aggregation_depth, first.solver.dtype, label_limit)
+    data = prepare(df, confs[0])
     try:
         batcher = Batcher(data.passes())
         return batcher.run([functools.partial(fit_prepared, data, c, engine=ModelEngine(batcher, None)) for c in confs])

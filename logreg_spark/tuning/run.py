@@ -14,12 +14,10 @@ from pyspark.sql import DataFrame
 
 from ..artifacts.model_dir import TrainedModel
 from ..settings.tuning import TuneFitConf
-from ..spark.blocks import MAX_CLASSES
 from ..spark.connect_blocks import PAYLOAD_LIMIT
-from ..spark.prepare import TrainingData
 from ..spark.ranking import rankings
 from ..spark.session import is_connect
-from ..training.fitting import family_of, fit_prepared
+from ..training.fitting import family_of, fit_prepared, prepare
 from ..training.warm_start import KnownStart
 from .chains import ModelSettings
 from .held_out import held_out_scores
@@ -44,10 +42,7 @@ def tune_frame(df: DataFrame, conf: TuneFitConf) -> Tuned:
     """Tune ``conf`` on ``df`` (its input columns as ``conf.input`` names them); the cache is
     released before returning."""
     rule = conf.tune.fold_rule()
-    label_limit = 2 if conf.model.family == "binomial" else MAX_CLASSES
-    data = TrainingData.prepare(
-        df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, label_limit, folds=rule
-    )
+    data = prepare(df, conf, rule)
     try:
         family = family_of(data, conf.fit_conf(0.0, 0.0))
         by_fold = data.fold_summaries()
