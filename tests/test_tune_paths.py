@@ -189,3 +189,24 @@ def test_a_failing_model_stops_the_others_and_its_error_is_raised():
     with pytest.raises(ValueError, match="a model failed"):
         batcher.run([steady, failing, steady])
     assert batcher.passes < 5
+
+
+def test_a_failing_pass_ends_every_model_with_its_error():
+    X, y, w = small_problem(rows=200, features=4)
+
+    class Failing(InMemoryEngine):
+        def run_shared(self, requests):
+            if batcher.passes == 2:
+                raise OSError("executor lost")
+            return super().run_shared(requests)
+
+    batcher = Batcher(Failing(X, y, w))
+    layout = Layout(4, family(0))
+
+    def steady():
+        for _ in range(1000):
+            batcher.submit(Request(np.zeros(4), 0.0, layout))
+
+    with pytest.raises(OSError, match="executor lost"):
+        batcher.run([steady, steady, steady])
+    assert batcher.passes == 2
