@@ -103,3 +103,18 @@ def test_tune_compare_reports_both_selections_side_by_side(tmp_path):
         assert best["reg_param"] in map(float, lams) and best["elastic_net_param"] in map(float, alphas)
         assert 0 < best["mean"] < 1 and len(result[side]["scores"]) == 6
     assert result["ours"]["passes"] > 0 and result["agreement"]["verdict"].startswith(("yes", "no"))
+
+
+def test_jobs_compare_times_the_three_jobs_on_both_sides(tmp_path):
+    table = run_compare(tmp_path, "--rows", "2000", "--features", "5", "--repeats", "1", script="jobs_compare.py")
+    for job in ("train", "predict", "evaluate", "set-up / preparation"):
+        assert re.search(rf"\| 2,000 × 5 \| {re.escape(job)} \| [\d.]+ \| [\d.]+ \| [\d.]+ \|", table), job
+    assert "ROC AUC MLlib" in table
+    (result,) = json.loads((tmp_path / "r.json").read_text())
+    for job in ("train", "predict", "evaluate"):
+        for side in ("mllib", "ours"):
+            seconds = result["jobs"][job][side]
+            assert len(seconds["all"]) == 1 and seconds["best"] == seconds["all"][0] > 0
+    assert result["setup"]["mllib"] > 0 and result["setup"]["ours"] > 0
+    for side in ("mllib", "ours"):
+        assert 0.5 < result["evaluation"][side]["roc_auc"] <= 1

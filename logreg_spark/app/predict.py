@@ -11,23 +11,14 @@ highest probability. Each partition is scored and written by its executor.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from pyspark.sql import SparkSession
-from pyspark.sql import types as T
 
 from ..artifacts.model_dir import read_model
 from ..artifacts.paths import staged_directory
 from ..errors import InputError
-from ..spark.scoring import (
-    Output,
-    decision_threshold,
-    feature_check,
-    model_input,
-    per_row,
-    predictions,
-    scored,
-    validate_rows,
-)
+from ..spark.scoring import Output, decision_threshold, model_input, scored_once
 from .cli import job_main
 from .config import PredictConf
 from .opening import open_job
@@ -45,24 +36,16 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
     missing = [name for name in keep if name not in df.columns]
     if missing:
         raise InputError(f"output.keep_cols: {missing} not in the input (columns: {', '.join(df.columns)})")
-    added = ["probability", "prediction"] + (["raw_margin"] if conf.output.raw_margin else [])
-    clash = sorted(set(keep) & set(added))
+    outputs = {"probability": Output("probability"), "prediction": Output("prediction")}
+    if conf.output.raw_margin:
+        outputs["raw_margin"] = Output("margin")
+    clash = sorted(set(keep) & set(outputs))
     if clash:
         raise InputError(f"output.keep_cols: the input already has {clash}; leave them out of output.keep_cols")
-    check = feature_check(model.spec)
-    validate_rows(df, check, conf.input.invalid)
-    family = model.family
-    per_class = T.ArrayType(T.DoubleType(), False) if family.is_multinomial else T.DoubleType()
-
-    outputs: dict[str, Output] = {
-        "probability": (per_class, lambda _, p: per_row(p)),
-        "prediction": (T.DoubleType(), lambda _, p: predictions(family, p, threshold)),
-    }
-    if conf.output.raw_margin:
-        outputs["raw_margin"] = (per_class, lambda margin, _: per_row(margin))
-    scored_df = scored(df, model, check, keep, outputs, "skip")
+    scores, settle = scored_once(df, replace(model, threshold=threshold), keep, outputs, conf.input.invalid)
     with staged_directory(target, conf.output.mode, "output.path") as staging:
-        scored_df.write.parquet(staging.uri)
+        scores.write.parquet(staging.uri)
+        settle()  # invalid rows with input.invalid = "error": the staged output is removed
     log.info(
         "scored %s with the model at %s (%s)",
         conf.input.path,

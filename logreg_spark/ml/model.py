@@ -14,7 +14,6 @@ index/value pair, or hashed columns). ``transform`` is lazy: with ``handleInvali
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 from pyspark.ml import Model
@@ -24,12 +23,11 @@ from pyspark.ml.linalg import DenseMatrix, DenseVector
 from pyspark.ml.util import MLReadable, MLReader, MLWritable, MLWriter
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from ..artifacts.model_dir import TrainedModel, scorer_of
 from ..errors import InputError, ModelError
 from ..spark.reading import HASHED
-from ..spark.scoring import LoadedModel, Output, feature_check, model_input, per_row, predictions, scored
+from ..spark.scoring import LoadedModel, Output, model_input, scored
 from .params import OUTPUT_COLUMNS, LogisticRegressionParams
 
 
@@ -141,14 +139,8 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
         clash = sorted(set(added) & set(dataset.columns))
         if clash:
             raise InputError(f"transform: the input already has the output column(s) {clash}; rename them or set *Col")
-        outputs = _outputs(scorer, names)
         frame = scored(
-            model_input(dataset, scorer),
-            scorer,
-            feature_check(scorer.spec),
-            dataset.columns,
-            outputs,
-            self.getOrDefault("handleInvalid"),
+            model_input(dataset, scorer), scorer, dataset.columns, _outputs(names), self.getOrDefault("handleInvalid")
         )
         vectors = {names["rawPredictionCol"], names["probabilityCol"]} - {""}
         return frame.select(
@@ -176,20 +168,11 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
         return to_mllib(self, path)
 
 
-def _outputs(scorer: LoadedModel, names: dict[str, str]) -> dict[str, Output]:
+def _outputs(names: dict[str, str]) -> dict[str, Output]:
     """MLlib's output columns (before the Vector conversion: arrays of doubles)."""
-    family, threshold = scorer.family, scorer.threshold
-    both = T.ArrayType(T.DoubleType(), False)
-
-    def raw(margin: np.ndarray, _: np.ndarray) -> Any:
-        return per_row(margin if family.is_multinomial else np.column_stack([-margin, margin]))
-
-    def probability(_: np.ndarray, p: np.ndarray) -> Any:
-        return per_row(p if family.is_multinomial else np.column_stack([1.0 - p, p]))
-
-    columns: dict[str, Output] = {
-        "rawPredictionCol": (both, raw),
-        "probabilityCol": (both, probability),
-        "predictionCol": (T.DoubleType(), lambda _, p: predictions(family, p, threshold)),
+    columns = {
+        "rawPredictionCol": Output("margin", both_sides=True),
+        "probabilityCol": Output("probability", both_sides=True),
+        "predictionCol": Output("prediction"),
     }
     return {names[param]: output for param, output in columns.items() if names[param]}

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..core.family import BINOMIAL, Family
 from ..core.sums import Features
 from ..errors import ConfigError, InputError
+from . import expressions
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
 from .reading import (
     apply_invalid_policy,
@@ -155,25 +157,88 @@ def scored_batches(
     return run
 
 
-#: An output column of :func:`scored`: its Spark type, and its values from (margins, probabilities).
-Output = tuple[T.DataType, Callable[[np.ndarray, np.ndarray], "np.ndarray | pa.Array"]]
+@dataclass(frozen=True)
+class Output:
+    """An output column of :func:`scored`: each row's ``quantity`` (``"margin"``,
+    ``"probability"`` or ``"prediction"``). A binomial model's margin and probability are class
+    1's, or with ``both_sides`` MLlib's pairs for classes 0 and 1 (``[−m, m]``, ``[1 − p, p]``);
+    a multinomial model's are arrays of its K classes' either way."""
+
+    quantity: str
+    both_sides: bool = False
+
+    def dtype(self, family: Family) -> T.DataType:
+        if self.quantity == "prediction" or not (family.is_multinomial or self.both_sides):
+            return T.DoubleType()
+        return T.ArrayType(T.DoubleType(), False)
+
+    def values(self, family: Family, margin: np.ndarray, p: np.ndarray, threshold: float) -> np.ndarray | pa.Array:
+        """The column in NumPy, from a batch's margins and probabilities."""
+        if self.quantity == "prediction":
+            return predictions(family, p, threshold)
+        values = margin if self.quantity == "margin" else p
+        if self.both_sides and not family.is_multinomial:
+            values = np.column_stack([-values, values] if self.quantity == "margin" else [1.0 - values, values])
+        return per_row(values)
+
+    def column(self, family: Family, margin: list[Column], p: list[Column], threshold: float) -> Column:
+        """The column as a Spark SQL expression (:mod:`~logreg_spark.spark.expressions`)."""
+        if self.quantity == "prediction":
+            return expressions.prediction(family, p, threshold)
+        values = margin if self.quantity == "margin" else p
+        if family.is_multinomial:
+            return F.array(*values)
+        if self.both_sides:
+            return F.array(-values[0], values[0]) if self.quantity == "margin" else F.array(1.0 - values[0], values[0])
+        return values[0]
 
 
-def scored(
-    df: DataFrame, model: LoadedModel, check: RowCheck, keep: list[str], outputs: dict[str, Output], policy: str
-) -> DataFrame:
-    """``df``'s ``keep`` columns and the ``outputs``, computed in the executors (one ``mapInArrow``)
-    from each batch's margins and probabilities, computed once; invalid rows are dropped, or fail
-    the task with ``policy = "error"``."""
+def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str, Output], policy: str) -> DataFrame:
+    """``df``'s ``keep`` columns and the ``outputs`` at ``model.threshold``, for its valid rows:
+    invalid rows are dropped, or fail the task with ``policy = "error"``. A model
+    :func:`~logreg_spark.spark.expressions.expressible` is scored by Spark SQL expressions, any
+    other in the executors' Python (one ``mapInArrow``), from each batch's margins and
+    probabilities, computed once."""
+    family, threshold = model.family, model.threshold
+    if expressible(model):
+        checks = expressions.feature_checks(model.spec)
+        df = df.where(expressions.valid_or_fail(checks) if policy == "error" else expressions.valid(checks))
+        margin = expressions.margins(model.spec, model.coefficients, model.intercept)
+        p = expressions.probabilities(family, margin)
+        added = [output.column(family, margin, p, threshold).alias(name) for name, output in outputs.items()]
+        return df.select(*[F.col(f"`{name}`") for name in keep], *added)
     schema = T.StructType(
-        [df.schema[name] for name in keep] + [T.StructField(name, dtype, False) for name, (dtype, _) in outputs.items()]
+        [df.schema[name] for name in keep]
+        + [T.StructField(name, output.dtype(family), False) for name, output in outputs.items()]
     )
 
     def add(_: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
-        p = model.family.probabilities(margin)
-        return {name: values(margin, p) for name, (_, values) in outputs.items()}
+        p = family.probabilities(margin)
+        return {name: output.values(family, margin, p, threshold) for name, output in outputs.items()}
 
-    return df.mapInArrow(scored_batches(model, check, keep, add, policy), schema)
+    return df.mapInArrow(scored_batches(model, feature_check(model.spec), keep, add, policy), schema)
+
+
+def scored_once(
+    df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str, Output], policy: str
+) -> tuple[DataFrame, Callable[[], None]]:
+    """:func:`scored` of the valid rows, and the ``input.invalid`` policy to apply once an action
+    over them ran (raising :class:`~logreg_spark.errors.InputError` for ``error`` when a row was
+    invalid). An expressible model's rows are counted while they are scored, so the input is read
+    once; any other model's are counted first, in a pass of their own."""
+    if expressible(model):
+        checks = expressions.feature_checks(model.spec)
+        observed, observation = expressions.observed(df, checks)
+        return scored(observed, model, keep, outputs, "skip"), lambda: apply_invalid_policy(
+            expressions.problems_of(observation, checks), policy
+        )
+    validate_rows(df, feature_check(model.spec), policy)
+    return scored(df, model, keep, outputs, "skip"), lambda: None
+
+
+def expressible(model: LoadedModel) -> bool:
+    """Whether ``model`` is scored by Spark SQL expressions (see :func:`scored`)."""
+    return expressions.expressible(model.spec, model.hashing is not None, model.family)
 
 
 def predictions(family: Family, p: np.ndarray, threshold: float) -> np.ndarray:

@@ -1,0 +1,80 @@
+"""Scoring by Spark SQL expressions gives what scoring in Python gives (see spark/expressions.py)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from logreg_spark.core.family import BINOMIAL, Family
+from logreg_spark.spark import expressions, scoring
+from logreg_spark.spark.blocks import FeatureSpec, Problems
+from logreg_spark.spark.scoring import LoadedModel, Output, expressible, feature_check, scored, validate_rows
+
+NAMES = ["a", "b b", "c"]
+OUTPUTS = {
+    "margin": Output("margin"),
+    "probability": Output("probability"),
+    "prediction": Output("prediction"),
+    "rawPrediction": Output("margin", both_sides=True),
+    "pair": Output("probability", both_sides=True),
+}
+
+
+def _model(family: Family, rng: np.random.Generator, scale: float) -> LoadedModel:
+    shape = (family.n_margins, len(NAMES)) if family.is_multinomial else (len(NAMES),)
+    coefficients = rng.normal(size=shape) * scale
+    coefficients[..., 2] = 0.0  # a zero coefficient is left out of the sum
+    intercept = rng.normal(size=family.n_margins) if family.is_multinomial else 0.3
+    return LoadedModel("test", coefficients, intercept, 0.4, FeatureSpec(columns=tuple(NAMES)), "label", None, family)
+
+
+def _frame(spark, rng: np.random.Generator, rows: int = 400):
+    X = rng.normal(size=(rows, len(NAMES)))
+    data = [(i, float(a), float(b), int(c > 0)) for i, (a, b, c) in enumerate(X)]
+    return spark.createDataFrame(data, "id long, a double, `b b` double, c int")
+
+
+def _rows(frame, names):
+    collected = frame.orderBy("id").collect()
+    return {name: np.array([np.ravel(row[name]) for row in collected], dtype=float) for name in names}
+
+
+@pytest.mark.parametrize("classes, scale", [(2, 1.0), (2, 400.0), (4, 1.0), (4, 400.0)])
+def test_expressions_score_as_python_does(spark, monkeypatch, classes, scale):
+    """Margins, probabilities (also where they saturate: margins of hundreds) and predictions
+    agree to 1e-12 with the mapInArrow scoring, binomial and multinomial."""
+    rng = np.random.default_rng(classes)
+    model = _model(BINOMIAL if classes == 2 else Family.multinomial(classes), rng, scale)
+    df = _frame(spark, rng)
+    assert expressible(model)
+    by_sql = _rows(scored(df, model, ["id"], OUTPUTS, "skip"), OUTPUTS)
+    monkeypatch.setattr(expressions, "MAX_TERMS", 0)
+    assert not expressible(model)
+    by_python = _rows(scored(df, model, ["id"], OUTPUTS, "skip"), OUTPUTS)
+    for name in OUTPUTS:
+        np.testing.assert_allclose(by_sql[name], by_python[name], rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_observed_checks_count_what_the_python_check_counts(spark, monkeypatch):
+    df = spark.createDataFrame(
+        [(1.0, None, 1), (math.nan, 2.0, 0), (math.inf, -math.inf, 1), (0.5, 0.5, None), (0.1, 0.2, 3)],
+        "a double, `b b` double, c int",
+    )
+    spec = FeatureSpec(columns=tuple(NAMES))
+    checks = expressions.feature_checks(spec)
+    observed, observation = expressions.observed(df, checks)
+    assert observed.where(expressions.valid(checks)).count() == 1
+    found = expressions.problems_of(observation, checks)
+    counted = Problems()
+    monkeypatch.setattr(scoring, "apply_invalid_policy", lambda problems, _: counted.merge(problems))
+    validate_rows(df, feature_check(spec), "skip")
+    assert found.describe() == counted.describe()
+    problem = "NaN, infinite or null"
+    assert found.counts == {("a", problem): 2, ("b b", problem): 2, ("c", problem): 1}
+
+
+def test_a_lazy_error_names_the_problem(spark):
+    model = _model(BINOMIAL, np.random.default_rng(0), 1.0)
+    df = spark.createDataFrame([(0, 1.0, None, 1)], "id long, a double, `b b` double, c int")
+    with pytest.raises(Exception, match=r"invalid rows \(column 'b b': NaN, infinite or null\)"):
+        scored(df, model, ["id"], OUTPUTS, "error").collect()
