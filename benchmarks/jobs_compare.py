@@ -51,7 +51,7 @@ JOBS = ("train", "predict", "evaluate")
 SIDES = ("mllib", "ours")
 #: What each of our jobs writes, by the conf key that says where.
 OUTPUT_KEYS = {"train": "output.model_path", "predict": "output.path", "evaluate": "output.path"}
-#: Our metrics.json's names of the metrics mllib_jobs.py evaluate writes, and its names.
+#: The evaluations compared: our metrics.json's name → the name mllib_jobs.py evaluate writes.
 METRICS = {"roc_auc": "areaUnderROC", "pr_auc": "areaUnderPR", "log_loss": "logLoss", "accuracy": "accuracy"}
 
 

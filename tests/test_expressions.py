@@ -61,10 +61,10 @@ def test_observed_checks_count_what_the_python_check_counts(spark, monkeypatch):
         "a double, `b b` double, c int",
     )
     spec = FeatureSpec(columns=tuple(NAMES))
-    checks = expressions.feature_checks(spec)
-    observed, observation = expressions.observed(df, checks)
-    assert observed.where(expressions.valid(checks)).count() == 1
-    found = expressions.problems_of(observation, checks)
+    rows = expressions.RowChecks(spec.columns)
+    observed, observation = expressions.observed(df, rows)
+    assert observed.where(rows.valid()).count() == 1
+    found = expressions.problems_of(df, observation, rows)
     counted = Problems()
     monkeypatch.setattr(scoring, "apply_invalid_policy", lambda problems, _: counted.merge(problems))
     validate_rows(df, feature_check(spec), "skip")

@@ -46,85 +46,118 @@ def expressible(spec: FeatureSpec, hashed: bool, family: Family) -> bool:
 
 @dataclass(frozen=True)
 class Check:
-    """One problem a row can have: the input column it is reported under, its text, the rows that
-    have it and an example value (see :class:`~logreg_spark.spark.blocks.Problems`)."""
+    """One problem a row can have: the input column it is reported under, its text, a test that
+    is true on the rows without it (null counts as not true) and an example value (see
+    :class:`~logreg_spark.spark.blocks.Problems`)."""
 
     column: str
     problem: str
-    bad: Column
+    ok: Column
     value: Column
+
+    @property
+    def bad(self) -> Column:
+        return ~F.coalesce(self.ok, F.lit(False))
 
 
 def _number(name: str) -> Column:
     return F.col(f"`{name}`").cast("double")
 
 
-def _not_finite(x: Column) -> Column:
-    """Null, NaN or ±∞ (Spark's NaN equals NaN, so ``isnan`` tests it)."""
-    return x.isNull() | F.isnan(x) | (F.abs(x) == F.lit(math.inf))
+def _finite(x: Column) -> Column:
+    """|x| < ∞: false for ±∞ and NaN (larger than any number in Spark), null for null."""
+    return F.abs(x) < F.lit(math.inf)
 
 
-def feature_checks(spec: FeatureSpec) -> list[Check]:
+def _feature_checks(columns: tuple[str, ...]) -> list[Check]:
     """Each named feature column: null, NaN or infinite (as ``feature_matrix`` reports it)."""
     return [
-        Check(name, "NaN, infinite or null", _not_finite(_number(name)), F.coalesce(_number(name), F.lit(math.nan)))
-        for name in spec.columns
+        Check(name, "NaN, infinite or null", _finite(_number(name)), F.coalesce(_number(name), F.lit(math.nan)))
+        for name in columns
     ]
 
 
-def label_checks(label_col: str, weight_col: str, classes: int) -> list[Check]:
+def label_checks(label_col: str, weight_col: str, classes: int) -> tuple[Check, ...]:
     """``LABEL`` not one of the ``classes`` integers 0, 1, …, and ``WEIGHT`` not a finite
     non-negative number (as ``labels_and_weights`` reports them)."""
     y, w = F.col(LABEL), F.col(WEIGHT)
     allowed = "0 or 1" if classes == 2 else f"a class 0 … {classes - 1}"
-    label_ok = F.coalesce((y >= 0) & (y < classes) & (y == F.floor(y)), F.lit(False))
-    return [
-        Check(label_col, f"not {allowed} (or null/NaN)", ~label_ok, F.coalesce(y, F.lit(math.nan))),
+    return (
+        Check(
+            label_col,
+            f"not {allowed} (or null/NaN)",
+            (y >= 0) & (y < classes) & (y == F.floor(y)),
+            F.coalesce(y, F.lit(math.nan)),
+        ),
         Check(
             weight_col or WEIGHT,
             "negative, NaN, infinite or null",
-            _not_finite(w) | F.coalesce(w < 0, F.lit(False)),
+            _finite(w) & (w >= 0),
             F.coalesce(w, F.lit(math.nan)),
         ),
-    ]
+    )
 
 
-def valid(checks: list[Check]) -> Column:
-    """True on the rows without any of the problems."""
-    bad = F.lit(False)
-    for check in checks:
-        bad = bad | check.bad
-    return ~bad
+@dataclass(frozen=True)
+class RowChecks:
+    """What a valid row is: its named feature columns hold finite numbers, and it has none of the
+    problems of ``others`` (the label's and weight's)."""
+
+    features: tuple[str, ...]
+    others: tuple[Check, ...] = ()
+
+    def valid(self) -> Column:
+        """True on the valid rows, else false (never null). The features are tested by one sum,
+        ``Σⱼ 0·xⱼ = 0`` (``0·x`` is NaN for ±∞ and NaN, null for null): a test per column made
+        the generated code of a scoring stage too large for the JVM to compile (2,000,000 × 50:
+        15 s against 8 s)."""
+        zero = F.lit(0.0)
+        for name in self.features:
+            zero = zero + _number(name) * F.lit(0.0)
+        ok = zero == F.lit(0.0)
+        for check in self.others:
+            ok = ok & check.ok
+        return F.coalesce(ok, F.lit(False))
+
+    def valid_or_fail(self) -> Column:
+        """True on the valid rows; any other row fails its task with its problems
+        (``input.invalid = "error"`` where nothing counts the rows first)."""
+        described = [F.when(check.bad, F.lit(f"column {check.column!r}: {check.problem}")) for check in self.checks]
+        problems = F.concat_ws("; ", *described)
+        message = F.concat(F.lit("invalid rows ("), problems, F.lit('); set input.invalid = "skip" to drop them'))
+        return F.when(self.valid(), F.lit(True)).otherwise(F.raise_error(message))
+
+    @property
+    def checks(self) -> list[Check]:
+        """Every problem a row can have, each feature column's first."""
+        return [*_feature_checks(self.features), *self.others]
 
 
-def valid_or_fail(checks: list[Check]) -> Column:
-    """True on the rows without any of the problems; any other row fails its task with its
-    problems (``input.invalid = "error"`` where nothing counts the rows first)."""
-    described = [F.when(check.bad, F.lit(f"column {check.column!r}: {check.problem}")) for check in checks]
-    problems = F.concat_ws("; ", *described)
-    message = F.concat(F.lit("invalid rows ("), problems, F.lit('); set input.invalid = "skip" to drop them'))
-    return F.when(valid(checks), F.lit(True)).otherwise(F.raise_error(message))
-
-
-def observed(df: DataFrame, checks: list[Check]) -> tuple[DataFrame, Observation]:
-    """``df`` observed while it is computed: each check's count of rows and first example value
-    (read with :func:`problems_of` once an action over the result ran)."""
+def observed(df: DataFrame, rows: RowChecks) -> tuple[DataFrame, Observation]:
+    """``df`` observed while it is computed: its number of invalid rows (one sum per row; the
+    count of each problem is left to :func:`problems_of`, which looks only when there are any)."""
     observation = Observation("invalid rows")
+    return df.observe(observation, F.sum(F.when(rows.valid(), 0).otherwise(1)).alias("invalid")), observation
+
+
+def problems_of(df: DataFrame, observation: Observation, rows: RowChecks) -> Problems:
+    """The problems of the rows of ``df`` (the frame :func:`observed` observed, after an action
+    over it ran): none without reading ``df`` again when it had no invalid row, else each
+    problem's count and first example, from one more pass over ``df``."""
+    problems = Problems()
+    if not observation.get.get("invalid"):
+        return problems
+    checks = rows.checks
     metrics = []
     for i, check in enumerate(checks):
         metrics.append(F.sum(F.when(check.bad, 1).otherwise(0)).alias(f"n{i}"))
         metrics.append(F.first(F.when(check.bad, check.value), ignorenulls=True).alias(f"e{i}"))
-    return df.observe(observation, *metrics), observation
-
-
-def problems_of(observation: Observation, checks: list[Check]) -> Problems:
-    """The problems :func:`observed` counted."""
-    found, problems = observation.get, Problems()
+    found = df.agg(*metrics).first()
+    assert found is not None, "an aggregation without grouping has exactly one row"
     for i, check in enumerate(checks):
-        n = int(found.get(f"n{i}") or 0)
-        if n:
+        if found[f"n{i}"]:
             key = (check.column, check.problem)
-            problems.counts[key] = problems.counts.get(key, 0) + n
+            problems.counts[key] = problems.counts.get(key, 0) + int(found[f"n{i}"])
             problems.examples.setdefault(key, float(found[f"e{i}"]))
     return problems
 

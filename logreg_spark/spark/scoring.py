@@ -201,8 +201,8 @@ def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str
     probabilities, computed once."""
     family, threshold = model.family, model.threshold
     if expressible(model):
-        checks = expressions.feature_checks(model.spec)
-        df = df.where(expressions.valid_or_fail(checks) if policy == "error" else expressions.valid(checks))
+        rows = expressions.RowChecks(model.spec.columns)
+        df = df.where(rows.valid_or_fail() if policy == "error" else rows.valid())
         margin = expressions.margins(model.spec, model.coefficients, model.intercept)
         p = expressions.probabilities(family, margin)
         added = [output.column(family, margin, p, threshold).alias(name) for name, output in outputs.items()]
@@ -224,13 +224,14 @@ def scored_once(
 ) -> tuple[DataFrame, Callable[[], None]]:
     """:func:`scored` of the valid rows, and the ``input.invalid`` policy to apply once an action
     over them ran (raising :class:`~logreg_spark.errors.InputError` for ``error`` when a row was
-    invalid). An expressible model's rows are counted while they are scored, so the input is read
-    once; any other model's are counted first, in a pass of their own."""
+    invalid). An expressible model's invalid rows are counted while they are scored, so the input
+    is read once (and once more to name their problems, when there are any); any other model's
+    are counted first, in a pass of their own."""
     if expressible(model):
-        checks = expressions.feature_checks(model.spec)
-        observed, observation = expressions.observed(df, checks)
+        rows = expressions.RowChecks(model.spec.columns)
+        observed, observation = expressions.observed(df, rows)
         return scored(observed, model, keep, outputs, "skip"), lambda: apply_invalid_policy(
-            expressions.problems_of(observation, checks), policy
+            expressions.problems_of(df, observation, rows), policy
         )
     validate_rows(df, feature_check(model.spec), policy)
     return scored(df, model, keep, outputs, "skip"), lambda: None
