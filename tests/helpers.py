@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from logreg_spark.core.family import BINOMIAL, Family
 
@@ -35,3 +36,19 @@ def cached_items(data) -> list:
         return [*(acc or []), item]
 
     return data.blocks.aggregate(gather, lambda a, b: (a or []) + (b or []), 1 << 10) or []
+
+
+def assert_documents_close(got, expected, where: str = "metrics.json") -> None:
+    """Equal JSON documents, numbers to 1e-12 (relative)."""
+    if isinstance(expected, dict):
+        assert sorted(got) == sorted(expected), where
+        for key in expected:
+            assert_documents_close(got[key], expected[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert len(got) == len(expected), where
+        for i, (a, b) in enumerate(zip(got, expected, strict=True)):
+            assert_documents_close(a, b, f"{where}[{i}]")
+    elif isinstance(expected, float):
+        assert got == pytest.approx(expected, rel=1e-12), where
+    else:
+        assert got == expected, where

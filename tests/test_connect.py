@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers import small_problem
+from helpers import assert_documents_close, small_problem
 from scipy import sparse
 from sparse_data import FEATURES, write_csr
 from synthetic import make_classification, multiclass_labels
@@ -194,26 +194,10 @@ def _evaluate(session, data_path: Path, model_path: Path, out: Path) -> dict:
     return document
 
 
-def _assert_close(got, expected, where: str = "metrics.json") -> None:
-    """Equal JSON documents, numbers to 1e-12 (relative)."""
-    if isinstance(expected, dict):
-        assert sorted(got) == sorted(expected), where
-        for key in expected:
-            _assert_close(got[key], expected[key], f"{where}.{key}")
-    elif isinstance(expected, list):
-        assert len(got) == len(expected), where
-        for i, (a, b) in enumerate(zip(got, expected, strict=True)):
-            _assert_close(a, b, f"{where}[{i}]")
-    elif isinstance(expected, float):
-        assert got == pytest.approx(expected, rel=1e-12), where
-    else:
-        assert got == expected, where
-
-
 def test_evaluate_on_connect_writes_what_classic_writes(spark, connect, monkeypatch, data_path, model_path, tmp_path):
     with classic_mode(monkeypatch):
         classic = _evaluate(spark, data_path, model_path, tmp_path / "classic")
-    _assert_close(_evaluate(connect, data_path, model_path, tmp_path / "connect"), classic)
+    assert_documents_close(_evaluate(connect, data_path, model_path, tmp_path / "connect"), classic)
     assert _entries(tmp_path / "connect") == _entries(tmp_path / "classic")
 
 

@@ -1,11 +1,19 @@
 """Scoring by Spark SQL expressions gives what scoring in Python gives (see spark/expressions.py)."""
 
+import json
 import math
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from helpers import assert_documents_close
+from synthetic import make_classification, multiclass_labels
 
+from logreg_spark import LogisticRegression
+from logreg_spark.app import evaluate
 from logreg_spark.core.family import BINOMIAL, Family
+from logreg_spark.settings.schema import EvaluateConf, EvaluateInputConf, EvaluateOutputConf, ModelRefConf
 from logreg_spark.spark import expressions, scoring
 from logreg_spark.spark.blocks import FeatureSpec, Problems
 from logreg_spark.spark.scoring import LoadedModel, Output, expressible, feature_check, scored, validate_rows
@@ -78,3 +86,36 @@ def test_a_lazy_error_names_the_problem(spark):
     df = spark.createDataFrame([(0, 1.0, None, 1)], "id long, a double, `b b` double, c int")
     with pytest.raises(Exception, match=r"invalid rows \(column 'b b': NaN, infinite or null\)"):
         scored(df, model, ["id"], OUTPUTS, "error").collect()
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_evaluate_by_expressions_writes_what_python_scoring_writes(spark, monkeypatch, tmp_path, classes):
+    """The evaluation job's metrics.json (log loss, the exact AUCs, confusion, calibration; or the
+    multiclass metrics) equal to 1e-12 either way, weighted rows and one invalid row included."""
+    X, y, _ = make_classification(3000, 4, seed=classes, condition=3.0)
+    labels = y if classes == 2 else multiclass_labels(X, classes, seed=1)
+    columns = {f"x{j}": X[:, j] for j in range(4)}
+    w = np.random.default_rng(2).uniform(0.5, 2.0, len(labels))
+    w[7] = -1.0  # invalid, skipped
+    data = tmp_path / "data"
+    data.mkdir()
+    pq.write_table(pa.table({**columns, "label": labels.astype(np.int64), "w": w}), data / "part-0.parquet")
+    df = spark.read.parquet(str(data))
+    LogisticRegression(featureCols=list(columns), weightCol="w", regParam=0.01).fit(df.where("w >= 0")).save(
+        str(tmp_path / "model")
+    )
+
+    def evaluated(out: str) -> dict:
+        conf = EvaluateConf(
+            input=EvaluateInputConf(path=str(data), weight_col="w", invalid="skip"),
+            model=ModelRefConf(path=str(tmp_path / "model")),
+            output=EvaluateOutputConf(path=str(tmp_path / out)),
+        )
+        evaluate.run(spark, conf)
+        return json.loads((tmp_path / out / "metrics.json").read_text())
+
+    by_sql = evaluated("sql")
+    monkeypatch.setattr(expressions, "MAX_TERMS", 0)
+    by_python = evaluated("python")
+    assert by_sql["rows"] == 2999
+    assert_documents_close(by_sql, by_python)

@@ -28,11 +28,16 @@ from ..artifacts.model_dir import read_model, write_small_parquet
 from ..artifacts.paths import staged_directory
 from ..core.metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, threshold_metrics
 from ..errors import InputError
+from ..spark import expressions
 from ..spark.blocks import LABEL, WEIGHT
+from ..spark.expressions import RowChecks, label_checks
 from ..spark.ranking import rankings
 from ..spark.scoring import (
     LoadedModel,
+    Settle,
+    checked_columns,
     decision_threshold,
+    expressible,
     labelled_check,
     labelled_columns,
     labels,
@@ -51,24 +56,38 @@ _SCORED = "p double, y double, w double, loss double, bin long"
 _SCORED_CLASSES = "y double, w double, loss double, prediction double"
 
 
-def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> DataFrame:
+def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> tuple[DataFrame, Settle]:
     """Per valid row: the label, weight and log loss, with (binomial) the probability of label 1
-    and its calibration bin, or (multinomial) the predicted class."""
+    and its calibration bin, or (multinomial) the predicted class; and the ``input.invalid``
+    policy to apply once an action over them ran (see :func:`~logreg_spark.spark.scoring.scored_once`:
+    an expressible model's rows are scored and counted in Spark SQL, any other's in Python)."""
     framed = labelled_columns(model_input(df, model), conf.input.label_col, conf.input.weight_col)
+    family = model.family
+    if expressible(model):
+        rows = RowChecks(model.spec.columns, label_checks(conf.input.label_col, conf.input.weight_col, family.classes))
+        margin = expressions.margins(model.spec, model.coefficients, model.intercept)
+        p, y = expressions.probabilities(family, margin), F.col(LABEL)
+        scores = [y.alias("y"), F.col(WEIGHT).alias("w"), expressions.row_log_loss(family, margin, y).alias("loss")]
+        if family.is_multinomial:
+            scores.append(expressions.prediction(family, p, 0.5).alias("prediction"))
+        else:
+            bin_of_p = F.least((p[0] * CALIBRATION_BINS).cast("long"), F.lit(CALIBRATION_BINS - 1))
+            scores = [p[0].alias("p"), *scores, bin_of_p.alias("bin")]
+        return checked_columns(framed, rows, scores, conf.input.invalid)
     check = labelled_check(model, conf.input.label_col, conf.input.weight_col)
     validate_rows(framed, check, conf.input.invalid)
 
     def add(table: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray]:
         y, w = labels(table)
-        p = model.family.probabilities(margin)
-        scores = {"y": y, "w": w, "loss": model.family.row_log_loss(margin, y)}
-        if model.family.is_multinomial:
+        p = family.probabilities(margin)
+        scores = {"y": y, "w": w, "loss": family.row_log_loss(margin, y)}
+        if family.is_multinomial:
             return {**scores, "prediction": p.argmax(axis=1).astype(np.float64)}
         return {"p": p, **scores, "bin": calibration_bin(p)}
 
     needed = [*model.spec.input_columns, LABEL, WEIGHT]
-    schema = _SCORED_CLASSES if model.family.is_multinomial else _SCORED
-    return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), schema)
+    schema = _SCORED_CLASSES if family.is_multinomial else _SCORED
+    return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), schema), lambda: None
 
 
 def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
@@ -231,8 +250,11 @@ def run(spark: SparkSession, conf: EvaluateConf) -> str:
     target, df = open_job(spark, conf.input, conf.output.path, conf.output.mode, "output.path")
     model = read_model(spark, conf.model.path)
     threshold = decision_threshold(model, conf.model.threshold)
-    scored = _score(df, conf, model).persist()
+    scored, settle = _score(df, conf, model)
+    scored = scored.persist()
     try:
+        scored.count()  # reads the input once, into the cache, and counts its invalid rows
+        settle()
         results = (
             evaluate_classes(scored, model.family.classes)
             if model.family.is_multinomial

@@ -199,14 +199,11 @@ def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str
     :func:`~logreg_spark.spark.expressions.expressible` is scored by Spark SQL expressions, any
     other in the executors' Python (one ``mapInArrow``), from each batch's margins and
     probabilities, computed once."""
-    family, threshold = model.family, model.threshold
     if expressible(model):
         rows = expressions.RowChecks(model.spec.columns)
-        df = df.where(rows.valid_or_fail() if policy == "error" else rows.valid())
-        margin = expressions.margins(model.spec, model.coefficients, model.intercept)
-        p = expressions.probabilities(family, margin)
-        added = [output.column(family, margin, p, threshold).alias(name) for name, output in outputs.items()]
-        return df.select(*[F.col(f"`{name}`") for name in keep], *added)
+        valid = df.where(rows.valid_or_fail() if policy == "error" else rows.valid())
+        return valid.select(*_output_columns(model, keep, outputs))
+    family, threshold = model.family, model.threshold
     schema = T.StructType(
         [df.schema[name] for name in keep]
         + [T.StructField(name, output.dtype(family), False) for name, output in outputs.items()]
@@ -219,22 +216,42 @@ def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str
     return df.mapInArrow(scored_batches(model, feature_check(model.spec), keep, add, policy), schema)
 
 
+def _output_columns(model: LoadedModel, keep: list[str], outputs: dict[str, Output]) -> list[Column]:
+    """The ``keep`` columns and the ``outputs`` as Spark SQL expressions."""
+    margin = expressions.margins(model.spec, model.coefficients, model.intercept)
+    p = expressions.probabilities(model.family, margin)
+    added = [output.column(model.family, margin, p, model.threshold).alias(name) for name, output in outputs.items()]
+    return [F.col(f"`{name}`") for name in keep] + added
+
+
+#: What to do once an action over a scored frame ran: apply ``input.invalid`` to the rows it counted.
+Settle = Callable[[], None]
+
+
 def scored_once(
     df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str, Output], policy: str
-) -> tuple[DataFrame, Callable[[], None]]:
+) -> tuple[DataFrame, Settle]:
     """:func:`scored` of the valid rows, and the ``input.invalid`` policy to apply once an action
     over them ran (raising :class:`~logreg_spark.errors.InputError` for ``error`` when a row was
-    invalid). An expressible model's invalid rows are counted while they are scored, so the input
-    is read once (and once more to name their problems, when there are any); any other model's
-    are counted first, in a pass of their own."""
+    invalid). An expressible model's rows are checked while they are scored
+    (:func:`checked_columns`); any other model's are counted first, in a pass of their own."""
     if expressible(model):
         rows = expressions.RowChecks(model.spec.columns)
-        observed, observation = expressions.observed(df, rows)
-        return scored(observed, model, keep, outputs, "skip"), lambda: apply_invalid_policy(
-            expressions.problems_of(df, observation, rows), policy
-        )
+        return checked_columns(df, rows, _output_columns(model, keep, outputs), policy)
     validate_rows(df, feature_check(model.spec), policy)
     return scored(df, model, keep, outputs, "skip"), lambda: None
+
+
+def checked_columns(
+    df: DataFrame, rows: expressions.RowChecks, columns: list[Column], policy: str
+) -> tuple[DataFrame, Settle]:
+    """``columns`` of ``df``'s valid rows, and the ``input.invalid`` policy to apply once an action
+    over them ran: the invalid rows are counted while the columns are computed, so the input is
+    read once (and once more to name their problems, when there are any)."""
+    observed, observation = expressions.observed(df, rows)
+    return observed.where(rows.valid()).select(*columns), lambda: apply_invalid_policy(
+        expressions.problems_of(df, observation, rows), policy
+    )
 
 
 def expressible(model: LoadedModel) -> bool:
