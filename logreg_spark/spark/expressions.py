@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 
 from ..core.family import Family
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems
+from .session import is_connect
 
 #: The most coefficients (features × margins) a model scored by expressions has; a wider one is
 #: scored in Python. Spark compiles one method per projection, and a sum of thousands of terms
@@ -133,10 +134,20 @@ class RowChecks:
         return [*_feature_checks(self.features), *self.others]
 
 
+def _observation(df: DataFrame, name: str) -> Observation:
+    """An Observation of ``df``'s kind of session (pyspark picks by the environment, not by the
+    session, and a process may hold both kinds)."""
+    if is_connect(df.sparkSession):
+        from pyspark.sql.connect.observation import Observation as ConnectObservation
+
+        return ConnectObservation(name)  # type: ignore[return-value]  # its Connect twin
+    return Observation(name)
+
+
 def observed(df: DataFrame, rows: RowChecks) -> tuple[DataFrame, Observation]:
     """``df`` observed while it is computed: its number of invalid rows (one sum per row; the
     count of each problem is left to :func:`problems_of`, which looks only when there are any)."""
-    observation = Observation("invalid rows")
+    observation = _observation(df, "invalid rows")
     return df.observe(observation, F.sum(F.when(rows.valid(), 0).otherwise(1)).alias("invalid")), observation
 
 

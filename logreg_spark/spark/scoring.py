@@ -1,10 +1,14 @@
-"""Scoring rows with a trained model inside the executors: Arrow batches in, Arrow batches out.
+"""Scoring rows with a trained model: in Spark SQL where it can, else in the executors' Python.
 
-The input's columns reach ``mapInArrow`` as they are (features are converted to
-float64 in NumPy, see :func:`~logreg_spark.blocks.feature_matrix`), so the
-columns passed through to the output keep their types. Rows are validated in a
-first pass that only counts problems, so that ``input.invalid = "error"`` fails
-before anything is written.
+A model of named numeric columns (:func:`expressible`) is scored by Spark SQL
+expressions (:mod:`~logreg_spark.spark.expressions`), so its rows never leave
+the JVM, and its invalid rows are counted while the scores are written
+(:func:`checked_columns`). Any other model (hashed, Vector, array or
+index/value features, or very wide) is scored by ``mapInArrow``: the input's
+columns reach it as they are (features are converted to float64 in NumPy, see
+:func:`~logreg_spark.spark.blocks.feature_matrix`), so the columns passed
+through keep their types, and its rows are validated in a first pass that only
+counts problems. Either way ``input.invalid = "error"`` leaves nothing written.
 """
 
 from __future__ import annotations
