@@ -37,6 +37,7 @@ from logreg_spark.app.config import (
 )
 from logreg_spark.artifacts.model_dir import ModelError
 from logreg_spark.errors import InputError
+from logreg_spark.spark import ranking
 from logreg_spark.spark.reading import HASHED, with_hashed_features
 
 FEATURES = ["x0", "x1", "x2", "x3"]
@@ -147,20 +148,17 @@ def test_invalid_feature_values_fail_or_are_skipped(spark, trained, tmp_path):
     assert pq.read_table(tmp_path / "scores").num_rows == 2998
 
 
-def test_evaluate_agrees_with_sklearn(spark, trained, tmp_path):
+def test_evaluate_agrees_with_sklearn(spark, trained, tmp_path, monkeypatch):
     root, X, y, w, theta = trained
-    spark.conf.set("spark.sql.adaptive.enabled", "false")  # keep 4 sorted partitions: offsets between them matter
-    try:
-        evaluate.run(
-            spark,
-            EvaluateConf(
-                input=EvaluateInputConf(path=str(root / "test"), weight_col="w"),
-                model=ModelRefConf(path=str(root / "model")),
-                output=EvaluateOutputConf(path=str(tmp_path / "eval")),
-            ),
-        )
-    finally:
-        spark.conf.unset("spark.sql.adaptive.enabled")
+    monkeypatch.setattr(ranking, "ROWS_PER_PARTITION", 700)  # 5 sorted partitions: offsets between them matter
+    evaluate.run(
+        spark,
+        EvaluateConf(
+            input=EvaluateInputConf(path=str(root / "test"), weight_col="w"),
+            model=ModelRefConf(path=str(root / "model")),
+            output=EvaluateOutputConf(path=str(tmp_path / "eval")),
+        ),
+    )
     p = 1 / (1 + np.exp(-(X @ theta[:-1] + theta[-1])))
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["rows"] == 3000 and metrics["threshold"] == 0.4

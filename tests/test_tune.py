@@ -32,6 +32,7 @@ from logreg_spark.app.config import (
 from logreg_spark.artifacts.model_dir import read_trained
 from logreg_spark.core.folds import FoldRule
 from logreg_spark.core.sums import HeldOut
+from logreg_spark.spark import ranking
 from logreg_spark.spark.prepare import TrainingData
 from logreg_spark.spark.ranking import rankings
 from logreg_spark.tuning.chains import PathFit
@@ -155,8 +156,9 @@ def test_the_tuning_job_refuses_a_bad_conf_in_one_line_without_spark(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_the_held_out_ranking_metrics_are_exact(spark, data):
+def test_the_held_out_ranking_metrics_are_exact(spark, data, monkeypatch):
     root, X, y, batch = data
+    monkeypatch.setattr(ranking, "ROWS_PER_PARTITION", 300)  # several sorted partitions
     rule = FoldRule(column="batch")
     rng = np.random.default_rng(4)
     fits = [
@@ -165,7 +167,7 @@ def test_the_held_out_ranking_metrics_are_exact(spark, data):
     ]
     fits[3] = replace(fits[3], coef=np.round(fits[3].coef, 1))  # coarse coefficients: many tied scores
     df = spark.read.parquet(str(root / "rows"))
-    ranked = rankings(held_out_scores(df, InputConf(features=FEATURES), rule, "float64", fits))
+    ranked = rankings(held_out_scores(df, InputConf(features=FEATURES), rule, "float64", fits), rows=len(y))
     assert sorted(ranked) == [0, 1, 2, 3]
     for i in ranked:
         held = batch == fits[i].held_out

@@ -90,9 +90,9 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> tuple[DataF
     return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), schema), lambda: None
 
 
-def _ranking(scored: DataFrame) -> tuple[float, float, np.ndarray]:
-    """(ROC AUC, PR AUC, ROC points as (FPR, TPR) rows), exactly, over the scores sorted by Spark."""
-    ranking = rankings(scored.select(F.lit(0).cast("long").alias("model"), "p", "y", "w"), curve=True)[0]
+def _ranking(scored: DataFrame, rows: int) -> tuple[float, float, np.ndarray]:
+    """(ROC AUC, PR AUC, ROC points as (FPR, TPR) rows), exactly, over the ``rows`` scores sorted by Spark."""
+    ranking = rankings(scored.select(F.lit(0).cast("long").alias("model"), "p", "y", "w"), rows, curve=True)[0]
     if math.isnan(ranking.roc_auc):
         log.warning("the input has only one class: ROC AUC and PR AUC are undefined")
     return ranking.roc_auc, ranking.pr_auc, ranking.curve
@@ -151,7 +151,7 @@ def evaluate(scored: DataFrame, threshold: float) -> dict[str, Any]:
     )
     if not totals.rows:
         raise InputError("no rows to evaluate")
-    roc_auc, pr_auc, curve = _ranking(scored)
+    roc_auc, pr_auc, curve = _ranking(scored, int(totals.rows))
     confusion = {name: float(totals[name]) for name in ("tp", "fp", "tn", "fn")}
     return {
         "rows": int(totals.rows),

@@ -82,7 +82,7 @@ def _metric_values(df: DataFrame, conf: TuneFitConf, result: SearchResult) -> li
     if metric == "log_loss":
         return log_losses(result.fits)
     scored = held_out_scores(df, conf.input, conf.tune.fold_rule(), conf.solver.dtype, result.fits)
-    ranked = rankings(scored)
+    ranked = rankings(scored, sum(fit.held.rows for fit in result.fits))
     return [getattr(ranked[i], metric) for i in range(len(result.fits))]
 
 
