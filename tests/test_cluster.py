@@ -53,6 +53,11 @@ def test_cluster_model_equals_local_model(spark, cluster, tmp_path, cache):
     assert meta["rows"] == 5000 and meta["converged"]
 
 
+#: What the README's packed environment installs: what the package needs on the executors and the
+#: driver, without matplotlib (the job must run without it).
+PACKED = ["numpy", "pyarrow", "scipy", "pandas>=2.2,<3", "threadpoolctl", "venv-pack"]
+
+
 def _pack(dist: Path) -> tuple[Path, Path]:
     """The README's packaging commands: the package as a zip, the executors' environment as an archive."""
     zipped, env, archive = dist / "logreg_spark.zip", dist / "env", dist / "logreg_spark_env.tar.gz"
@@ -60,7 +65,7 @@ def _pack(dist: Path) -> tuple[Path, Path]:
     subprocess.run([sys.executable, "-m", "zipfile", "-c", str(zipped), "logreg_spark/"], cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
     subprocess.run(
-        [str(env / "bin" / "pip"), "install", "--quiet", "numpy", "pyarrow", "scipy", "pandas>=2.2,<3", "venv-pack"],
+        [str(env / "bin" / "pip"), "install", "--quiet", *PACKED],
         check=True,
         timeout=900,
     )

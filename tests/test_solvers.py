@@ -1,5 +1,8 @@
 """Every solver reaches the same optimum, without Spark (NumPy objective)."""
 
+import contextlib
+import sys
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -8,6 +11,7 @@ from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.objective import Objective
 from logreg_spark.solvers import gradient_descent, lbfgs, newton, newton_direction, resolve_solver
+from logreg_spark.training.solving import one_blas_thread
 
 
 def badly_conditioned(rows=2000, seed=0):
@@ -126,3 +130,10 @@ def test_a_resumed_solver_takes_exactly_the_uninterrupted_steps(name, alpha):
     assert resumed.theta.tobytes() == whole.theta.tobytes()
     assert [r.loss for r in resumed.history] == [r.loss for r in whole.history]
     assert resumed.reason == whole.reason
+
+
+def test_without_threadpoolctl_the_solvers_keep_blas_as_it_is(monkeypatch):
+    """An environment packed without threadpoolctl still trains: only the BLAS limit is skipped."""
+    assert not isinstance(one_blas_thread(), contextlib.nullcontext)
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
+    assert isinstance(one_blas_thread(), contextlib.nullcontext)

@@ -8,10 +8,10 @@ says what to change unless it converged.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from typing import TypedDict
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..artifacts.checkpoint import Checkpoints
 from ..core.data import Summary
@@ -70,6 +70,18 @@ class _Shared(TypedDict):
     resume: Progress | None
 
 
+def one_blas_thread() -> AbstractContextManager[object]:
+    """While it is entered, BLAS runs on the calling threads only (threadpoolctl); where
+    threadpoolctl is not installed (an environment packed by hand before it was a dependency),
+    nothing changes but speed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        log.debug("threadpoolctl is not installed: BLAS keeps its threads")
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def run_solver(
     name: str,
     objective: Objective,
@@ -86,7 +98,7 @@ def run_solver(
     # over 10,000 numbers on several threads, whose spinning then takes the cores from the
     # executors in local mode: 1,000,000 × 100,000 sparse, 6.5 -> 6.0 s of training with one
     # thread here (5.4 s with OPENBLAS_NUM_THREADS=1 for the whole driver process).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         if name == "gd":
             return gradient_descent(
                 objective, theta0, learning_rate=conf.learning_rate, line_search=conf.line_search, **common

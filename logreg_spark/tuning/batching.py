@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..core.engine import SharedPassEngine
 from ..core.sums import HeldOut, Layout, Request, Sums
+from ..training.solving import one_blas_thread
 
 T = TypeVar("T")
 
@@ -102,7 +102,7 @@ class Batcher:
         # several, whose waiting spins take the cores from the rest of the driver (and in local
         # mode from the executors): 100,000 × 10,000 sparse, 60 models, the time between passes
         # fell from 7 s to 2 s with one BLAS thread.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             for thread in threads:
                 thread.start()
             try:
