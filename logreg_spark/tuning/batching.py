@@ -46,6 +46,11 @@ class _Slot:
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
+    def end(self, result: tuple[Sums, HeldOut] | None = None, error: BaseException | None = None) -> None:
+        """Hand the waiting model its sums, or the error that ends it."""
+        self.result, self.error = result, error
+        self.done.set()
+
 
 @dataclass
 class Batcher:
@@ -129,20 +134,17 @@ class Batcher:
                 outcomes = self.engine.run_shared([slot.request for slot in batch])
             except BaseException as err:
                 for slot in batch:
-                    slot.error = err
-                    slot.done.set()
+                    slot.end(error=err)
                 raise
             self.passes += 1
             for slot, outcome in zip(batch, outcomes):
-                slot.result = outcome
-                slot.done.set()
+                slot.end(outcome)
 
     def _fail(self, err: BaseException) -> None:
         """Cancel every waiting request and every later one (the lock is held)."""
         self._failed = self._failed or err
         for slot in self._pending:
-            slot.error = err
-            slot.done.set()
+            slot.end(error=err)
         self._pending = []
         self._ready.notify_all()
 
