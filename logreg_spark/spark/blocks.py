@@ -24,6 +24,18 @@ WEIGHT = "__weight"
 FOLD = "__fold"
 
 
+#: The problems rows are counted under (:class:`Problems`), here and where Spark SQL checks rows
+#: (:mod:`~logreg_spark.spark.expressions`), so that both give the same messages.
+NOT_FINITE = "NaN, infinite or null"
+BAD_WEIGHT = "negative, NaN, infinite or null"
+
+
+def label_problem(label_limit: int) -> str:
+    """The problem of a label that is not one of the ``label_limit`` classes."""
+    allowed = "0 or 1" if label_limit == 2 else f"a class 0 … {label_limit - 1}"
+    return f"not {allowed} (or null/NaN)"
+
+
 @dataclass
 class Problems:
     """Counts of rows failing validation, keyed by (column, problem), with one example value."""
@@ -130,7 +142,7 @@ def _nonfinite_rows(X: sparse.csr_array, column: str, problems: Problems) -> np.
     bad = np.zeros(X.shape[0], dtype=bool)
     if bad_value.any():
         bad[_element_rows(np.diff(X.indptr))[bad_value]] = True
-        problems.add(column, "NaN, infinite or null", bad, np.full(X.shape[0], X.data[bad_value][0]))
+        problems.add(column, NOT_FINITE, bad, np.full(X.shape[0], X.data[bad_value][0]))
     return bad
 
 
@@ -234,7 +246,7 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
     if not finite.all():
         for j in np.flatnonzero(~finite[~misfit].all(axis=0)):
             bad = ~finite[:, j] & ~misfit
-            problems.add(names[j], "NaN, infinite or null", bad, X[:, j])
+            problems.add(names[j], NOT_FINITE, bad, X[:, j])
             bad_row |= bad
     return X, bad_row
 
@@ -253,9 +265,8 @@ def labels_and_weights(
     w = _float_column(table.column(WEIGHT))
     bad_label = ~((y >= 0) & (y < label_limit) & (y == np.floor(y)))  # NaN compares false
     bad_weight = ~(np.isfinite(w) & (w >= 0))
-    allowed = "0 or 1" if label_limit == 2 else f"a class 0 … {label_limit - 1}"
-    problems.add(label_col, f"not {allowed} (or null/NaN)", bad_label, y)
-    problems.add(weight_col or WEIGHT, "negative, NaN, infinite or null", bad_weight, w)
+    problems.add(label_col, label_problem(label_limit), bad_label, y)
+    problems.add(weight_col or WEIGHT, BAD_WEIGHT, bad_weight, w)
     return y, w, bad_label | bad_weight
 
 

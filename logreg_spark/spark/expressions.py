@@ -29,7 +29,7 @@ from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from ..core.family import Family
-from .blocks import LABEL, WEIGHT, FeatureSpec, Problems
+from .blocks import BAD_WEIGHT, LABEL, NOT_FINITE, WEIGHT, FeatureSpec, Problems, label_problem
 from .session import is_connect
 
 #: The most coefficients (features × margins) a model scored by expressions has; a wider one is
@@ -73,8 +73,7 @@ def _finite(x: Column) -> Column:
 def _feature_checks(columns: tuple[str, ...]) -> list[Check]:
     """Each named feature column: null, NaN or infinite (as ``feature_matrix`` reports it)."""
     return [
-        Check(name, "NaN, infinite or null", _finite(_number(name)), F.coalesce(_number(name), F.lit(math.nan)))
-        for name in columns
+        Check(name, NOT_FINITE, _finite(_number(name)), F.coalesce(_number(name), F.lit(math.nan))) for name in columns
     ]
 
 
@@ -82,17 +81,16 @@ def label_checks(label_col: str, weight_col: str, classes: int) -> tuple[Check, 
     """``LABEL`` not one of the ``classes`` integers 0, 1, …, and ``WEIGHT`` not a finite
     non-negative number (as ``labels_and_weights`` reports them)."""
     y, w = F.col(LABEL), F.col(WEIGHT)
-    allowed = "0 or 1" if classes == 2 else f"a class 0 … {classes - 1}"
     return (
         Check(
             label_col,
-            f"not {allowed} (or null/NaN)",
+            label_problem(classes),
             (y >= 0) & (y < classes) & (y == F.floor(y)),
             F.coalesce(y, F.lit(math.nan)),
         ),
         Check(
             weight_col or WEIGHT,
-            "negative, NaN, infinite or null",
+            BAD_WEIGHT,
             _finite(w) & (w >= 0),
             F.coalesce(w, F.lit(math.nan)),
         ),
