@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ..artifacts.paths import check_apart, check_writable, storage_path
 from ..artifacts.storage import StoragePath
-from ..settings.schema import InputConf, PredictInputConf
+from ..settings.schema import InputConf, ScoredInputConf
 from ..spark.reading import read_input
 
 
@@ -20,7 +20,7 @@ def check_output(spark: SparkSession, inputs: str | list[str], output: str, mode
 
 
 def open_job(
-    spark: SparkSession, inputs: InputConf | PredictInputConf, output: str, mode: str, key: str
+    spark: SparkSession, inputs: InputConf | ScoredInputConf, output: str, mode: str, key: str
 ) -> tuple[StoragePath, DataFrame]:
     """The job's output location (:func:`check_output`) and its input (an
     :class:`~logreg_spark.errors.InputError` when it cannot be read)."""

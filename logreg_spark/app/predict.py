@@ -5,7 +5,10 @@ Output columns: the input's columns (``output.keep_cols``, default all), then
 threshold, else 0.0, as MLlib), and with ``output.raw_margin`` the margin
 ``xᵀβ + b``. A multinomial model's ``probability`` and ``raw_margin`` are
 arrays of K doubles (one per class) and ``prediction`` is the class of the
-highest probability. Each partition is scored and written by its executor.
+highest probability. Each partition is scored and written by its executor: in
+Spark SQL or ``mapInArrow`` (:mod:`~logreg_spark.spark.scoring`), or, where the
+input and output are local Parquet files, read, scored and written by the tasks
+themselves (:mod:`~logreg_spark.spark.scored_files`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pyspark.sql import SparkSession
 from ..artifacts.model_dir import read_model
 from ..artifacts.paths import staged_directory
 from ..errors import InputError
+from ..spark.reading import apply_invalid_policy
+from ..spark.scored_files import direct_output, write_scored
 from ..spark.scoring import Output, decision_threshold, model_input, scored_once
 from .cli import job_main
 from .config import PredictConf
@@ -42,10 +47,16 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
     clash = sorted(set(keep) & set(outputs))
     if clash:
         raise InputError(f"output.keep_cols: the input already has {clash}; leave them out of output.keep_cols")
-    scores, settle = scored_once(df, replace(model, threshold=threshold), keep, outputs, conf.input.invalid)
+    model = replace(model, threshold=threshold)
     with staged_directory(target, conf.output.mode, "output.path") as staging:
-        scores.write.parquet(staging.uri)
-        settle()  # invalid rows with input.invalid = "error": the staged output is removed
+        source = direct_output(df, model, keep, staging.uri, conf.input.reader)
+        if source is None:
+            scores, settle = scored_once(df, model, keep, outputs, conf.input.invalid)
+            scores.write.parquet(staging.uri)
+            settle()
+        else:
+            apply_invalid_policy(write_scored(df, source, model, keep, outputs, staging.uri), conf.input.invalid)
+        # invalid rows with input.invalid = "error" raised: the staged output is removed
     log.info(
         "scored %s with the model at %s (%s)",
         conf.input.path,

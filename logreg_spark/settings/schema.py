@@ -35,6 +35,7 @@ class InputConf(Section, section="input"):
     weight_col: str = ""
     invalid: str = field(default="error", metadata=one_of("error", "skip"))
     cache: str = field(default="local", metadata=one_of("local", "spark"))
+    reader: str = field(default="auto", metadata=one_of("auto", "spark"))
 
 
 @dataclass(frozen=True)
@@ -194,13 +195,18 @@ def _check_feature_source(conf: InputConf, where: Where) -> None:
 
 
 @dataclass(frozen=True)
-class PredictInputConf(Section, section="input"):
+class ScoredInputConf(Section, section="input"):
     path: str | list[str] = ""
     invalid: str = field(default="error", metadata=one_of("error", "skip"))
 
 
 @dataclass(frozen=True)
-class EvaluateInputConf(PredictInputConf):
+class PredictInputConf(ScoredInputConf):
+    reader: str = field(default="auto", metadata=one_of("auto", "spark"))
+
+
+@dataclass(frozen=True)
+class EvaluateInputConf(ScoredInputConf):
     label_col: str = "label"
     weight_col: str = ""
 

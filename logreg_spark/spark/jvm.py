@@ -1,14 +1,16 @@
 """What the jobs read from Spark's JVM directly, where PySpark offers no Python API.
 
-Two things, kept here so that nothing else reaches through Py4J: the message of
-a Java exception's root cause (for one-line errors), and the storage a cached
-RDD takes in the block managers (memory and disk).
+Three things, kept here so that nothing else reaches through Py4J: the message of
+a Java exception's root cause (for one-line errors), the storage a cached RDD
+takes in the block managers (memory and disk), and whether a DataFrame is a
+plain read of Parquet files (and which).
 """
 
 from __future__ import annotations
 
 from py4j.protocol import Py4JJavaError
 from pyspark import RDD
+from pyspark.sql import DataFrame
 
 
 def java_root_message(err: Py4JJavaError) -> str:
@@ -29,3 +31,21 @@ def rdd_storage(rdd: RDD) -> tuple[int, int]:
     """
     infos = [info for info in rdd.context._jsc.sc().getRDDStorageInfo() if info.id() == rdd.id()]
     return sum(int(i.memSize()) for i in infos), sum(int(i.diskSize()) for i in infos)
+
+
+def parquet_files(df: DataFrame) -> list[str] | None:
+    """The files of ``df`` (URIs, as Spark lists them) when ``df`` is a plain read of Parquet
+    files without partition columns (``spark.read.parquet(…)`` and nothing after it), else None.
+
+    PySpark does not say what a DataFrame's plan is; its analyzed plan comes from the JVM
+    DataFrame, through the private ``_jdf``.
+    """
+    plan = df._jdf.queryExecution().analyzed()
+    if plan.nodeName() != "LogicalRelation":
+        return None
+    relation = plan.relation()
+    if relation.getClass().getSimpleName() != "HadoopFsRelation" or not relation.partitionSchema().isEmpty():
+        return None
+    if relation.fileFormat().getClass().getSimpleName() != "ParquetFileFormat":
+        return None
+    return list(df.inputFiles())

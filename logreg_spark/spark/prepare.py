@@ -1,7 +1,8 @@
 """Preparing the training rows: the input's columns → NumPy blocks, cached once, with their statistics.
 
 Data flow: Parquet (:mod:`logreg_spark.spark.reading` reads it and reduces it to
-float64 features, ``LABEL`` and ``WEIGHT``) → each partition's Arrow batches
+float64 features, ``LABEL`` and ``WEIGHT``; or, where the files allow it, the tasks
+read it with pyarrow, :mod:`~logreg_spark.spark.parquet_direct`) → each partition's Arrow batches
 become blocks of about ``block_bytes`` in ``mapInArrow`` (never ``Row`` objects)
 → the blocks, or handles to their files (:mod:`logreg_spark.spark.block_store`),
 are persisted once; the job that fills the cache also computes the statistics →
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
-from pyspark import StorageLevel
+from pyspark import RDD, StorageLevel
 from pyspark.sql import DataFrame
 
 from ..core.data import Block, ClassWeights, Summary
@@ -31,7 +32,8 @@ from .blocks import FeatureSpec, Problems, block_from_table
 from .cached_blocks import BlockHandle, BlockItem, CachedBlocks, RDDBlocks
 from .connect_blocks import FrameBlocks, check_payload, default_parallelism
 from .engine import SparkPassEngine
-from .reading import feature_spec, training_columns, with_hashed_features
+from .parquet_direct import direct_source
+from .reading import feature_spec, source_columns, training_columns, training_table, with_hashed_features
 from .session import is_connect
 from .task import partition_id
 
@@ -41,6 +43,9 @@ log = logging.getLogger(__name__)
 #: feature matrix; sparse ones: their non-zeros): large enough that NumPy runs at
 #: full speed, small enough to pass through Arrow and pickle comfortably.
 BLOCK_BYTES = 16 << 20
+
+#: A partition's Arrow batches → its prepared blocks.
+Blockify = Callable[[Iterator[pa.RecordBatch]], Iterator[BlockItem]]
 
 
 def _blockify(
@@ -52,12 +57,11 @@ def _blockify(
     label_limit: int,
     block_bytes: int,
     folds: FoldRule | None,
-) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The ``mapInArrow`` function: a partition's Arrow batches → pickled (handle, Problems),
-    one per block of about ``block_bytes``."""
+) -> Blockify:
+    """A partition's Arrow batches → (handle, Problems), one per block of about ``block_bytes``."""
     cache_id = uuid.uuid4().hex[:12]
 
-    def emit(table: pa.Table) -> pa.RecordBatch:
+    def emit(table: pa.Table) -> BlockItem:
         block, problems = block_from_table(table, spec, label_col, weight_col, label_limit, folds)
         if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
             block = block._replace(X=block.X.astype(np.float32))
@@ -66,10 +70,9 @@ def _blockify(
             # unique per write: a recomputed partition may hold other rows than the lost one
             name = f"{cache_id}-{partition_id()}-{uuid.uuid4().hex[:12]}"
             handle = BlockFile.write(block, name)
-        built = (handle, problems)
-        return pa.RecordBatch.from_arrays([pa.array([pickle.dumps(built, protocol=5)], pa.binary())], names=["block"])
+        return handle, problems
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[BlockItem]:
         pending: list[pa.RecordBatch] = []
         rows = size = 0
         for batch in batches:
@@ -85,6 +88,35 @@ def _blockify(
             yield emit(pa.Table.from_batches(pending))
 
     return run
+
+
+def _pickled(blockify: Blockify) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``blockify`` as a ``mapInArrow`` function: each item pickled in a row of ``block binary``."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for item in blockify(batches):
+            yield pa.RecordBatch.from_arrays([pa.array([pickle.dumps(item, protocol=5)], pa.binary())], names=["block"])
+
+    return run
+
+
+def _items(df: DataFrame, spec: FeatureSpec, conf: InputConf, fold_col: str, blockify: Blockify) -> RDD[BlockItem]:
+    """The prepared blocks of ``df``, an RDD on classic Spark: read by the tasks themselves where
+    the files allow it (:mod:`~logreg_spark.spark.parquet_direct`), else from Spark's reader
+    through ``mapInArrow``."""
+    source = None if conf.hash_features else direct_source(df, source_columns(spec, conf, fold_col), conf.reader)
+    if source is None:
+        return (
+            training_frame(df, conf, fold_col)[1]
+            .mapInArrow(_pickled(blockify), "block binary")
+            .rdd.map(lambda row: pickle.loads(row[0]))
+        )
+    return source.run(
+        df.sparkSession,
+        lambda tables: blockify(
+            batch for _, table in tables for batch in training_table(table, spec, conf, fold_col).to_batches()
+        ),
+    )
 
 
 def training_frame(df: DataFrame, conf: InputConf, fold_col: str = "") -> tuple[FeatureSpec, DataFrame]:
@@ -120,15 +152,17 @@ def _summarize(blocks: CachedBlocks, n_features: int, class_weights: ClassWeight
     return blocks.aggregate(add, _merge_summaries, 16 * n_features)  # a Summary: two d-vectors
 
 
-def _cached(items: DataFrame, aggregation_depth: int, tasks: int | None) -> CachedBlocks:
-    """The pickled items persisted: as an RDD of items on classic Spark, as the DataFrame itself on
-    Spark Connect."""
-    spark = items.sparkSession
+def _cached(
+    df: DataFrame, spec: FeatureSpec, conf: InputConf, fold_col: str, blockify: Blockify, depth: int, tasks: int | None
+) -> CachedBlocks:
+    """The prepared blocks persisted: as an RDD of items on classic Spark (:func:`_items`), as a
+    DataFrame of pickled items on Spark Connect."""
+    spark = df.sparkSession
     if is_connect(spark):
-        frame = items.persist(StorageLevel.MEMORY_AND_DISK)
-        return FrameBlocks(frame, aggregation_depth, tasks or default_parallelism(spark))
-    rdd = items.rdd.map(lambda row: pickle.loads(row[0])).persist(StorageLevel.MEMORY_AND_DISK)
-    return RDDBlocks(rdd, aggregation_depth, tasks or rdd.context.defaultParallelism)
+        items = training_frame(df, conf, fold_col)[1].mapInArrow(_pickled(blockify), "block binary")
+        return FrameBlocks(items.persist(StorageLevel.MEMORY_AND_DISK), depth, tasks or default_parallelism(spark))
+    rdd = _items(df, spec, conf, fold_col, blockify).persist(StorageLevel.MEMORY_AND_DISK)
+    return RDDBlocks(rdd, depth, tasks or rdd.context.defaultParallelism)
 
 
 @dataclass
@@ -165,11 +199,12 @@ class TrainingData:
         tasks (None: one per core). With ``folds`` every block also holds its rows' fold ids.
         """
         started = time.perf_counter()
-        spec, columns = training_frame(df, conf, folds.column if folds else "")
+        fold_col = folds.column if folds else ""
+        spec = training_frame(df, conf, fold_col)[0]
         if is_connect(df.sparkSession):  # the smallest point (binomial), before any work
             check_payload(8 * ((spec.d or len(spec.columns)) + 1))
         blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, label_limit, block_bytes, folds)
-        blocks = _cached(columns.mapInArrow(blockify, "block binary"), aggregation_depth, tasks)
+        blocks = _cached(df, spec, conf, fold_col, blockify, aggregation_depth, tasks)
         merged = _summarize(blocks, spec.d or len(spec.columns), None)
         if merged is None:
             blocks.release()

@@ -5,7 +5,8 @@
 (:func:`locate_features`, :func:`check_pair_columns`, also used by scoring and
 the model directory); :func:`training_columns` reduces the input to float64
 features, ``LABEL`` and ``WEIGHT``, which :mod:`logreg_spark.spark.prepare` turns
-into cached NumPy blocks with ``mapInArrow``.
+into cached NumPy blocks with ``mapInArrow``; :func:`training_table` does the same
+to the columns the executors read themselves (:mod:`~logreg_spark.spark.parquet_direct`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import logging
 import os
 from urllib.parse import urlsplit
 
+import numpy as np
+import pyarrow as pa
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException, PySparkException
 from pyspark.ml.feature import FeatureHasher
@@ -23,7 +26,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..errors import InputError
-from ..settings.schema import InputConf, PredictInputConf
+from ..settings.schema import InputConf, ScoredInputConf
 from .blocks import FOLD, LABEL, WEIGHT, FeatureSpec, Problems
 from .jvm import java_root_message
 from .session import is_connect
@@ -35,7 +38,7 @@ def _col(name: str) -> F.Column:
     return F.col("`" + name.replace("`", "``") + "`")
 
 
-def read_input(spark: SparkSession, conf: InputConf | PredictInputConf) -> DataFrame:
+def read_input(spark: SparkSession, conf: InputConf | ScoredInputConf) -> DataFrame:
     """The Parquet input; a missing path, or one without Parquet files, is an :class:`InputError`.
 
     On Spark Connect the server would resolve a relative path against its own working
@@ -185,3 +188,20 @@ def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf, fold_col
         *label_and_weight_columns(df, conf.label_col, conf.weight_col),
         *_fold_column(df, fold_col),
     )
+
+
+def source_columns(spec: FeatureSpec, conf: InputConf, fold_col: str = "") -> list[str]:
+    """The input columns :func:`training_columns` reads (each once)."""
+    return list(dict.fromkeys([*spec.input_columns, conf.label_col, *(c for c in (conf.weight_col, fold_col) if c)]))
+
+
+def training_table(table: pa.Table, spec: FeatureSpec, conf: InputConf, fold_col: str = "") -> pa.Table:
+    """What :func:`training_columns` makes of the input, from its :func:`source_columns` as
+    pyarrow read them: the same columns under the same names, the features, ``LABEL`` and
+    ``FOLD`` of their own numeric types (blocks convert them to float64 as Spark's cast does)."""
+    columns = {name: table.column(name) for name in spec.input_columns}
+    columns[LABEL] = table.column(conf.label_col)
+    columns[WEIGHT] = table.column(conf.weight_col) if conf.weight_col else pa.array(np.ones(table.num_rows))
+    if fold_col:
+        columns[FOLD] = table.column(fold_col)
+    return pa.table(columns)

@@ -135,28 +135,36 @@ def validate_rows(df: DataFrame, check: RowCheck, policy: str) -> None:
     apply_invalid_policy(merged, policy)
 
 
+#: The columns a scoring adds to a table of valid rows, from their margins.
+AddColumns = Callable[[pa.Table, np.ndarray], "dict[str, np.ndarray | pa.Array]"]
+
+
+def scored_table(
+    model: LoadedModel, check: RowCheck, keep: list[str], add: AddColumns, table: pa.Table
+) -> tuple[pa.Table, Problems]:
+    """``table``'s valid rows as the ``keep`` columns and the columns ``add(valid_rows, margins)``
+    returns (margins as :meth:`LoadedModel.margins`), and the problems of the invalid ones."""
+    bad, problems, X = check(table)
+    problems.rows_dropped = int(bad.sum())
+    if bad.any():
+        table, X = table.filter(pa.array(~bad)), X[~bad]
+    columns = {name: table.column(name) for name in keep}
+    columns.update({name: pa.array(values) for name, values in add(table, model.margins(X)).items()})
+    return pa.table(columns), problems
+
+
 def scored_batches(
-    model: LoadedModel,
-    check: RowCheck,
-    keep: list[str],
-    add: Callable[[pa.Table, np.ndarray], dict[str, np.ndarray | pa.Array]],
-    policy: str = "skip",
+    model: LoadedModel, check: RowCheck, keep: list[str], add: AddColumns, policy: str = "skip"
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The ``mapInArrow`` function: drop invalid rows (``policy = "error"``: fail on them
-    instead, in the task), then output the ``keep`` columns and the columns
-    ``add(valid_rows, margins)`` returns (margins as :meth:`LoadedModel.margins`)."""
+    """The ``mapInArrow`` function: :func:`scored_table` of each batch (``policy = "error"``:
+    invalid rows fail the task instead)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            table = pa.Table.from_batches([batch])
-            bad, problems, X = check(table)
-            if bad.any():
+            table, problems = scored_table(model, check, keep, add, pa.Table.from_batches([batch]))
+            if problems.rows_dropped:
                 apply_invalid_policy(problems, policy)
-                table, X = table.filter(pa.array(~bad)), X[~bad]
-            margin = model.margins(X)
-            columns = {name: table.column(name) for name in keep}
-            columns.update({name: pa.array(values) for name, values in add(table, margin).items()})
-            yield from pa.table(columns).to_batches()
+            yield from table.to_batches()
 
     return run
 
@@ -207,17 +215,29 @@ def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str
         rows = expressions.RowChecks(model.spec.columns)
         valid = df.where(rows.valid_or_fail() if policy == "error" else rows.valid())
         return valid.select(*_output_columns(model, keep, outputs))
-    family, threshold = model.family, model.threshold
-    schema = T.StructType(
-        [df.schema[name] for name in keep]
-        + [T.StructField(name, output.dtype(family), False) for name, output in outputs.items()]
+    add = output_values(model, outputs)
+    return df.mapInArrow(
+        scored_batches(model, feature_check(model.spec), keep, add, policy), scored_schema(df, model, keep, outputs)
     )
+
+
+def scored_schema(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str, Output]) -> T.StructType:
+    """The schema of :func:`scored`'s frame."""
+    return T.StructType(
+        [df.schema[name] for name in keep]
+        + [T.StructField(name, output.dtype(model.family), False) for name, output in outputs.items()]
+    )
+
+
+def output_values(model: LoadedModel, outputs: dict[str, Output]) -> AddColumns:
+    """The ``outputs`` in NumPy, from a batch's margins (probabilities computed once)."""
+    family, threshold = model.family, model.threshold
 
     def add(_: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
         p = family.probabilities(margin)
         return {name: output.values(family, margin, p, threshold) for name, output in outputs.items()}
 
-    return df.mapInArrow(scored_batches(model, feature_check(model.spec), keep, add, policy), schema)
+    return add
 
 
 def _output_columns(model: LoadedModel, keep: list[str], outputs: dict[str, Output]) -> list[Column]:
