@@ -13,10 +13,12 @@ from synthetic import make_classification, multiclass_labels
 from logreg_spark import LogisticRegression
 from logreg_spark.app import evaluate
 from logreg_spark.core.family import BINOMIAL, Family
+from logreg_spark.errors import InputError
 from logreg_spark.settings.schema import EvaluateConf, EvaluateInputConf, EvaluateOutputConf, ModelRefConf
 from logreg_spark.spark import expressions, scoring
 from logreg_spark.spark.blocks import FeatureSpec, Problems
-from logreg_spark.spark.scoring import LoadedModel, Output, expressible, feature_check, scored, validate_rows
+from logreg_spark.spark.outputs import Output
+from logreg_spark.spark.scoring import LoadedModel, expressible, feature_check, scored, validate_rows
 
 NAMES = ["a", "b b", "c"]
 OUTPUTS = {
@@ -119,3 +121,33 @@ def test_evaluate_by_expressions_writes_what_python_scoring_writes(spark, monkey
     by_python = evaluated("python")
     assert by_sql["rows"] == 2999
     assert_documents_close(by_sql, by_python)
+
+
+@pytest.mark.parametrize("expressed", [True, False])
+def test_scored_once_checks_rows_while_it_scores(spark, monkeypatch, expressed):
+    """By expressions or in Python, the rows scored once are the valid ones with the same
+    values as :func:`scored`; the policy applied afterwards names the problems as a separate
+    count does: a warning with "skip", an InputError with "error"."""
+    model = _model(BINOMIAL, np.random.default_rng(5), 1.0)
+    rng = np.random.default_rng(6)
+    df = _frame(spark, rng, rows=50).union(
+        spark.createDataFrame([(100, math.nan, 1.0, 1), (101, 0.5, None, 0)], "id long, a double, `b b` double, c int")
+    )
+    if not expressed:
+        monkeypatch.setattr(expressions, "MAX_TERMS", 0)
+    assert expressible(model) == expressed
+    frame, settle = scoring.scored_once(df, model, ["id"], OUTPUTS, "skip")
+    once = _rows(frame, OUTPUTS)
+    settle()
+    expected = _rows(scored(df, model, ["id"], OUTPUTS, "skip"), OUTPUTS)
+    assert len(once["probability"]) == 50
+    for name in OUTPUTS:
+        np.testing.assert_allclose(once[name], expected[name], rtol=1e-12, err_msg=name)
+    frame, settle = scoring.scored_once(df, model, ["id"], OUTPUTS, "error")
+    frame.count()
+    message = r"invalid rows \(column 'a': 1 row is NaN, infinite or null \(e\.g\. nan\); column 'b b': 1 row is"
+    with pytest.raises(InputError, match=message):
+        settle()
+    clean, settle = scoring.scored_once(df.where("id < 100"), model, ["id"], OUTPUTS, "error")
+    assert clean.count() == 50
+    settle()  # no invalid row: nothing raised, and no second pass

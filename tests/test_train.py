@@ -96,12 +96,12 @@ def test_failed_write_leaves_no_partial_model_and_keeps_the_old_one(spark, tmp_p
     write = model_dir.write_small_parquet
     calls = []
 
-    def failing_write(spark_, table, target):
+    def failing_write(table, target):
         """The real write the first time; the second fails as on a full disk, after a part is written."""
         calls.append(target)
         if len(calls) == 2:
             raise OSError("disk full")
-        write(spark_, table, target)
+        write(table, target)
 
     monkeypatch.setattr(model_dir, "write_small_parquet", failing_write)
     with pytest.raises(OSError, match="disk full"):

@@ -265,7 +265,7 @@ def run(spark: SparkSession, conf: EvaluateConf) -> str:
     tables, pictures = (_class_outputs if model.family.is_multinomial else _binomial_outputs)(results)
     with staged_directory(target, conf.output.mode, "output.path") as staging:
         for name, table in tables.items():
-            write_small_parquet(spark, table, staging.child(name))
+            write_small_parquet(table, staging.child(name))
         document = {"model": model.uri, "input": conf.input.path, **results}
         staging.child("metrics.json").write_text(json.dumps(_json_ready(document), indent=2) + "\n")
         for name, picture in pictures.items():

@@ -21,9 +21,10 @@ from pyspark.sql import SparkSession
 from ..artifacts.model_dir import read_model
 from ..artifacts.paths import staged_directory
 from ..errors import InputError
+from ..spark.outputs import Output
 from ..spark.reading import apply_invalid_policy
 from ..spark.scored_files import direct_output, write_scored
-from ..spark.scoring import Output, decision_threshold, model_input, scored_once
+from ..spark.scoring import decision_threshold, model_input, scored_once
 from .cli import job_main
 from .config import PredictConf
 from .opening import open_job

@@ -34,7 +34,7 @@ def run(spark: SparkSession, conf: Conf) -> str:
     target, df = open_job(spark, conf.input, conf.output.model_path, conf.output.mode, "output.model_path")
     with checkpointing(df, conf) as checkpoints:
         model = fit_model(df, conf, LogisticRegression.of_conf(conf), checkpoints)
-        path = save_model(spark, model, target, conf.output.mode)
+        path = save_model(model, target, conf.output.mode)
         if mllib_target:
             export_mllib(spark, model, mllib_target, conf.output.mode)
     tracking.log_training(spark, conf, model.trained, path)

@@ -84,8 +84,8 @@ def run(spark: SparkSession, conf: TuneConf) -> str:
     tuned = tune_frame(df, conf)
     result, selection = tuned.result, tuned.selection
     with staged_directory(target, conf.output.mode, "output.path") as staging:
-        save_model(spark, LogisticRegressionModel(tuned.trained), staging.child("best"), "error", "output.path")
-        write_small_parquet(spark, _path_table(result, tuned.values, conf.tune.metric), staging.child("path"))
+        save_model(LogisticRegressionModel(tuned.trained), staging.child("best"), "error", "output.path")
+        write_small_parquet(_path_table(result, tuned.values, conf.tune.metric), staging.child("path"))
         document = _document(conf, result, selection, tuned.held_out, target.child("best").uri)
         staging.child("tune.json").write_bytes((json.dumps(document, indent=2) + "\n").encode())
         picture = _picture(result, selection, conf.tune.metric)

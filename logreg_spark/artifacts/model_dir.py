@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from py4j.protocol import Py4JJavaError
-from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
 from ..core.family import BINOMIAL, Family
 from ..errors import ModelError
@@ -79,12 +78,35 @@ class TrainedModel:
         )
 
 
-def write_small_parquet(spark: SparkSession, table: pa.Table, path: StoragePath) -> None:
-    spark.createDataFrame(table).coalesce(1).write.parquet(path.uri)
+#: The one file of a directory :func:`write_small_parquet` writes.
+SMALL_PART = "part-00000.parquet"
+
+
+def write_small_parquet(table: pa.Table, path: StoragePath) -> None:
+    """``table`` as the directory ``path`` holding one Parquet file, which Spark reads as any
+    other. Written by pyarrow through the path's file system: a Spark job per small table cost
+    about a second in a job's fresh session."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    path.child(SMALL_PART).write_bytes(memoryview(sink.getvalue()))
+
+
+def read_small_parquet(location: StoragePath) -> pa.Table:
+    """The rows of the Parquet files in the directory ``location`` (as :func:`write_small_parquet`,
+    or Spark, wrote them; names starting with ``_`` or ``.`` are not data, as for Spark); a
+    :class:`ModelError` if there are none or they cannot be read."""
+    parts = sorted((p for p in location.children() if not p.name.startswith(("_", "."))), key=lambda p: p.name)
+    if not parts:
+        raise ModelError(f"{location.uri}: cannot be read (no Parquet files there)")
+    try:
+        return pa.concat_tables([pq.read_table(pa.BufferReader(part.read_bytes())) for part in parts])
+    except (pa.ArrowException, OSError) as err:
+        raise ModelError(f"{location.uri}: cannot be read ({str(err).splitlines()[0]})") from None
+    except Py4JJavaError as err:
+        raise ModelError(f"{location.uri}: cannot be read ({java_root_message(err)})") from None
 
 
 def write_model(
-    spark: SparkSession,
     model: TrainedModel,
     target: StoragePath,
     mode: str,
@@ -96,9 +118,9 @@ def write_model(
     atomically; return the qualified path. Errors name ``key``, where the target was given,
     and how to replace an existing one."""
     with staged_directory(target, mode, key, overwrite_hint) as staging:
-        write_small_parquet(spark, model.coefficients_table(), staging.child("coefficients"))
+        write_small_parquet(model.coefficients_table(), staging.child("coefficients"))
         history = pa.Table.from_pylist([asdict(rec) for rec in model.history], schema=HISTORY_SCHEMA)
-        write_small_parquet(spark, history, staging.child("history"))
+        write_small_parquet(history, staging.child("history"))
         for name, content in files.items():
             staging.child(name).write_bytes(content)
         document = {
@@ -115,23 +137,18 @@ def write_model(
 STATISTICS = ("std_error", "z_value", "p_value")
 
 
-def _read_parquet(spark: SparkSession, location: StoragePath) -> DataFrame:
-    try:
-        return spark.read.parquet(location.uri)
-    except AnalysisException as err:
-        raise ModelError(f"{location.uri}: cannot be read ({str(err).splitlines()[0]})") from None
-    except Py4JJavaError as err:
-        raise ModelError(f"{location.uri}: cannot be read ({java_root_message(err)})") from None
-
-
 def read_coefficients(spark: SparkSession, path: str, statistics: bool = False) -> pa.Table:
     """``coefficients/`` of the model at ``path`` as Arrow columns ``class`` (null in a binomial
     model), ``feature`` (the intercepts as ``(intercept)``) and ``coefficient`` (and with
     ``statistics`` those of :data:`STATISTICS` that it has)."""
-    table = _read_parquet(spark, storage_path(spark, path).child("coefficients"))
-    by_class = F.col("class") if "class" in table.columns else F.lit(None).cast("int")
-    extra = [name for name in STATISTICS if statistics and name in table.columns]
-    return table.select(by_class.alias("class"), "feature", "coefficient", *extra).toArrow()
+    table = read_small_parquet(storage_path(spark, path).child("coefficients"))
+    if "class" not in table.column_names:
+        table = table.append_column("class", pa.nulls(table.num_rows, pa.int32()))
+    extra = [name for name in STATISTICS if statistics and name in table.column_names]
+    try:
+        return table.select(["class", "feature", "coefficient", *extra])
+    except KeyError as err:
+        raise ModelError(f"model.path {path}: coefficients/ lacks the column {err}") from None
 
 
 def arrange(
@@ -215,11 +232,11 @@ def _read_document(directory: StoragePath, where: str) -> dict[str, Any]:
     return document
 
 
-def _read_history(spark: SparkSession, directory: StoragePath) -> list[IterationRecord]:
+def _read_history(directory: StoragePath) -> list[IterationRecord]:
     location = directory.child("history")
     if not location.exists():
         return []
-    table = _read_parquet(spark, location).toArrow().sort_by("iteration")
+    table = read_small_parquet(location).sort_by("iteration")
     return [IterationRecord(**row) for row in table.select(HISTORY_SCHEMA.names).to_pylist()]
 
 
@@ -254,7 +271,7 @@ def read_trained(spark: SparkSession, path: str) -> TrainedModel:
     if not (np.isfinite(coefficients).all() and np.isfinite(intercept).all()):
         raise ModelError(f"{where}: coefficients or threshold are not finite numbers in range")
     metadata = {key: value for key, value in document.items() if key not in _FORMAT_KEYS}
-    history = _read_history(spark, directory)
+    history = _read_history(directory)
     return TrainedModel(features, coefficients, intercept, history, metadata, statistics, family)
 
 

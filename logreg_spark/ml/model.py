@@ -26,8 +26,9 @@ from pyspark.sql import functions as F
 
 from ..artifacts.model_dir import TrainedModel, scorer_of
 from ..errors import InputError, ModelError
+from ..spark.outputs import Output
 from ..spark.reading import HASHED
-from ..spark.scoring import LoadedModel, Output, model_input, scored
+from ..spark.scoring import LoadedModel, model_input, scored
 from .params import OUTPUT_COLUMNS, LogisticRegressionParams
 
 

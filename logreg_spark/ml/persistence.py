@@ -56,7 +56,6 @@ def pictures(model: TrainedModel) -> dict[str, bytes]:
 
 
 def save_model(
-    spark: SparkSession,
     model: LogisticRegressionModel,
     target: StoragePath,
     mode: str,
@@ -66,7 +65,7 @@ def save_model(
     """Write ``model``'s directory to ``target`` atomically (``mode``: ``error`` or
     ``overwrite``); return the qualified path. The training job and ``save`` both write here."""
     files = {**pictures(model.trained), METADATA: _metadata(model).encode()}
-    return write_model(spark, model.trained, target, mode, files, key, overwrite_hint)
+    return write_model(model.trained, target, mode, files, key, overwrite_hint)
 
 
 def load_model(spark: SparkSession, path: str) -> LogisticRegressionModel:
@@ -151,7 +150,7 @@ class ModelWriter(MLWriter):
     def saveImpl(self, path: str) -> None:
         spark = self.sparkSession
         mode = "overwrite" if self.shouldOverwrite else "error"
-        save_model(spark, self.instance, storage_path(spark, path), mode, "save:", "use write().overwrite().save(path)")
+        save_model(self.instance, storage_path(spark, path), mode, "save:", "use write().overwrite().save(path)")
 
 
 class ModelReader(MLReader[LogisticRegressionModel]):

@@ -132,7 +132,7 @@ class RowChecks:
         return [*_feature_checks(self.features), *self.others]
 
 
-def _observation(df: DataFrame, name: str) -> Observation:
+def observation(df: DataFrame, name: str) -> Observation:
     """An Observation of ``df``'s kind of session (pyspark picks by the environment, not by the
     session, and a process may hold both kinds)."""
     if is_connect(df.sparkSession):
@@ -145,8 +145,8 @@ def _observation(df: DataFrame, name: str) -> Observation:
 def observed(df: DataFrame, rows: RowChecks) -> tuple[DataFrame, Observation]:
     """``df`` observed while it is computed: its number of invalid rows (one sum per row; the
     count of each problem is left to :func:`problems_of`, which looks only when there are any)."""
-    observation = _observation(df, "invalid rows")
-    return df.observe(observation, F.sum(F.when(rows.valid(), 0).otherwise(1)).alias("invalid")), observation
+    watch = observation(df, "invalid rows")
+    return df.observe(watch, F.sum(F.when(rows.valid(), 0).otherwise(1)).alias("invalid")), watch
 
 
 def problems_of(df: DataFrame, observation: Observation, rows: RowChecks) -> Problems:

@@ -100,17 +100,14 @@ def _pickled(blockify: Blockify) -> Callable[[Iterator[pa.RecordBatch]], Iterato
     return run
 
 
-def _items(df: DataFrame, spec: FeatureSpec, conf: InputConf, fold_col: str, blockify: Blockify) -> RDD[BlockItem]:
-    """The prepared blocks of ``df``, an RDD on classic Spark: read by the tasks themselves where
-    the files allow it (:mod:`~logreg_spark.spark.parquet_direct`), else from Spark's reader
-    through ``mapInArrow``."""
+def _items(df: DataFrame, training: Training, conf: InputConf, blockify: Blockify) -> RDD[BlockItem]:
+    """The prepared blocks of the input ``df``, an RDD on classic Spark: read by the tasks
+    themselves where the files allow it (:mod:`~logreg_spark.spark.parquet_direct`), else from
+    the training frame through ``mapInArrow``."""
+    spec, columns, fold_col = training
     source = None if conf.hash_features else direct_source(df, source_columns(spec, conf, fold_col), conf.reader)
     if source is None:
-        return (
-            training_frame(df, conf, fold_col)[1]
-            .mapInArrow(_pickled(blockify), "block binary")
-            .rdd.map(lambda row: pickle.loads(row[0]))
-        )
+        return columns.mapInArrow(_pickled(blockify), "block binary").rdd.map(lambda row: pickle.loads(row[0]))
     return source.run(
         df.sparkSession,
         lambda tables: blockify(
@@ -129,6 +126,9 @@ def training_frame(df: DataFrame, conf: InputConf, fold_col: str = "") -> tuple[
 
 
 Statistics = tuple[Summary, Problems]
+
+#: What :func:`training_frame` found and made, with the fold column it was given.
+Training = tuple[FeatureSpec, DataFrame, str]
 
 
 def _merge_summaries(a: Statistics | None, b: Statistics | None) -> Statistics | None:
@@ -153,15 +153,15 @@ def _summarize(blocks: CachedBlocks, n_features: int, class_weights: ClassWeight
 
 
 def _cached(
-    df: DataFrame, spec: FeatureSpec, conf: InputConf, fold_col: str, blockify: Blockify, depth: int, tasks: int | None
+    df: DataFrame, training: Training, conf: InputConf, blockify: Blockify, depth: int, tasks: int | None
 ) -> CachedBlocks:
     """The prepared blocks persisted: as an RDD of items on classic Spark (:func:`_items`), as a
     DataFrame of pickled items on Spark Connect."""
     spark = df.sparkSession
     if is_connect(spark):
-        items = training_frame(df, conf, fold_col)[1].mapInArrow(_pickled(blockify), "block binary")
+        items = training[1].mapInArrow(_pickled(blockify), "block binary")
         return FrameBlocks(items.persist(StorageLevel.MEMORY_AND_DISK), depth, tasks or default_parallelism(spark))
-    rdd = _items(df, spec, conf, fold_col, blockify).persist(StorageLevel.MEMORY_AND_DISK)
+    rdd = _items(df, training, conf, blockify).persist(StorageLevel.MEMORY_AND_DISK)
     return RDDBlocks(rdd, depth, tasks or rdd.context.defaultParallelism)
 
 
@@ -200,11 +200,11 @@ class TrainingData:
         """
         started = time.perf_counter()
         fold_col = folds.column if folds else ""
-        spec = training_frame(df, conf, fold_col)[0]
+        spec, columns = training_frame(df, conf, fold_col)
         if is_connect(df.sparkSession):  # the smallest point (binomial), before any work
             check_payload(8 * ((spec.d or len(spec.columns)) + 1))
         blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, label_limit, block_bytes, folds)
-        blocks = _cached(df, spec, conf, fold_col, blockify, aggregation_depth, tasks)
+        blocks = _cached(df, (spec, columns, fold_col), conf, blockify, aggregation_depth, tasks)
         merged = _summarize(blocks, spec.d or len(spec.columns), None)
         if merged is None:
             blocks.release()

@@ -7,8 +7,10 @@ the JVM, and its invalid rows are counted while the scores are written
 index/value features, or very wide) is scored by ``mapInArrow``: the input's
 columns reach it as they are (features are converted to float64 in NumPy, see
 :func:`~logreg_spark.spark.blocks.feature_matrix`), so the columns passed
-through keep their types, and its rows are validated in a first pass that only
-counts problems. Either way ``input.invalid = "error"`` leaves nothing written.
+through keep their types; the predict job's rows are checked while they are
+scored too (:func:`scored_once`), ``transform``'s fail or skip in the task, and
+the evaluate job's are counted in a first pass. Either way
+``input.invalid = "error"`` leaves nothing written.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..core.sums import Features
 from ..errors import ConfigError, InputError
 from . import expressions
 from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
+from .outputs import AddColumns, Output, output_values
 from .reading import (
     apply_invalid_policy,
     check_pair_columns,
@@ -135,10 +138,6 @@ def validate_rows(df: DataFrame, check: RowCheck, policy: str) -> None:
     apply_invalid_policy(merged, policy)
 
 
-#: The columns a scoring adds to a table of valid rows, from their margins.
-AddColumns = Callable[[pa.Table, np.ndarray], "dict[str, np.ndarray | pa.Array]"]
-
-
 def scored_table(
     model: LoadedModel, check: RowCheck, keep: list[str], add: AddColumns, table: pa.Table
 ) -> tuple[pa.Table, Problems]:
@@ -169,42 +168,6 @@ def scored_batches(
     return run
 
 
-@dataclass(frozen=True)
-class Output:
-    """An output column of :func:`scored`: each row's ``quantity`` (``"margin"``,
-    ``"probability"`` or ``"prediction"``). A binomial model's margin and probability are class
-    1's, or with ``both_sides`` MLlib's pairs for classes 0 and 1 (``[−m, m]``, ``[1 − p, p]``);
-    a multinomial model's are arrays of its K classes' either way."""
-
-    quantity: str
-    both_sides: bool = False
-
-    def dtype(self, family: Family) -> T.DataType:
-        if self.quantity == "prediction" or not (family.is_multinomial or self.both_sides):
-            return T.DoubleType()
-        return T.ArrayType(T.DoubleType(), False)
-
-    def values(self, family: Family, margin: np.ndarray, p: np.ndarray, threshold: float) -> np.ndarray | pa.Array:
-        """The column in NumPy, from a batch's margins and probabilities."""
-        if self.quantity == "prediction":
-            return predictions(family, p, threshold)
-        values = margin if self.quantity == "margin" else p
-        if self.both_sides and not family.is_multinomial:
-            values = np.column_stack([-values, values] if self.quantity == "margin" else [1.0 - values, values])
-        return per_row(values)
-
-    def column(self, family: Family, margin: list[Column], p: list[Column], threshold: float) -> Column:
-        """The column as a Spark SQL expression (:mod:`~logreg_spark.spark.expressions`)."""
-        if self.quantity == "prediction":
-            return expressions.prediction(family, p, threshold)
-        values = margin if self.quantity == "margin" else p
-        if family.is_multinomial:
-            return F.array(*values)
-        if self.both_sides:
-            return F.array(-values[0], values[0]) if self.quantity == "margin" else F.array(1.0 - values[0], values[0])
-        return values[0]
-
-
 def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str, Output], policy: str) -> DataFrame:
     """``df``'s ``keep`` columns and the ``outputs`` at ``model.threshold``, for its valid rows:
     invalid rows are dropped, or fail the task with ``policy = "error"``. A model
@@ -215,7 +178,7 @@ def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str
         rows = expressions.RowChecks(model.spec.columns)
         valid = df.where(rows.valid_or_fail() if policy == "error" else rows.valid())
         return valid.select(*_output_columns(model, keep, outputs))
-    add = output_values(model, outputs)
+    add = output_values(model.family, model.threshold, outputs)
     return df.mapInArrow(
         scored_batches(model, feature_check(model.spec), keep, add, policy), scored_schema(df, model, keep, outputs)
     )
@@ -229,17 +192,6 @@ def scored_schema(df: DataFrame, model: LoadedModel, keep: list[str], outputs: d
     )
 
 
-def output_values(model: LoadedModel, outputs: dict[str, Output]) -> AddColumns:
-    """The ``outputs`` in NumPy, from a batch's margins (probabilities computed once)."""
-    family, threshold = model.family, model.threshold
-
-    def add(_: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
-        p = family.probabilities(margin)
-        return {name: output.values(family, margin, p, threshold) for name, output in outputs.items()}
-
-    return add
-
-
 def _output_columns(model: LoadedModel, keep: list[str], outputs: dict[str, Output]) -> list[Column]:
     """The ``keep`` columns and the ``outputs`` as Spark SQL expressions."""
     margin = expressions.margins(model.spec, model.coefficients, model.intercept)
@@ -247,6 +199,9 @@ def _output_columns(model: LoadedModel, keep: list[str], outputs: dict[str, Outp
     added = [output.column(model.family, margin, p, model.threshold).alias(name) for name, output in outputs.items()]
     return [F.col(f"`{name}`") for name in keep] + added
 
+
+#: The column in which :func:`scored_once` marks the invalid rows it scores in ``mapInArrow``.
+INVALID = "__invalid"
 
 #: What to do once an action over a scored frame ran: apply ``input.invalid`` to the rows it counted.
 Settle = Callable[[], None]
@@ -257,13 +212,33 @@ def scored_once(
 ) -> tuple[DataFrame, Settle]:
     """:func:`scored` of the valid rows, and the ``input.invalid`` policy to apply once an action
     over them ran (raising :class:`~logreg_spark.errors.InputError` for ``error`` when a row was
-    invalid). An expressible model's rows are checked while they are scored
-    (:func:`checked_columns`); any other model's are counted first, in a pass of their own."""
+    invalid). Either way the rows are checked while they are scored, so the input is read once
+    (and once more to name the problems, when there are any): an expressible model's by
+    :func:`checked_columns`, any other's in its ``mapInArrow``, which marks them in a column
+    ``INVALID`` that an Observation counts before they are dropped."""
     if expressible(model):
         rows = expressions.RowChecks(model.spec.columns)
         return checked_columns(df, rows, _output_columns(model, keep, outputs), policy)
-    validate_rows(df, feature_check(model.spec), policy)
-    return scored(df, model, keep, outputs, "skip"), lambda: None
+    check, add = feature_check(model.spec), output_values(model.family, model.threshold, outputs)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            bad, _, X = check(table)
+            with np.errstate(all="ignore"):  # the invalid rows' NaN; they are dropped
+                added = add(table, model.margins(X))
+            columns = {name: table.column(name) for name in keep} | added | {INVALID: bad}
+            yield from pa.table(columns).to_batches()
+
+    schema = scored_schema(df, model, keep, outputs).add(INVALID, T.BooleanType(), False)
+    watch = expressions.observation(df, "invalid rows")
+    flagged = df.mapInArrow(run, schema).observe(watch, F.sum(F.col(INVALID).cast("long")).alias("invalid"))
+
+    def settle() -> None:
+        if watch.get.get("invalid"):
+            validate_rows(df, check, policy)
+
+    return flagged.where(~F.col(INVALID)).drop(INVALID), settle
 
 
 def checked_columns(
@@ -281,21 +256,6 @@ def checked_columns(
 def expressible(model: LoadedModel) -> bool:
     """Whether ``model`` is scored by Spark SQL expressions (see :func:`scored`)."""
     return expressions.expressible(model.spec, model.hashing is not None, model.family)
-
-
-def predictions(family: Family, p: np.ndarray, threshold: float) -> np.ndarray:
-    """The predicted class as a double, from the probabilities ``p``: 1.0 when the probability of
-    class 1 exceeds ``threshold`` (as MLlib), or the class of the highest probability."""
-    return (p.argmax(axis=1) if family.is_multinomial else p > threshold).astype(np.float64)
-
-
-def per_row(values: np.ndarray) -> np.ndarray | pa.Array:
-    """A column of numbers, or of arrays for an (n × K) matrix (its rows as list elements)."""
-    if values.ndim == 1:
-        return values
-    return pa.ListArray.from_arrays(
-        np.arange(0, values.size + 1, values.shape[1], dtype=np.int32), pa.array(values.ravel())
-    )
 
 
 def labels(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
