@@ -81,7 +81,7 @@ def test_partitions_pack_files_up_to_the_split(monkeypatch):
 
 def test_a_missing_column_reads_as_nulls(tmp_path):
     pq.write_table(pa.table({"a": [1.0, 2.0]}), tmp_path / "f.parquet")
-    table = Piece(str(tmp_path / "f.parquet")).read(("a", "b"))
+    table = pa.concat_tables(Piece(str(tmp_path / "f.parquet")).tables(("a", "b")))
     assert table.column("b").null_count == 2 and table.column("a").to_pylist() == [1.0, 2.0]
 
 
@@ -192,3 +192,21 @@ def test_vector_columns_pass_through_as_vectors(spark, tmp_path):
     a, b = _sorted_rows(spark, tmp_path / "direct"), _sorted_rows(spark, tmp_path / "spark")
     assert [r["features"] for r in a] == [r["features"] for r in b]
     np.testing.assert_allclose([r["probability"] for r in a], [r["probability"] for r in b], rtol=1e-12)
+
+
+def test_pieces_are_read_a_bounded_table_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(parquet_direct, "BATCH_ROWS", 100)
+    path = str(tmp_path / "f.parquet")
+    pq.write_table(pa.table({"a": np.arange(1000.0)}), path, row_group_size=300)
+    tables = [table for part in range(3) for table in Piece(path, part, 3).tables(("a",))]
+    assert max(table.num_rows for table in tables) <= 100
+    assert np.concatenate([table.column("a").to_numpy() for table in tables]).tolist() == list(range(1000))
+
+
+def test_an_input_without_rows_is_scored_into_an_empty_readable_output(spark, model, tmp_path):
+    (tmp_path / "empty").mkdir()
+    pq.write_table(_table(10, 7, bad=False).slice(0, 0), tmp_path / "empty" / "part-0.parquet")
+    _predict(spark, tmp_path / "empty", model, tmp_path / "out", "auto")
+    out = spark.read.parquet(str(tmp_path / "out"))
+    assert out.count() == 0
+    assert out.columns[-3:] == ["probability", "prediction", "raw_margin"]

@@ -45,6 +45,9 @@ Out = TypeVar("Out")
 MAX_SPLIT_BYTES = 128 << 20
 OPEN_COST_BYTES = 4 << 20
 
+#: Rows per table the tasks read at a time.
+BATCH_ROWS = 1 << 16
+
 
 @dataclass(frozen=True)
 class Piece:
@@ -57,13 +60,17 @@ class Piece:
     def row_groups(self, total: int) -> list[int]:
         return [group for group in range(total) if group * self.parts // total == self.part]
 
-    def read(self, columns: tuple[str, ...]) -> pa.Table:
-        """The piece's rows of ``columns``; a column the file lacks is null (as Spark reads it)."""
+    def tables(self, columns: tuple[str, ...]) -> Iterator[pa.Table]:
+        """The piece's rows of ``columns``, in tables of at most :data:`BATCH_ROWS` rows (as
+        Spark's reader, a bounded share of the file at a time); a column the file lacks is null,
+        as Spark reads it."""
         file = pq.ParquetFile(self.path)
         names = set(file.schema_arrow.names)
         present = [name for name in columns if name in names]
-        table = file.read_row_groups(self.row_groups(file.num_row_groups), columns=present, use_threads=False)
-        return pa.table({name: table.column(name) if name in names else pa.nulls(table.num_rows) for name in columns})
+        groups = self.row_groups(file.num_row_groups)
+        for batch in file.iter_batches(BATCH_ROWS, groups, present, use_threads=False) if groups else ():
+            n = batch.num_rows
+            yield pa.table({name: batch.column(name) if name in names else pa.nulls(n) for name in columns})
 
 
 @dataclass(frozen=True)
@@ -73,12 +80,13 @@ class DirectSource:
     partitions: tuple[tuple[Piece, ...], ...]
     columns: tuple[str, ...]
 
-    def run(self, spark: SparkSession, task: Callable[[Iterator[tuple[int, pa.Table]]], Iterator[Out]]) -> RDD[Out]:
-        """``task`` in one Spark task per partition, over (partition, rows) for each of its pieces."""
+    def run(self, spark: SparkSession, task: Callable[[Iterator[pa.Table]], Iterator[Out]]) -> RDD[Out]:
+        """``task`` in one Spark task per partition, over the tables of its pieces (none for a
+        partition of empty pieces)."""
         partitions, columns = self.partitions, self.columns
 
         def read(ids: Iterable[int]) -> Iterator[Out]:
-            return task((index, piece.read(columns)) for index in ids for piece in partitions[index])
+            return task(table for index in ids for piece in partitions[index] for table in piece.tables(columns))
 
         n = len(partitions)
         return spark.sparkContext.parallelize(range(n), n).mapPartitions(read)

@@ -111,7 +111,7 @@ def _items(df: DataFrame, training: Training, conf: InputConf, blockify: Blockif
     return source.run(
         df.sparkSession,
         lambda tables: blockify(
-            batch for _, table in tables for batch in training_table(table, spec, conf, fold_col).to_batches()
+            batch for table in tables for batch in training_table(table, spec, conf, fold_col).to_batches()
         ),
     )
 

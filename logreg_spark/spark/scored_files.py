@@ -33,6 +33,7 @@ from .blocks import Problems
 from .outputs import Output, output_values
 from .parquet_direct import DirectSource, direct_source, local_path
 from .scoring import LoadedModel, feature_check, scored_schema, scored_table
+from .task import partition_id
 
 #: The footer key under which Spark's Parquet writer records a file's Spark schema.
 SPARK_SCHEMA_KEY = b"org.apache.spark.sql.parquet.row.metadata"
@@ -66,24 +67,17 @@ def write_scored(
     schema = to_arrow_schema(spark_schema).with_metadata({SPARK_SCHEMA_KEY: spark_schema.json().encode()})
     check, add, run = feature_check(model.spec), output_values(model.family, model.threshold, outputs), uuid.uuid4().hex
 
-    def task(tables: Iterator[tuple[int, pa.Table]]) -> Iterator[bytes]:
-        problems, writer, index = Problems(), None, 0
-        name = part = ""
-        try:
-            for index, table in tables:
+    def task(tables: Iterator[pa.Table]) -> Iterator[bytes]:
+        problems, index = Problems(), partition_id()
+        name = f"part-{index:05d}-{run}.snappy.parquet"
+        part = os.path.join(directory, f".{name}.tmp")  # hidden from readers until complete
+        os.makedirs(directory, exist_ok=True)
+        with pq.ParquetWriter(part, schema, compression="snappy") as writer:  # a file even for no rows
+            for table in tables:
                 scored, found = scored_table(model, check, keep, add, table)
                 problems.merge(found)
-                if writer is None:
-                    name = f"part-{index:05d}-{run}.snappy.parquet"
-                    part = os.path.join(directory, f".{name}.tmp")  # hidden from readers until complete
-                    os.makedirs(directory, exist_ok=True)
-                    writer = pq.ParquetWriter(part, schema, compression="snappy")
                 writer.write_table(scored.cast(schema))
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is not None:
-            os.replace(part, os.path.join(directory, name))  # a retried task replaces its file
+        os.replace(part, os.path.join(directory, name))  # a retried task replaces its file
         yield pickle.dumps(problems)
 
     merged = Problems()
