@@ -26,7 +26,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pyspark
 from pyspark.sql import DataFrame
+from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from .blocks import Problems
@@ -37,6 +39,7 @@ from .task import partition_id
 
 #: The footer key under which Spark's Parquet writer records a file's Spark schema.
 SPARK_SCHEMA_KEY = b"org.apache.spark.sql.parquet.row.metadata"
+SPARK_VERSION_KEY = b"org.apache.spark.version"
 
 
 def direct_output(
@@ -63,8 +66,11 @@ def write_scored(
     of the rows left out."""
     directory = local_path(directory_uri, quoted=False)
     assert directory is not None, "direct_output allows local directories only"
-    spark_schema = scored_schema(df, model, keep, outputs)
-    schema = to_arrow_schema(spark_schema).with_metadata({SPARK_SCHEMA_KEY: spark_schema.json().encode()})
+    # every column nullable, as Spark writes the expressions' output (and reads any Parquet)
+    fields = scored_schema(df, model, keep, outputs).fields
+    spark_schema = T.StructType([T.StructField(f.name, f.dataType, True, f.metadata) for f in fields])
+    footer = {SPARK_SCHEMA_KEY: spark_schema.json().encode(), SPARK_VERSION_KEY: pyspark.__version__.encode()}
+    schema = to_arrow_schema(spark_schema).with_metadata(footer)
     check, add, run = feature_check(model.spec), output_values(model.family, model.threshold, outputs), uuid.uuid4().hex
 
     def task(tables: Iterator[pa.Table]) -> Iterator[bytes]:
