@@ -218,6 +218,38 @@ def test_a_conf_that_is_not_toml_is_refused(capsys, tmp_path):
     assert "not valid TOML" in _failure(capsys, train.main, ["--conf", str(conf)])
 
 
+def _two_files(tmp_path: Path, second: dict[str, pa.Array]) -> Path:
+    """A conf training on two files, the first good, the second ``second``: listed as two paths,
+    so Spark takes the schema from the first."""
+    first, other = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pq.write_table(pa.table(_good()), first)
+    pq.write_table(pa.table(second), other)
+    conf = tmp_path / "job.toml"
+    conf.write_text(BASE_CONF.replace('path = "{data}"', f"path = ['{first}', '{other}']").format(out=tmp_path / "out"))
+    return conf
+
+
+def test_a_problem_found_by_a_task_is_one_line(spark, capsys, tmp_path):
+    """Read by pyarrow in the tasks: a file with two columns that both match a feature's name."""
+    conf = _two_files(tmp_path, {**_good(), "X1": _good()["x1"]})
+    line = _failure(capsys, train.main, ["--conf", str(conf)])
+    assert re.search(r"error: .*b.parquet: columns x1, X1 all match 'x1' \(names are not case-sensitive\)$", line)
+    _nothing_written(tmp_path / "out")
+
+
+def test_a_failed_read_says_why_in_one_line(spark, capsys, tmp_path):
+    """A feature of doubles in one file and of 64-bit integers in another: Spark's reader
+    refuses it (exit 1, its error condition as the last line); pyarrow's reads the integers
+    as numbers."""
+    conf = _two_files(tmp_path, {**_good(), "x1": pa.array(np.arange(ROWS))})
+    assert train.main(["--conf", str(conf), "--set", 'input.reader="spark"']) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.match(r"logreg_spark: error: Py4JJavaError: \[FAILED_READ_FILE\.\w+\] .*b\.parquet", last), last
+    _nothing_written(tmp_path / "out")
+    assert train.main(["--conf", str(conf)]) == 0
+    assert json.loads((tmp_path / "out" / "model.json").read_text())["rows"] == 2 * ROWS
+
+
 def _trained_model(root: Path, *overrides: str) -> Path:
     pq.write_table(pa.table(_good()), root / "train.parquet")
     conf = root / "train.toml"

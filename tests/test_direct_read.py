@@ -85,6 +85,32 @@ def test_a_missing_column_reads_as_nulls(tmp_path):
     assert table.column("b").null_count == 2 and table.column("a").to_pylist() == [1.0, 2.0]
 
 
+def test_columns_are_found_in_any_case_as_spark_finds_them(tmp_path):
+    pq.write_table(pa.table({"A": [1.0, 2.0]}), tmp_path / "f.parquet")
+    piece = Piece(str(tmp_path / "f.parquet"))
+    assert pa.concat_tables(piece.tables(("a",))).column("a").to_pylist() == [1.0, 2.0]
+    assert pa.concat_tables(piece.tables(("a",), case_sensitive=True)).column("a").null_count == 2
+    pq.write_table(pa.table({"A": [1.0], "a": [2.0]}), tmp_path / "g.parquet")
+    assert pa.concat_tables(Piece(str(tmp_path / "g.parquet")).tables(("a",), case_sensitive=True))["a"][0].as_py() == 2
+    with pytest.raises(InputError, match=r"g.parquet: columns A, a all match 'a' \(names are not case-sensitive\)"):
+        next(Piece(str(tmp_path / "g.parquet")).tables(("a",)))
+
+
+def test_a_column_in_another_case_in_another_file_is_read_as_by_spark(spark, tmp_path):
+    pq.write_table(_table(200, 0, bad=False), tmp_path / "a.parquet")
+    pq.write_table(_table(300, 1, bad=False).rename_columns({"x0": "X0"}), tmp_path / "b.parquet")
+    summaries = []
+    for reader in ("auto", "spark"):
+        conf = InputConf(
+            path=[str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")], features=["x0"], reader=reader
+        )
+        data = TrainingData.prepare(read_input(spark, conf), conf, 2)
+        summaries.append(data.summary)
+        data.release()
+    assert summaries[0].rows == summaries[1].rows == 500
+    np.testing.assert_allclose(summaries[0].mean, summaries[1].mean, rtol=1e-12)
+
+
 def test_local_paths():
     assert local_path("file:///tmp/a%20b") == "/tmp/a b"
     assert local_path("file:/tmp/a%20b", quoted=False) == "/tmp/a%20b"

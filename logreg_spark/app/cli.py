@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 2 for a problem the user can fix (conf, input, model
 directory, output location), with one line ``logreg_spark: error: …`` on
-stderr; 1 for anything else, with the traceback in the log before that line.
+stderr, also when a Spark task found it; 1 for anything else, with the
+traceback in the log before that line, which says what failed (a Python task's
+exception, Spark's error condition) rather than which call.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import logging
 import sys
 from collections.abc import Callable
 
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PythonException
 from pyspark.sql import SparkSession
 
 from ..errors import UserError
+from ..spark.jvm import java_failure_message
 from ..spark.session import spark_session
 from .config import AnyConf, load_job_conf
 
@@ -40,6 +45,25 @@ def parse_args(prog: str, description: str, argv: list[str] | None) -> argparse.
     return parser.parse_args(argv)
 
 
+def _failure(err: Exception) -> tuple[str, int]:
+    """The one line a job that raised ``err`` ends with, and its exit code.
+
+    A Python task's exception reaches the driver as its traceback's text: its last
+    line says what happened, and a :class:`UserError` raised in a task is one here too.
+    """
+    if isinstance(err, PythonException):
+        lines = str(err).split("JVM stacktrace:")[0].splitlines()
+        last = next((line for line in reversed(lines) if line.strip() and not line[0].isspace()), "")
+        kind, _, message = last.partition(": ")
+        if kind.startswith(f"{UserError.__module__}."):
+            return message, 2
+        return f"{type(err).__name__}: {last}", 1
+    if isinstance(err, Py4JJavaError):
+        return f"{type(err).__name__}: {java_failure_message(err)}", 1
+    first = (str(err).strip().splitlines() or [""])[0]
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__, 1
+
+
 def job_main(
     argv: list[str] | None,
     *,
@@ -62,10 +86,11 @@ def job_main(
         print(f"logreg_spark: error: {err}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - the job's last word must be one line
-        log.exception("%s failed", prog)
-        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        print(f"logreg_spark: error: {type(err).__name__}: {first_line}", file=sys.stderr)
-        return 1
+        line, code = _failure(err)
+        if code != 2:
+            log.exception("%s failed", prog)
+        print(f"logreg_spark: error: {line}", file=sys.stderr)
+        return code
     finally:
         if spark is not None and not joined:
             spark.stop()

@@ -1,7 +1,7 @@
 """What the jobs read from Spark's JVM directly, where PySpark offers no Python API.
 
-Three things, kept here so that nothing else reaches through Py4J: the message of
-a Java exception's root cause (for one-line errors), the storage a cached RDD
+Three things, kept here so that nothing else reaches through Py4J: what a Java
+exception says (its root cause, or Spark's error condition, for one-line errors), the storage a cached RDD
 takes in the block managers (memory and disk), and whether a DataFrame is a
 plain read of Parquet files (and which).
 """
@@ -21,6 +21,19 @@ def java_root_message(err: Py4JJavaError) -> str:
         cause = cause.getCause()
     message = cause.getMessage()
     return str(cause.toString() if message is None else message).splitlines()[0]
+
+
+def java_failure_message(err: Py4JJavaError) -> str:
+    """The first line of the outermost message in the cause chain that names Spark's error
+    condition (``[FAILED_READ_FILE…] Encountered error while reading file …``), which says what
+    failed and where; else the root cause's (:func:`java_root_message`)."""
+    cause = err.java_exception
+    while cause is not None:
+        message = cause.getMessage()
+        if message is not None and str(message).startswith("["):
+            return str(message).splitlines()[0]
+        cause = cause.getCause()
+    return java_root_message(err)
 
 
 def rdd_storage(rdd: RDD) -> tuple[int, int]:

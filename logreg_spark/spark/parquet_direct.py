@@ -36,6 +36,7 @@ from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from ..errors import InputError
 from .jvm import parquet_files
 from .session import is_connect
 
@@ -60,17 +61,36 @@ class Piece:
     def row_groups(self, total: int) -> list[int]:
         return [group for group in range(total) if group * self.parts // total == self.part]
 
-    def tables(self, columns: tuple[str, ...]) -> Iterator[pa.Table]:
+    def tables(self, columns: tuple[str, ...], case_sensitive: bool = False) -> Iterator[pa.Table]:
         """The piece's rows of ``columns``, in tables of at most :data:`BATCH_ROWS` rows (as
-        Spark's reader, a bounded share of the file at a time); a column the file lacks is null,
-        as Spark reads it."""
+        Spark's reader, a bounded share of the file at a time), each column found in the file
+        as Spark finds it (:func:`file_columns`); a column the file lacks is null."""
         file = pq.ParquetFile(self.path)
-        names = set(file.schema_arrow.names)
-        present = [name for name in columns if name in names]
+        found = file_columns(file.schema_arrow.names, columns, case_sensitive, self.path)
         groups = self.row_groups(file.num_row_groups)
+        present = list(dict.fromkeys(name for name in found.values() if name is not None))
         for batch in file.iter_batches(BATCH_ROWS, groups, present, use_threads=False) if groups else ():
             n = batch.num_rows
-            yield pa.table({name: batch.column(name) if name in names else pa.nulls(n) for name in columns})
+            yield pa.table(
+                {name: pa.nulls(n) if found[name] is None else batch.column(found[name]) for name in columns}
+            )
+
+
+def file_columns(names: list[str], columns: tuple[str, ...], case_sensitive: bool, path: str) -> dict[str, str | None]:
+    """Which of a file's column ``names`` holds each of ``columns`` (None: not in the file).
+
+    As Spark's Parquet reader: by exact name with ``spark.sql.caseSensitive``, else by name in
+    any case (the default), where two of the file's columns matching one is an error.
+    """
+    if case_sensitive:
+        return {name: name if name in names else None for name in columns}
+    found: dict[str, str | None] = {}
+    for name in columns:
+        matches = [other for other in names if other.lower() == name.lower()]
+        if len(matches) > 1:
+            raise InputError(f"{path}: columns {', '.join(matches)} all match {name!r} (names are not case-sensitive)")
+        found[name] = matches[0] if matches else None
+    return found
 
 
 @dataclass(frozen=True)
@@ -79,14 +99,16 @@ class DirectSource:
 
     partitions: tuple[tuple[Piece, ...], ...]
     columns: tuple[str, ...]
+    case_sensitive: bool = False
 
     def run(self, spark: SparkSession, task: Callable[[Iterator[pa.Table]], Iterator[Out]]) -> RDD[Out]:
         """``task`` in one Spark task per partition, over the tables of its pieces (none for a
         partition of empty pieces)."""
-        partitions, columns = self.partitions, self.columns
+        partitions, columns, case_sensitive = self.partitions, self.columns, self.case_sensitive
 
         def read(ids: Iterable[int]) -> Iterator[Out]:
-            return task(table for index in ids for piece in partitions[index] for table in piece.tables(columns))
+            pieces = (piece for index in ids for piece in partitions[index])
+            return task(table for piece in pieces for table in piece.tables(columns, case_sensitive))
 
         n = len(partitions)
         return spark.sparkContext.parallelize(range(n), n).mapPartitions(read)
@@ -107,8 +129,11 @@ def direct_source(df: DataFrame, columns: list[str], reader: str = "auto") -> Di
         sizes = [os.path.getsize(path) for path in paths]
     except OSError:  # not visible from the driver: let Spark read them
         return None
-    parallelism = df.sparkSession.sparkContext.defaultParallelism
-    return DirectSource(_partitions(paths, sizes, parallelism), tuple(columns))
+    spark = df.sparkSession
+    case_sensitive = (spark.conf.get("spark.sql.caseSensitive") or "false").lower() == "true"
+    return DirectSource(
+        _partitions(paths, sizes, spark.sparkContext.defaultParallelism), tuple(columns), case_sensitive
+    )
 
 
 def _readable(dtype: T.DataType) -> bool:
