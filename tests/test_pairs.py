@@ -182,3 +182,49 @@ def test_each_bad_pair_row_is_counted_under_its_column():
     ]
     assert sparse.issparse(X) and X.has_canonical_format
     np.testing.assert_array_equal(X.toarray()[~bad], [[1.0, 0.0, 2.0], [5.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
+
+
+def _vectors(rows: list[tuple | None]) -> pa.StructArray:
+    """Spark ML Vectors in their Parquet struct: (type, size, indices, values), 0 sparse, 1 dense."""
+    fields = [
+        ("type", pa.int8()),
+        ("size", pa.int32()),
+        ("indices", pa.list_(pa.int32())),
+        ("values", pa.list_(pa.float64())),
+    ]
+    return pa.array([None if r is None else dict(zip([n for n, _ in fields], r)) for r in rows], pa.struct(fields))
+
+
+VECTOR_ROWS = [
+    (0, 3, [0, 2], [1.0, 2.0]),
+    None,
+    (0, 4, [0], [1.0]),  # another size
+    (1, None, None, [1.0, 2.0, 3.0]),
+    (0, 3, [2, 0], [3.0, 4.0]),  # unsorted
+    (0, 3, [1, 1], [1.0, 2.0]),  # repeated: adds up
+    (0, 3, [3], [1.0]),  # outside
+    (0, 3, [-1, 0], [1.0, 1.0]),  # outside
+    (0, 3, [0], [math.nan]),
+    (0, 3, [], []),
+]
+VECTOR_KEPT = [[1.0, 0.0, 2.0], [1.0, 2.0, 3.0], [4.0, 0.0, 3.0], [0.0, 3.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+@pytest.mark.parametrize("dense_rows", [0, 20], ids=["mostly sparse: CSR", "mostly dense: a matrix"])
+def test_each_bad_vector_row_is_counted_and_the_rest_kept_as_written(dense_rows):
+    rows = VECTOR_ROWS + [(1, None, None, [1.0, 1.0, 1.0])] * dense_rows
+    problems = Problems()
+    X, bad = feature_matrix(pa.table({"v": _vectors(rows)}), FeatureSpec(vector_col="v", d=3), problems)
+    assert bad.tolist() == [False, True, True, False, False, False, True, True, True, False] + [False] * dense_rows
+    assert sparse.issparse(X) == (dense_rows == 0)
+    if sparse.issparse(X):
+        assert X.has_canonical_format
+        X = X.toarray()
+    np.testing.assert_array_equal(X[~bad][:5], VECTOR_KEPT)
+    outside = ["column 'v': 2 rows are holding an index outside [0, 3)"] if dense_rows == 0 else []
+    expected = [
+        "column 'v': 1 row is NaN, infinite or null (e.g. nan)",
+        *outside,  # in a matrix: counted as not of length 3
+        f"column 'v': {2 if dense_rows == 0 else 4} rows are null or not of length 3",
+    ]
+    assert problems.describe() == expected

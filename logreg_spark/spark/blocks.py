@@ -105,9 +105,11 @@ def _mostly_sparse(column: pa.StructArray) -> bool:
     return 2 * int(sparse_rows.sum()) > len(column)
 
 
-def _sparse_features_from_vector(column: pa.StructArray, d: int) -> tuple[sparse.csr_array, np.ndarray]:
-    """Spark ML Vectors (sparse or dense) as a CSR (n × d) array; null vectors and vectors of
-    another size are flagged and left empty."""
+def _sparse_features_from_vector(column: pa.StructArray, d: int) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
+    """Spark ML Vectors (sparse or dense) as a CSR (n × d) array, built from the flattened
+    values in row order (no sort); an index repeated within a row adds up its values. Null
+    vectors and vectors of another size (``misfit``), and sparse ones holding an index outside
+    [0, d) (``outside``, never written by Spark), are flagged and left empty."""
     n = len(column)
     valid = column.is_valid().to_numpy(zero_copy_only=False)
     dense = column.field("type").fill_null(1).to_numpy(zero_copy_only=False) == 1
@@ -117,23 +119,37 @@ def _sparse_features_from_vector(column: pa.StructArray, d: int) -> tuple[sparse
     fits = valid & (sizes == d)
     flat_values = _float_column(values.flatten())
     value_rows = _element_rows(value_lengths)
-    in_sparse_row = ~dense[value_rows]
-    cols = np.empty(len(flat_values), dtype=np.int64)
-    cols[in_sparse_row] = column.field("indices").flatten().to_numpy(zero_copy_only=False)
-    row_starts = np.repeat(np.cumsum(value_lengths) - value_lengths, value_lengths)
-    cols[~in_sparse_row] = (np.arange(len(flat_values)) - row_starts)[~in_sparse_row]
-    keep = fits[value_rows]
-    X = sparse.coo_array((flat_values[keep], (value_rows[keep], cols[keep])), shape=(n, d)).tocsr()
-    return X, ~fits
+    indices = column.field("indices").flatten().to_numpy(zero_copy_only=False)
+    if dense.any():  # a dense row's values are at columns 0, 1, …
+        in_sparse_row = ~dense[value_rows]
+        cols = np.empty(len(flat_values), dtype=np.int64)
+        cols[in_sparse_row] = indices
+        row_starts = np.repeat(np.cumsum(value_lengths) - value_lengths, value_lengths)
+        cols[~in_sparse_row] = (np.arange(len(flat_values)) - row_starts)[~in_sparse_row]
+    else:
+        cols = indices.astype(np.int64)
+    misplaced = (cols < 0) | (cols >= d)
+    outside = np.zeros(n, dtype=bool)
+    if misplaced.any():
+        outside[value_rows[misplaced]] = True
+        outside &= fits
+    kept = fits & ~outside
+    indptr = np.concatenate([[0], np.cumsum(np.where(kept, value_lengths, 0))])
+    if not kept.all():
+        keep = kept[value_rows]
+        flat_values, cols = flat_values[keep], cols[keep]
+    X = sparse.csr_array((flat_values, cols, indptr), shape=(n, d))
+    X.sum_duplicates()
+    return X, ~fits, outside
 
 
 def _features_from_vector(column: pa.StructArray, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spark ML Vectors as a dense (n × d) matrix; null vectors and vectors of another size are
-    flagged (their rows are NaN)."""
-    X, misfit = _sparse_features_from_vector(column, d)
+    """Spark ML Vectors as a dense (n × d) matrix; null vectors, vectors of another size and
+    sparse ones holding an index outside [0, d) are flagged (their rows are NaN)."""
+    X, misfit, outside = _sparse_features_from_vector(column, d)
     dense = X.toarray()
-    dense[misfit] = np.nan
-    return dense, misfit
+    dense[misfit | outside] = np.nan
+    return dense, misfit | outside
 
 
 def _nonfinite_rows(X: sparse.csr_array, column: str, problems: Problems) -> np.ndarray:
@@ -229,9 +245,10 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
         )
     column = table.column(spec.vector_col).combine_chunks() if spec.vector_col else None
     if column is not None and pa.types.is_struct(column.type) and _mostly_sparse(column):
-        X, misfit = _sparse_features_from_vector(column, spec.d)
+        X, misfit, outside = _sparse_features_from_vector(column, spec.d)
         problems.add(spec.vector_col, f"null or not of length {spec.d}", misfit)
-        return X, misfit | _nonfinite_rows(X, spec.vector_col, problems)
+        problems.add(spec.vector_col, f"holding an index outside [0, {spec.d})", outside)
+        return X, misfit | outside | _nonfinite_rows(X, spec.vector_col, problems)
     if column is not None:
         convert = _features_from_vector if pa.types.is_struct(column.type) else _features_from_list
         X, misfit = convert(column, spec.d)
