@@ -7,7 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pyspark.ml.linalg import Vectors
+from pyspark.ml.linalg import Vectors, VectorUDT
+from pyspark.sql import types as T
 
 from logreg_spark.app import predict, train
 from logreg_spark.errors import InputError
@@ -25,7 +26,7 @@ from logreg_spark.settings.schema import (
 from logreg_spark.spark import parquet_direct
 from logreg_spark.spark.parquet_direct import Piece, direct_source, local_path
 from logreg_spark.spark.prepare import TrainingData
-from logreg_spark.spark.reading import read_input
+from logreg_spark.spark.reading import locate_features, read_input
 from logreg_spark.training.fitting import fit
 
 
@@ -109,6 +110,33 @@ def test_a_column_in_another_case_in_another_file_is_read_as_by_spark(spark, tmp
         data.release()
     assert summaries[0].rows == summaries[1].rows == 500
     np.testing.assert_allclose(summaries[0].mean, summaries[1].mean, rtol=1e-12)
+
+
+@pytest.mark.parametrize("reader", ["auto", "spark"])
+def test_an_array_or_vector_length_is_its_first_value_s(spark, tmp_path, reader):
+    """Read by pyarrow on the driver (no Spark job) or by Spark: the same length, past null rows."""
+    rows = [(i, None if i < 3 else Vectors.sparse(5, [i % 5], [1.0]), [1.0] * 4 if i > 1 else None) for i in range(20)]
+    schema = T.StructType(
+        [
+            T.StructField("id", T.LongType()),
+            T.StructField("v", VectorUDT()),
+            T.StructField("a", T.ArrayType(T.DoubleType())),
+        ]
+    )
+    spark.createDataFrame(rows, schema).coalesce(1).write.parquet(str(tmp_path / "in"))
+    df = spark.read.parquet(str(tmp_path / "in"))
+    group = f"first-length-{reader}"
+    spark.sparkContext.setJobGroup(group, group)
+    try:
+        vector = locate_features(df, (), "v", "input.features_col", reader)
+        array = locate_features(df, (), "a", "input.features_col", reader)
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    assert (vector.d, array.d) == (5, 4)
+    assert bool(spark.sparkContext.statusTracker().getJobIdsForGroup(group)) == (reader == "spark")
+    empty = df.where("id < 3")  # not a plain read: Spark finds there are no values
+    with pytest.raises(InputError, match="column 'v' has no non-null rows"):
+        locate_features(empty, (), "v", "input.features_col", reader)
 
 
 def test_local_paths():

@@ -38,7 +38,7 @@ def run(spark: SparkSession, conf: PredictConf) -> str:
     model = read_model(spark, conf.model.path)
     threshold = decision_threshold(model, conf.model.threshold)
     keep = df.columns if conf.output.keep_cols is None else conf.output.keep_cols
-    df = model_input(df, model)
+    df = model_input(df, model, conf.input.reader)
     missing = [name for name in keep if name not in df.columns]
     if missing:
         raise InputError(f"output.keep_cols: {missing} not in the input (columns: {', '.join(df.columns)})")

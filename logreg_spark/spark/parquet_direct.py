@@ -12,6 +12,8 @@ a job's input is a plain read of Parquet files on the local file system
   (``spark.sql.files.maxPartitionBytes``, spread over the cores as Spark does);
 - an RDD of one element per partition runs the job's function over the tables
   its task reads (:meth:`DirectSource.run`): no Arrow hand-off, no Row objects.
+- the length of an array or Vector column is its first value's, read on the
+  driver (:meth:`DirectSource.first_length`) rather than by a Spark job.
 
 Anything else is read by Spark: a DataFrame that is not ``spark.read.parquet``
 and nothing after it, partition columns, files not on the local file system
@@ -112,6 +114,21 @@ class DirectSource:
 
         n = len(partitions)
         return spark.sparkContext.parallelize(range(n), n).mapPartitions(read)
+
+    def first_length(self, column: str) -> int | None:
+        """The length of ``column``'s first non-null value (a Spark ML Vector's size, an array's
+        length), read here, without a Spark job; None if every value is null. The first in the
+        files' listed order: Spark's ``first()`` may take another file's first, which has the
+        same length wherever the rows agree (rows of another length are invalid either way)."""
+        for piece in (piece for partition in self.partitions for piece in partition):
+            for table in piece.tables((column,), self.case_sensitive):
+                values = table.column(column).drop_null()
+                if len(values):
+                    first = values[0].as_py()
+                    if isinstance(first, dict):  # a Vector: (type, size, indices, values), type 1 dense
+                        return len(first["values"]) if first["type"] == 1 else first["size"]
+                    return len(first)
+        return None
 
 
 def direct_source(df: DataFrame, columns: list[str], reader: str = "auto") -> DirectSource | None:

@@ -29,6 +29,7 @@ from ..errors import InputError
 from ..settings.schema import InputConf, ScoredInputConf
 from .blocks import FOLD, LABEL, WEIGHT, FeatureSpec, Problems
 from .jvm import java_root_message
+from .parquet_direct import direct_source
 from .session import is_connect
 
 log = logging.getLogger(__name__)
@@ -102,11 +103,14 @@ def feature_spec(df: DataFrame, conf: InputConf) -> FeatureSpec:
         spec = FeatureSpec(indices_col=conf.indices_col, values_col=conf.values_col, d=conf.num_features)
         return check_pair_columns(df, spec, "input.indices_col", "input.values_col")
     key = "input.features" if conf.features else "input.features_col"
-    return locate_features(df, tuple(conf.features), conf.features_col, key)
+    return locate_features(df, tuple(conf.features), conf.features_col, key, conf.reader)
 
 
-def locate_features(df: DataFrame, columns: tuple[str, ...], vector_col: str, key: str) -> FeatureSpec:
-    """Check that ``df`` has the numeric ``columns`` or the array/Vector ``vector_col``; errors name ``key``."""
+def locate_features(
+    df: DataFrame, columns: tuple[str, ...], vector_col: str, key: str, reader: str = "auto"
+) -> FeatureSpec:
+    """Check that ``df`` has the numeric ``columns`` or the array/Vector ``vector_col`` (whose
+    length its first value gives, found as ``input.reader`` says); errors name ``key``."""
     numeric = (T.NumericType, T.BooleanType)
     if columns:
         for name in columns:
@@ -121,10 +125,21 @@ def locate_features(df: DataFrame, columns: tuple[str, ...], vector_col: str, ke
         raise InputError(
             f"{key}: column {vector_col!r} is {dtype.simpleString()}, not an array of numbers or a Spark ML Vector"
         )
-    first = df.where(_col(vector_col).isNotNull()).select(vector_col).first()
-    if first is None:
+    d = _first_length(df, vector_col, isinstance(dtype, VectorUDT), reader)
+    if d is None:
         raise InputError(f"{key}: column {vector_col!r} has no non-null rows")
-    return FeatureSpec(vector_col=vector_col, d=first[0].size if isinstance(dtype, VectorUDT) else len(first[0]))
+    return FeatureSpec(vector_col=vector_col, d=d)
+
+
+def _first_length(df: DataFrame, name: str, vector: bool, reader: str) -> int | None:
+    """The length of the array or (``vector``) Vector column's first non-null value, None if there is none:
+    read on the driver where the tasks could read the files themselves (a Spark job costs more
+    than the read), else by Spark."""
+    source = direct_source(df, [name], reader)
+    if source is not None:
+        return source.first_length(name)
+    first = df.where(_col(name).isNotNull()).select(name).first()
+    return None if first is None else (first[0].size if vector else len(first[0]))
 
 
 def check_pair_columns(df: DataFrame, spec: FeatureSpec, indices_key: str, values_key: str) -> FeatureSpec:

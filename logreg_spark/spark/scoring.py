@@ -67,16 +67,17 @@ class LoadedModel:
 RowCheck = Callable[[pa.Table], "tuple[np.ndarray, Problems, Features]"]
 
 
-def model_input(df: DataFrame, model: LoadedModel) -> DataFrame:
+def model_input(df: DataFrame, model: LoadedModel, reader: str = "auto") -> DataFrame:
     """``df`` with the model's features hashed as in training (if they were), after checking that
-    it has the model's feature columns, of usable types and size."""
+    it has the model's feature columns, of usable types and size (an array or Vector column's
+    length found as ``input.reader`` says)."""
     if model.hashing:
         return with_hashed_features(df, *model.hashing)
     spec, where = model.spec, f"model features ({model.uri})"
     if spec.indices_col:
         check_pair_columns(df, spec, where, where)
         return df
-    found = locate_features(df, spec.columns, spec.vector_col, where)
+    found = locate_features(df, spec.columns, spec.vector_col, where, reader)
     if spec.vector_col and found.d != spec.d:
         raise InputError(
             f"column {spec.vector_col!r} has {found.d} values per row; the model at {model.uri} was trained on {spec.d}"
