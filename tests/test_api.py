@@ -109,7 +109,9 @@ def test_transform_adds_mllibs_columns_and_types(spark, data):
     margin = rows[FEATURES].to_numpy() @ binomial.coefficients.toArray() + binomial.intercept
     p = 1 / (1 + np.exp(-margin))
     np.testing.assert_allclose(np.stack(rows["rawPrediction"].map(lambda v: v.toArray())), np.c_[-margin, margin])
-    np.testing.assert_allclose(np.stack(rows["probability"].map(lambda v: v.toArray())), np.c_[1 - p, p], rtol=1e-12)
+    np.testing.assert_allclose(
+        np.stack(rows["probability"].map(lambda v: v.toArray())), np.c_[1 / (1 + np.exp(margin)), p], rtol=1e-12
+    )
     np.testing.assert_array_equal(rows["prediction"], (p > 0.3).astype(float))
 
     multinomial = LogisticRegression(featureCols=FEATURES, labelCol="classes").fit(df)
@@ -117,7 +119,10 @@ def test_transform_adds_mllibs_columns_and_types(spark, data):
     assert "probability" not in scored.columns
     top = scored.select("x0", "x1", "x2", "x3", "rawPrediction", "prediction").toPandas()
     margins = top[FEATURES].to_numpy() @ multinomial.coefficientMatrix.toArray().T + multinomial.interceptVector
-    np.testing.assert_allclose(np.stack(top["rawPrediction"].map(lambda v: v.toArray())), margins, rtol=1e-12)
+    # summed in another order than NumPy's: equal to rounding, which a margin near 0 cannot show relatively
+    np.testing.assert_allclose(
+        np.stack(top["rawPrediction"].map(lambda v: v.toArray())), margins, rtol=1e-12, atol=1e-13
+    )
     np.testing.assert_array_equal(top["prediction"], margins.argmax(axis=1))
 
 
