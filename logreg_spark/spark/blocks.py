@@ -4,7 +4,9 @@ Pure NumPy/pyarrow, run inside the executors' Python workers; no Spark here.
 Features come as numeric or boolean columns, one numeric array column, a
 Spark ML Vector's struct, or a pair of index and value array columns; the
 training frame has been reduced by :mod:`logreg_spark.spark.reading` to float64
-features, ``LABEL`` and ``WEIGHT``.
+features, ``LABEL`` and ``WEIGHT``. The columns become matrices in
+:mod:`~logreg_spark.spark.feature_arrays`; here each unusable row is counted
+under its column and problem (:class:`Problems`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from scipy import sparse
 
 from ..core.data import Block
 from ..core.folds import FoldRule
+from .feature_arrays import (
+    element_rows,
+    features_from_columns,
+    features_from_list,
+    features_from_vector,
+    float_column,
+    list_lengths,
+    mostly_sparse,
+    sparse_features_from_vector,
+)
 
 LABEL = "__label"
 WEIGHT = "__weight"
@@ -69,95 +80,12 @@ class Problems:
         return self
 
 
-def _float_column(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A numeric or boolean Arrow column as float64, nulls as NaN."""
-    return np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
-def _features_from_columns(table: pa.Table, names: list[str]) -> np.ndarray:
-    X = np.empty((table.num_rows, len(names)), order="F")
-    for j, name in enumerate(names):
-        X[:, j] = _float_column(table.column(name))
-    return X
-
-
-def _element_rows(lengths: np.ndarray) -> np.ndarray:
-    """The row of each element of flattened lists of these lengths."""
-    return np.repeat(np.arange(len(lengths)), lengths)
-
-
-def _features_from_list(column: pa.ListArray, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """``array<double>`` rows as an (n × d) matrix; rows of another length (or null) are flagged."""
-    lengths = column.value_lengths().fill_null(-1).to_numpy(zero_copy_only=False)
-    fits = lengths == d
-    X = np.full((len(column), d), np.nan)
-    values = _float_column(column.flatten())
-    value_rows = _element_rows(np.maximum(lengths, 0))
-    X[fits] = values[fits[value_rows]].reshape(-1, d)
-    return X, ~fits
-
-
-def _mostly_sparse(column: pa.StructArray) -> bool:
-    """Whether most of these Spark ML Vectors are sparse ones: then the rows are kept as CSR."""
-    sparse_rows = column.is_valid().to_numpy(zero_copy_only=False) & (
-        column.field("type").fill_null(1).to_numpy(zero_copy_only=False) == 0
-    )
-    return 2 * int(sparse_rows.sum()) > len(column)
-
-
-def _sparse_features_from_vector(column: pa.StructArray, d: int) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
-    """Spark ML Vectors (sparse or dense) as a CSR (n × d) array, built from the flattened
-    values in row order (no sort); an index repeated within a row adds up its values. Null
-    vectors and vectors of another size (``misfit``), and sparse ones holding an index outside
-    [0, d) (``outside``, never written by Spark), are flagged and left empty."""
-    n = len(column)
-    valid = column.is_valid().to_numpy(zero_copy_only=False)
-    dense = column.field("type").fill_null(1).to_numpy(zero_copy_only=False) == 1
-    values = column.field("values")
-    value_lengths = values.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
-    sizes = np.where(dense, value_lengths, column.field("size").fill_null(-1).to_numpy(zero_copy_only=False))
-    fits = valid & (sizes == d)
-    flat_values = _float_column(values.flatten())
-    value_rows = _element_rows(value_lengths)
-    indices = column.field("indices").flatten().to_numpy(zero_copy_only=False)
-    if dense.any():  # a dense row's values are at columns 0, 1, …
-        in_sparse_row = ~dense[value_rows]
-        cols = np.empty(len(flat_values), dtype=np.int64)
-        cols[in_sparse_row] = indices
-        row_starts = np.repeat(np.cumsum(value_lengths) - value_lengths, value_lengths)
-        cols[~in_sparse_row] = (np.arange(len(flat_values)) - row_starts)[~in_sparse_row]
-    else:
-        cols = indices.astype(np.int64)
-    misplaced = (cols < 0) | (cols >= d)
-    outside = np.zeros(n, dtype=bool)
-    if misplaced.any():
-        outside[value_rows[misplaced]] = True
-        outside &= fits
-    kept = fits & ~outside
-    indptr = np.concatenate([[0], np.cumsum(np.where(kept, value_lengths, 0))])
-    if not kept.all():
-        keep = kept[value_rows]
-        flat_values, cols = flat_values[keep], cols[keep]
-    X = sparse.csr_array((flat_values, cols, indptr), shape=(n, d))
-    X.sum_duplicates()
-    return X, ~fits, outside
-
-
-def _features_from_vector(column: pa.StructArray, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spark ML Vectors as a dense (n × d) matrix; null vectors, vectors of another size and
-    sparse ones holding an index outside [0, d) are flagged (their rows are NaN)."""
-    X, misfit, outside = _sparse_features_from_vector(column, d)
-    dense = X.toarray()
-    dense[misfit | outside] = np.nan
-    return dense, misfit | outside
-
-
 def _nonfinite_rows(X: sparse.csr_array, column: str, problems: Problems) -> np.ndarray:
     """The rows of ``X`` holding a NaN or infinite value, counted in ``problems`` under ``column``."""
     bad_value = ~np.isfinite(X.data)
     bad = np.zeros(X.shape[0], dtype=bool)
     if bad_value.any():
-        bad[_element_rows(np.diff(X.indptr))[bad_value]] = True
+        bad[element_rows(np.diff(X.indptr))[bad_value]] = True
         problems.add(column, NOT_FINITE, bad, np.full(X.shape[0], X.data[bad_value][0]))
     return bad
 
@@ -192,11 +120,6 @@ class FeatureSpec:
         return list(self.columns) or [name for name in (self.indices_col, self.values_col, self.vector_col) if name]
 
 
-def _list_lengths(column: pa.ListArray) -> np.ndarray:
-    """The lengths of the lists, 0 for null ones (whose elements ``flatten`` leaves out)."""
-    return column.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 def _sparse_features_from_pairs(
     indices: pa.ListArray, values: pa.ListArray, spec: FeatureSpec, problems: Problems
 ) -> tuple[sparse.csr_array, np.ndarray]:
@@ -206,7 +129,7 @@ def _sparse_features_from_pairs(
     index outside [0, d) are left empty; they and rows with a NaN or infinite value are flagged
     and counted in ``problems`` under the column at fault."""
     n, d = len(indices), spec.d
-    index_lengths, value_lengths = _list_lengths(indices), _list_lengths(values)
+    index_lengths, value_lengths = list_lengths(indices), list_lengths(values)
     index_null = ~indices.is_valid().to_numpy(zero_copy_only=False)
     value_null = ~values.is_valid().to_numpy(zero_copy_only=False)
     problems.add(spec.indices_col, "null", index_null)
@@ -214,8 +137,8 @@ def _sparse_features_from_pairs(
     unequal = ~index_null & ~value_null & (index_lengths != value_lengths)
     problems.add(spec.values_col, f"of another length than {spec.indices_col!r}", unequal)
     fits = ~index_null & ~value_null & ~unequal
-    index_rows = _element_rows(index_lengths)
-    cols = _float_column(indices.flatten())  # nulls as NaN: outside like any index not in [0, d)
+    index_rows = element_rows(index_lengths)
+    cols = float_column(indices.flatten())  # nulls as NaN: outside like any index not in [0, d)
     outside = ~((cols >= 0) & (cols < d)) & fits[index_rows]
     outside_rows = np.zeros(n, dtype=bool)
     outside_rows[index_rows[outside]] = True
@@ -225,7 +148,7 @@ def _sparse_features_from_pairs(
         )
     kept = fits & ~outside_rows
     indptr = np.concatenate([[0], np.cumsum(np.where(kept, index_lengths, 0))])
-    data = _float_column(values.flatten())[kept[_element_rows(value_lengths)]]
+    data = float_column(values.flatten())[kept[element_rows(value_lengths)]]
     X = sparse.csr_array((data, cols[kept[index_rows]].astype(np.int64), indptr), shape=(n, d))
     bad_row = ~kept | _nonfinite_rows(X, spec.values_col, problems)
     X.sum_duplicates()
@@ -244,18 +167,18 @@ def feature_matrix(table: pa.Table, spec: FeatureSpec, problems: Problems) -> tu
             problems,
         )
     column = table.column(spec.vector_col).combine_chunks() if spec.vector_col else None
-    if column is not None and pa.types.is_struct(column.type) and _mostly_sparse(column):
-        X, misfit, outside = _sparse_features_from_vector(column, spec.d)
+    if column is not None and pa.types.is_struct(column.type) and mostly_sparse(column):
+        X, misfit, outside = sparse_features_from_vector(column, spec.d)
         problems.add(spec.vector_col, f"null or not of length {spec.d}", misfit)
         problems.add(spec.vector_col, f"holding an index outside [0, {spec.d})", outside)
         return X, misfit | outside | _nonfinite_rows(X, spec.vector_col, problems)
     if column is not None:
-        convert = _features_from_vector if pa.types.is_struct(column.type) else _features_from_list
+        convert = features_from_vector if pa.types.is_struct(column.type) else features_from_list
         X, misfit = convert(column, spec.d)
         problems.add(spec.vector_col, f"null or not of length {spec.d}", misfit)
         names = [spec.vector_col] * spec.d
     else:
-        X = _features_from_columns(table, list(spec.columns))
+        X = features_from_columns(table, list(spec.columns))
         misfit = np.zeros(table.num_rows, dtype=bool)
         names = list(spec.columns)
     bad_row = misfit.copy()
@@ -278,8 +201,8 @@ def labels_and_weights(
     """``LABEL`` and ``WEIGHT`` as float64, and a mask of rows whose label is not one of the
     ``label_limit`` integers 0, 1, … or whose weight is not a finite non-negative number; each
     problem is counted in ``problems``."""
-    y = _float_column(table.column(LABEL))
-    w = _float_column(table.column(WEIGHT))
+    y = float_column(table.column(LABEL))
+    w = float_column(table.column(WEIGHT))
     bad_label = ~((y >= 0) & (y < label_limit) & (y == np.floor(y)))  # NaN compares false
     bad_weight = ~(np.isfinite(w) & (w >= 0))
     problems.add(label_col, label_problem(label_limit), bad_label, y)
@@ -289,7 +212,7 @@ def labels_and_weights(
 
 def _user_folds(table: pa.Table, column: str, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
     """The ``FOLD`` column (the user's fold ids) as int64, and a mask of its null rows."""
-    values = _float_column(table.column(FOLD))
+    values = float_column(table.column(FOLD))
     bad = np.isnan(values)
     problems.add(column, "null", bad)
     return np.where(bad, 0, values).astype(np.int64), bad
