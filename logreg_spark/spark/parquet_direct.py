@@ -51,6 +51,9 @@ OPEN_COST_BYTES = 4 << 20
 #: Rows per table the tasks read at a time.
 BATCH_ROWS = 1 << 16
 
+#: Rows per table the driver reads while it looks for a column's first value.
+FIRST_ROWS = 64
+
 
 @dataclass(frozen=True)
 class Piece:
@@ -63,15 +66,17 @@ class Piece:
     def row_groups(self, total: int) -> list[int]:
         return [group for group in range(total) if group * self.parts // total == self.part]
 
-    def tables(self, columns: tuple[str, ...], case_sensitive: bool = False) -> Iterator[pa.Table]:
-        """The piece's rows of ``columns``, in tables of at most :data:`BATCH_ROWS` rows (as
-        Spark's reader, a bounded share of the file at a time), each column found in the file
+    def tables(
+        self, columns: tuple[str, ...], case_sensitive: bool = False, rows: int | None = None
+    ) -> Iterator[pa.Table]:
+        """The piece's rows of ``columns``, in tables of at most ``rows`` (:data:`BATCH_ROWS`) rows
+        (as Spark's reader, a bounded share of the file at a time), each column found in the file
         as Spark finds it (:func:`file_columns`); a column the file lacks is null."""
         file = pq.ParquetFile(self.path)
         found = file_columns(file.schema_arrow.names, columns, case_sensitive, self.path)
         groups = self.row_groups(file.num_row_groups)
         present = list(dict.fromkeys(name for name in found.values() if name is not None))
-        for batch in file.iter_batches(BATCH_ROWS, groups, present, use_threads=False) if groups else ():
+        for batch in file.iter_batches(rows or BATCH_ROWS, groups, present, use_threads=False) if groups else ():
             n = batch.num_rows
             yield pa.table(
                 {name: pa.nulls(n) if found[name] is None else batch.column(found[name]) for name in columns}
@@ -85,10 +90,14 @@ def file_columns(names: list[str], columns: tuple[str, ...], case_sensitive: boo
     any case (the default), where two of the file's columns matching one is an error.
     """
     if case_sensitive:
-        return {name: name if name in names else None for name in columns}
+        present = set(names)
+        return {name: name if name in present else None for name in columns}
+    by_lower: dict[str, list[str]] = {}
+    for other in names:
+        by_lower.setdefault(other.lower(), []).append(other)
     found: dict[str, str | None] = {}
     for name in columns:
-        matches = [other for other in names if other.lower() == name.lower()]
+        matches = by_lower.get(name.lower(), [])
         if len(matches) > 1:
             raise InputError(f"{path}: columns {', '.join(matches)} all match {name!r} (names are not case-sensitive)")
         found[name] = matches[0] if matches else None
@@ -121,7 +130,7 @@ class DirectSource:
         files' listed order: Spark's ``first()`` may take another file's first, which has the
         same length wherever the rows agree (rows of another length are invalid either way)."""
         for piece in (piece for partition in self.partitions for piece in partition):
-            for table in piece.tables((column,), self.case_sensitive):
+            for table in piece.tables((column,), self.case_sensitive, FIRST_ROWS):
                 values = table.column(column).drop_null()
                 if len(values):
                     first = values[0].as_py()
