@@ -20,7 +20,8 @@ def test_the_from_python_example_runs_as_written(tmp_path):
     (tmp_path / "data").symlink_to(ROOT / "data")  # the example reads data/sample, relative to where it runs
     script = tmp_path / "example.py"
     script.write_text("\n".join(blocks))
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    # as a user runs it: no PYSPARK_PYTHON, so the workers' Python is the estimator's to choose
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
     done = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
@@ -36,7 +37,7 @@ def test_the_tuning_example_runs_as_written(tmp_path):
     (tmp_path / "data").symlink_to(ROOT / "data")
     script = tmp_path / "example.py"
     script.write_text(block)
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT")}
     done = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )

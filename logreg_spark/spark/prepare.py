@@ -34,7 +34,7 @@ from .connect_blocks import FrameBlocks, check_payload, default_parallelism
 from .engine import SparkPassEngine
 from .parquet_direct import direct_source
 from .reading import feature_spec, source_columns, training_columns, training_table, with_hashed_features
-from .session import is_connect
+from .session import is_connect, use_driver_python
 from .task import partition_id
 
 log = logging.getLogger(__name__)
@@ -199,6 +199,7 @@ class TrainingData:
         tasks (None: one per core). With ``folds`` every block also holds its rows' fold ids.
         """
         started = time.perf_counter()
+        use_driver_python(df.sparkSession)
         fold_col = folds.column if folds else ""
         spec, columns = training_frame(df, conf, fold_col)
         if is_connect(df.sparkSession):  # the smallest point (binomial), before any work

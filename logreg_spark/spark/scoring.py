@@ -38,6 +38,7 @@ from .reading import (
     locate_features,
     with_hashed_features,
 )
+from .session import use_driver_python
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str
         valid = df.where(rows.valid_or_fail() if policy == "error" else rows.valid())
         return valid.select(*_output_columns(model, keep, outputs))
     add = output_values(model.family, model.threshold, outputs)
+    use_driver_python(df.sparkSession)
     return df.mapInArrow(
         scored_batches(model, feature_check(model.spec), keep, add, policy), scored_schema(df, model, keep, outputs)
     )

@@ -55,6 +55,30 @@ def _submitted_conf() -> SparkConf | None:
     return SparkConf()
 
 
+#: What PySpark's context runs the workers with when ``PYSPARK_PYTHON`` was not set as it started.
+UNCHOSEN_WORKER_PYTHON = "python3"
+
+
+def use_driver_python(spark: SparkSession) -> None:
+    """In local mode, make Spark's Python workers run this interpreter unless a Python was chosen.
+
+    PySpark's context picks the workers' Python once, from ``PYSPARK_PYTHON`` as it starts
+    (default ``python3`` on the PATH, which in a virtual environment lacks this project's
+    packages), and an in-process session ignores ``spark.pyspark.python``. Every Python task
+    carries the context's ``pythonExec``, so setting it here reaches the tasks started after:
+    ``spark.pyspark.python`` when the session has it, else :data:`sys.executable`. A chosen
+    ``PYSPARK_PYTHON``, a cluster master and a Spark Connect session are left as they are.
+    """
+    if is_connect(spark) or "PYSPARK_PYTHON" in os.environ:
+        return
+    context = spark.sparkContext
+    if not (context.master or "").startswith("local") or context.pythonExec != UNCHOSEN_WORKER_PYTHON:
+        return
+    chosen = context.getConf().get("spark.pyspark.python")
+    context.pythonExec = chosen or sys.executable
+    log.debug("Spark's Python workers run %s", context.pythonExec)
+
+
 def spark_session(settings: dict[str, str], app_name: str) -> SparkSession:
     """Start (or join spark-submit's) Spark with ``settings`` where nothing else set them.
 
