@@ -183,3 +183,28 @@ def test_a_conf_built_in_code_takes_numbers_as_floats():
     conf = replace(_in_code(), model=ModelConf(reg_param=1), solver=SolverConf(tol=0))
     assert (conf.model.reg_param, conf.solver.tol) == (1.0, 0.0)
     assert isinstance(conf.model.reg_param, float) and isinstance(conf.solver.tol, float)
+
+
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        (
+            'features = ["a", "Label"]',
+            r"c\.toml: input\.features names 'Label', which is also input\.label_col \(the label\); one column",
+        ),
+        ('features = ["a", "w"]\nweight_col = "w"', r"input\.features names 'w', which is also input\.weight_col"),
+        ('hash_features = ["a", "label"]', r"input\.hash_features names 'label', which is also input\.label_col"),
+        ('features_col = "label"', r"input\.features_col names 'label', which is also input\.label_col"),
+        ('features = ["a"]\nweight_col = "label"', r"input\.label_col names 'label', which is also input\.weight_col"),
+        (
+            'indices_col = "i"\nvalues_col = "w"\nnum_features = 9\nweight_col = "w"',
+            r"input\.values_col names 'w', which is also input\.weight_col",
+        ),
+    ],
+)
+def test_the_label_and_weight_are_refused_among_the_features(tmp_path, keys, message):
+    conf = tmp_path / "c.toml"
+    conf.write_text(f'[input]\npath = "p"\n{keys}\n[output]\nmodel_path = "m"\n')
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_conf([conf])
+    assert "\n" not in str(caught.value)

@@ -395,3 +395,13 @@ def test_multinomial_model_is_written_scored_and_evaluated(spark, tmp_path):
                 output=EvaluateOutputConf(path=str(tmp_path / "eval2")),
             ),
         )
+    # a label the model reads as a feature
+    with pytest.raises(ConfigError, match=r"^input.label_col: 'Features' is a feature of the model at .*'features'"):
+        evaluate.run(
+            spark,
+            EvaluateConf(
+                input=EvaluateInputConf(path=str(tmp_path / "bad.parquet"), label_col="Features"),
+                model=ModelRefConf(path=model),
+                output=EvaluateOutputConf(path=str(tmp_path / "eval3")),
+            ),
+        )

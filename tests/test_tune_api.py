@@ -93,6 +93,8 @@ def test_logistic_regression_cv_selects_as_the_tuning_run_does_and_transforms_wi
             {"estimator": LogisticRegression(featureCols=FEATURES, regParam=0.1)},
             "regParam: model.reg_param is not used",
         ),
+        ({"foldCol": "x1"}, "featureCols: input.features names 'x1', which is also tune.fold_col (the fold id)"),
+        ({"foldCol": "label"}, "labelCol: input.label_col names 'label', which is also tune.fold_col"),
     ],
 )
 def test_logistic_regression_cv_refuses_bad_params_in_one_line(params, message):

@@ -35,6 +35,7 @@ from ..spark.ranking import rankings
 from ..spark.scoring import (
     LoadedModel,
     Settle,
+    check_not_features,
     checked_columns,
     decision_threshold,
     expressible,
@@ -61,6 +62,7 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> tuple[DataF
     and its calibration bin, or (multinomial) the predicted class; and the ``input.invalid``
     policy to apply once an action over them ran (see :func:`~logreg_spark.spark.scoring.scored_once`:
     an expressible model's rows are scored and counted in Spark SQL, any other's in Python)."""
+    check_not_features(model, {"input.label_col": conf.input.label_col, "input.weight_col": conf.input.weight_col})
     framed = labelled_columns(model_input(df, model), conf.input.label_col, conf.input.weight_col)
     family = model.family
     if expressible(model):

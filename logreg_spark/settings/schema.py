@@ -130,6 +130,7 @@ class FitConf:
         where = WHERE.get()
         _check_spark(self.spark, where)
         _check_feature_source(self.input, where)
+        check_roles(self.input, {}, where)
         if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
             raise ConfigError(
                 f'{where("solver.name")}: solver.name = "newton" handles L2 only; '
@@ -192,6 +193,36 @@ def _check_feature_source(conf: InputConf, where: Where) -> None:
             f"{where('input.values_col')}: input.indices_col and input.values_col must be "
             f"two columns, not both {conf.values_col!r}"
         )
+
+
+#: The columns a row carries besides its features, by their keys, with what they hold.
+ROLES = {"input.label_col": "the label", "input.weight_col": "the row weight", "tune.fold_col": "the fold id"}
+
+
+def check_roles(conf: InputConf, more: dict[str, str], where: Where) -> None:
+    """No column is both a feature and a row's label or weight (or another role of ``more``: a
+    key of :data:`ROLES` → its column), nor has two roles: a label among the features trains a
+    model on its own answer, without a word. Names are compared as Spark resolves them by
+    default, without case."""
+    named = {
+        "input.features": conf.features,
+        "input.hash_features": conf.hash_features,
+        "input.features_col": [conf.features_col],
+        "input.indices_col": [conf.indices_col],
+        "input.values_col": [conf.values_col],
+        "input.label_col": [conf.label_col],
+        "input.weight_col": [conf.weight_col],
+        **{key: [column] for key, column in more.items()},
+    }
+    first: dict[str, tuple[str, str]] = {}
+    for key, columns in named.items():
+        for column in filter(None, columns):
+            earlier, spelled = first.setdefault(column.casefold(), (key, column))
+            if earlier != key and key in ROLES:
+                raise ConfigError(
+                    f"{where(earlier)}: {earlier} names {spelled!r}, which is also {key} ({ROLES[key]}); "
+                    "one column cannot be both"
+                )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from ..core.folds import FoldRule
 from ..errors import ConfigError
-from .schema import FitConf, ModelConf, SolverConf, require_input_path
+from .schema import FitConf, ModelConf, SolverConf, check_roles, require_input_path
 from .sections import WHERE, Check, Section, at_least, one_of
 
 
@@ -92,6 +92,7 @@ class TuneFitConf(FitConf):
     def __post_init__(self) -> None:
         super().__post_init__()
         where = WHERE.get()
+        check_roles(self.input, {"tune.fold_col": self.tune.fold_col}, where)
         defaults = {"model": ModelConf(), "solver": SolverConf()}
         for key, reason in _NOT_FOR_TUNING.items():
             section, name = key.split(".")

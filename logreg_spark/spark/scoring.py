@@ -117,6 +117,18 @@ def labelled_check(model: LoadedModel, label_col: str, weight_col: str) -> RowCh
     return check
 
 
+def check_not_features(model: LoadedModel, roles: dict[str, str]) -> None:
+    """Refuse a label or weight column (``roles``: key or param → column) that the model reads as
+    a feature: its scores would be judged against one of their own inputs."""
+    features = {name.casefold(): name for name in model.spec.input_columns}
+    for key, column in roles.items():
+        if column and column.casefold() in features:
+            raise ConfigError(
+                f"{key}: {column!r} is a feature of the model at {model.uri} ({features[column.casefold()]!r}); "
+                "a label or weight column cannot be one of the model's features"
+            )
+
+
 def labelled_columns(df: DataFrame, label_col: str, weight_col: str) -> DataFrame:
     """``df`` with ``LABEL`` and ``WEIGHT`` added (types checked)."""
     return df.select("*", *label_and_weight_columns(df, label_col, weight_col))
