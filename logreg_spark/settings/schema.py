@@ -33,6 +33,7 @@ class InputConf(Section, section="input"):
     values_col: str = ""
     num_features: int | None = field(default=None, metadata=at_least(1))  # required with the two above
     weight_col: str = ""
+    offset_col: str = ""  # "": every row's offset is 0
     invalid: str = field(default="error", metadata=one_of("error", "skip"))
     cache: str = field(default="local", metadata=one_of("local", "spark"))
     reader: str = field(default="auto", metadata=one_of("auto", "spark"))
@@ -130,6 +131,7 @@ class FitConf:
         where = WHERE.get()
         _check_spark(self.spark, where)
         _check_feature_source(self.input, where)
+        _check_offset(self.input, self.model, where)
         if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
             raise ConfigError(
                 f'{where("solver.name")}: solver.name = "newton" handles L2 only; '
@@ -153,6 +155,8 @@ class Conf(FitConf):
         super().__post_init__()
         if not self.output.model_path:
             raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
+        if self.output.mllib_path and self.input.offset_col:
+            raise ConfigError(f"{where('output.mllib_path')}: MLlib's model has no offset (input.offset_col)")
 
 
 def _check_spark(settings: dict[str, str], where: Where) -> None:
@@ -194,10 +198,27 @@ def _check_feature_source(conf: InputConf, where: Where) -> None:
         )
 
 
+def _check_offset(conf: InputConf, model: ModelConf, where: Where) -> None:
+    """An offset column is none of the other columns, and goes with a binomial model (a term
+    added to every class's margin cancels in the softmax)."""
+    if not conf.offset_col:
+        return
+    for key in ("label_col", "weight_col", "features", "features_col", "hash_features", "indices_col", "values_col"):
+        columns = getattr(conf, key)
+        if conf.offset_col in (columns if isinstance(columns, list) else [columns]):
+            raise ConfigError(f"{where('input.offset_col')}: column {conf.offset_col!r} is already input.{key}")
+    if model.family == "multinomial":
+        raise ConfigError(
+            f"{where('input.offset_col')}: offsets need a binomial model (an offset added to every "
+            'class margin cancels in the softmax); leave it out with model.family = "multinomial"'
+        )
+
+
 @dataclass(frozen=True)
 class ScoredInputConf(Section, section="input"):
     path: str | list[str] = ""
     invalid: str = field(default="error", metadata=one_of("error", "skip"))
+    offset_col: str = ""  # "": the model's
 
 
 @dataclass(frozen=True)
