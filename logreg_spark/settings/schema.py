@@ -156,7 +156,7 @@ class Conf(FitConf):
         if not self.output.model_path:
             raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
         if self.output.mllib_path and self.input.offset_col:
-            raise ConfigError(f"{where('output.mllib_path')}: MLlib's model has no offset (input.offset_col)")
+            raise ConfigError(f"{where('output.mllib_path')}: output.mllib_path: MLlib's model has no input.offset_col")
 
 
 def _check_spark(settings: dict[str, str], where: Where) -> None:
@@ -206,11 +206,11 @@ def _check_offset(conf: InputConf, model: ModelConf, where: Where) -> None:
     for key in ("label_col", "weight_col", "features", "features_col", "hash_features", "indices_col", "values_col"):
         columns = getattr(conf, key)
         if conf.offset_col in (columns if isinstance(columns, list) else [columns]):
-            raise ConfigError(f"{where('input.offset_col')}: column {conf.offset_col!r} is already input.{key}")
+            raise ConfigError(f"{where('input.offset_col')}: input.offset_col {conf.offset_col!r} is input.{key}")
     if model.family == "multinomial":
         raise ConfigError(
-            f"{where('input.offset_col')}: offsets need a binomial model (an offset added to every "
-            'class margin cancels in the softmax); leave it out with model.family = "multinomial"'
+            f"{where('input.offset_col')}: input.offset_col needs a binomial model (an offset added to "
+            'every class margin cancels in the softmax); leave it out with model.family = "multinomial"'
         )
 
 
