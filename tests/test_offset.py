@@ -11,6 +11,9 @@ import pytest
 import statsmodels.api as sm
 from optimum import Problem
 from pyspark.sql import functions as F
+from scipy.optimize import brentq
+from scipy.special import expit
+from sklearn.metrics import roc_auc_score
 
 from logreg_spark import LogisticRegression, LogisticRegressionModel
 from logreg_spark.app import evaluate, predict, train
@@ -30,10 +33,12 @@ from logreg_spark.settings.schema import (
     PredictOutputConf,
     SolverConf,
 )
+from logreg_spark.settings.tuning import TuneFitConf, TuneSection
 from logreg_spark.spark.blocks import FeatureSpec
 from logreg_spark.spark.parquet_direct import direct_source
 from logreg_spark.spark.reading import read_input, source_columns
 from logreg_spark.training.fitting import fit
+from logreg_spark.tuning.run import tune_frame
 
 FEATURES = ["x0", "x1", "x2"]
 REG_PARAM = 0.05
@@ -52,7 +57,9 @@ def data(spark, tmp_path_factory):
     y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.int64)
     w = rng.uniform(0.5, 2.0, n)
     columns = {**{name: X[:, j] for j, name in enumerate(FEATURES)}, "label": y, "w": w}
-    table = pa.table({"id": np.arange(n), **columns, "off": offset, "off2": offset, "zero": np.zeros(n)})
+    table = pa.table(
+        {"id": np.arange(n), **columns, "off": offset, "off2": offset, "zero": np.zeros(n), "fold": np.arange(n) % 2}
+    )
     (root / "rows").mkdir()
     pq.write_table(table, root / "rows" / "part-0.parquet")
     return root, X, y.astype(float), w, offset
@@ -245,9 +252,35 @@ def test_the_offset_column_is_no_other_column(keys, message):
         FitConf(input=InputConf(path="x", features=FEATURES, **keys))
 
 
+def test_the_offset_column_is_not_the_fold_column():
+    with pytest.raises(ConfigError, match=r"^conf: input.offset_col 'f' is tune.fold_col$"):
+        TuneFitConf(input=InputConf(path="x", features=FEATURES, offset_col="f"), tune=TuneSection(fold_col="f"))
+
+
 def test_an_mllib_export_of_an_offset_model_is_refused_before_training():
     with pytest.raises(ConfigError, match=r"^conf: output.mllib_path: MLlib's model has no input.offset_col$"):
         Conf(
             input=InputConf(path="x", features=FEATURES, offset_col="off"),
             output=OutputConf(model_path="m", mllib_path="mllib"),
         )
+
+
+def test_tuning_starts_its_path_fits_and_scores_held_out_rows_with_the_offsets(spark, data):
+    """λ_max from the intercept-only optimum with the offsets (not the prior log-odds); each fold's
+    held-out log loss (shared passes) and ROC AUC (scored apart) of margins with the offsets."""
+    root, X, y, w, offset = data
+    tune = TuneSection(elastic_net_params=[1.0], path_length=2, fold_col="fold", metric="roc_auc")
+    conf = TuneFitConf(input=_input(root, offset_col="off"), solver=SolverConf(tol=1e-10), tune=tune)
+    tuned = tune_frame(spark.read.parquet(str(root / "rows")), conf)
+    b = brentq(lambda b: w @ (expit(b + offset) - y), -10.0, 10.0, xtol=1e-14)
+    gradient = X.T @ (w * (expit(b + offset) - y)) / w.sum()
+    mean = w @ X / w.sum()
+    std = np.sqrt(w @ (X - mean) ** 2 / (w.sum() - w @ w / w.sum()))
+    assert tuned.result.grid.reg_params[0][0] == pytest.approx(np.max(np.abs(gradient) / std), rel=1e-9)
+    fold = np.arange(len(y)) % 2
+    for fit_, auc in zip(tuned.result.fits, tuned.values, strict=True):
+        held = fold == fit_.held_out
+        margin = X[held] @ fit_.coef + fit_.intercept + offset[held]
+        loss = w[held] @ (np.logaddexp(0.0, margin) - y[held] * margin)
+        assert fit_.held.loss == pytest.approx(loss, rel=1e-10)
+        assert auc == pytest.approx(roc_auc_score(y[held], margin, sample_weight=w[held]), rel=1e-10)

@@ -97,6 +97,8 @@ class TuneFitConf(FitConf):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) != getattr(defaults[section], name):
                 raise ConfigError(f"{where(key)}: {key} is not used by tune: {reason}")
+        if self.input.offset_col and self.input.offset_col == self.tune.fold_col:
+            raise ConfigError(f"{where('input.offset_col')}: input.offset_col {self.tune.fold_col!r} is tune.fold_col")
         if self.solver.name == "newton" and any(self.tune.elastic_net_params):
             raise ConfigError(
                 f'{where("solver.name")}: solver.name = "newton" handles L2 only; use "lbfgs" '
