@@ -34,6 +34,7 @@ from logreg_spark.settings.schema import (
     SolverConf,
 )
 from logreg_spark.settings.tuning import TuneFitConf, TuneSection
+from logreg_spark.spark import expressions
 from logreg_spark.spark.blocks import FeatureSpec
 from logreg_spark.spark.parquet_direct import direct_source
 from logreg_spark.spark.reading import read_input, source_columns
@@ -164,7 +165,7 @@ def test_scoring_needs_the_offset_column(spark, data, estimator_model):
         estimator_model.to_mllib()
 
 
-def test_the_predict_and_evaluate_jobs_apply_the_offset(spark, data, tmp_path):
+def test_the_predict_and_evaluate_jobs_apply_the_offset(spark, data, tmp_path, monkeypatch):
     root, X, y, w, offset = data
     model_path = tmp_path / "model"
     conf = Conf(
@@ -173,7 +174,7 @@ def test_the_predict_and_evaluate_jobs_apply_the_offset(spark, data, tmp_path):
         output=OutputConf(model_path=str(model_path)),
     )
     train.run(spark, conf)
-    assert json.loads((model_path / "model.json").read_text())["conf"]["input"]["offset_col"] == "off"
+    assert json.loads((model_path / "model.json").read_text())["offset_col"] == "off"
     margin = _by_hand(LogisticRegressionModel.load(str(model_path)), X, offset)
     for reader in ("auto", "spark"):  # the tasks write the files, or Spark does
         out = tmp_path / f"scores-{reader}"
@@ -189,8 +190,10 @@ def test_the_predict_and_evaluate_jobs_apply_the_offset(spark, data, tmp_path):
         np.testing.assert_allclose([r.raw_margin for r in rows], margin, rtol=1e-9, atol=1e-9, err_msg=reader)
     p = 1.0 / (1.0 + np.exp(-margin))
     log_loss = float(w @ -(y * np.log(p) + (1 - y) * np.log1p(-p)) / w.sum())
-    for offset_col in ("", "off2"):  # the model's column, or another named by input.offset_col
-        out = tmp_path / f"metrics{offset_col}"
+    cases = [("", True), ("off2", True), ("off2", False)]  # the model's column or another; by expressions or not
+    for offset_col, expressed in cases:
+        monkeypatch.setattr(expressions, "MAX_TERMS", expressions.MAX_TERMS if expressed else 0)
+        out = tmp_path / f"metrics{offset_col}{expressed}"
         evaluate.run(
             spark,
             EvaluateConf(

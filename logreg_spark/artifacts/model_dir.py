@@ -184,17 +184,12 @@ def scorer_of(model: TrainedModel, uri: str) -> LoadedModel:
     spec, hashing = _feature_source(model.metadata, where)
     try:
         threshold, label_col = float(model.metadata["threshold"]), str(model.metadata["label_col"])
-        offset_col = offset_col_of(model)
+        offset_col = str(model.metadata.get("offset_col", ""))  # older models: none
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
     return LoadedModel(
         uri, model.coefficients, model.intercept, threshold, spec, label_col, hashing, model.family, offset_col
     )
-
-
-def offset_col_of(model: TrainedModel) -> str:
-    """The column of the offsets ``model`` was trained with, as its ``model.json`` says ("": none)."""
-    return str(model.metadata["conf"]["input"].get("offset_col", ""))
 
 
 def _feature_source(document: dict[str, Any], where: str) -> tuple[FeatureSpec, tuple[list[str], int] | None]:

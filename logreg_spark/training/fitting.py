@@ -147,6 +147,7 @@ def _metadata(
     return {
         **data.spec.described(),
         "label_col": conf.input.label_col,
+        "offset_col": conf.input.offset_col,
         "conf": conf.to_dict(),
         "solver": solver,
         "threshold": conf.model.threshold,
