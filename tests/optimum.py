@@ -22,7 +22,8 @@ from scipy.special import log_softmax, softmax
 
 @dataclass(frozen=True)
 class Problem:
-    """Rows ``X`` (dense or CSR), labels ``y``, weights ``w``, and the model's settings."""
+    """Rows ``X`` (dense or CSR), labels ``y``, weights ``w``, the model's settings, and (binomial)
+    each row's ``offset``, a fixed term of its margin."""
 
     X: np.ndarray | sparse.csr_array
     y: np.ndarray
@@ -31,6 +32,7 @@ class Problem:
     elastic_net_param: float
     standardization: bool
     classes: int = 0  # 0: binomial
+    offset: np.ndarray | None = None
 
     @property
     def margins(self) -> int:
@@ -57,6 +59,8 @@ class Problem:
         coef, intercept = np.atleast_2d(coef), np.atleast_1d(intercept)
         W = self.w.sum()
         Z = np.asarray(self.X @ coef.T) + intercept
+        if self.offset is not None:
+            Z = Z + self.offset[:, None]
         l2, _ = self.strengths()
         if self.classes:
             logp = log_softmax(Z, axis=1)

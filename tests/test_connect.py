@@ -98,6 +98,7 @@ def data_path(tmp_path_factory) -> Path:
             "label": y.astype(np.int64),
             "label3": multiclass_labels(X, 3, seed=2).astype(np.int64),
             "w": np.random.default_rng(4).uniform(0.5, 2.0, len(y)),
+            "off": np.random.default_rng(5).normal(size=len(y)),
         }
     )
     path = tmp_path_factory.mktemp("connect_data") / "rows"
@@ -110,6 +111,7 @@ def data_path(tmp_path_factory) -> Path:
 CASES = {
     "dense newton": dict(featureCols=NAMES, solver="newton", regParam=0.01),
     "dense lbfgs weighted": dict(featureCols=NAMES, solver="lbfgs", regParam=0.01, weightCol="w"),
+    "dense offset": dict(featureCols=NAMES, regParam=0.01, weightCol="w", offsetCol="off"),
     "dense gd": dict(featureCols=NAMES, solver="gd", regParam=0.05, standardization=False),
     "dense owlqn": dict(featureCols=NAMES, solver="lbfgs", regParam=0.02, elasticNetParam=0.5),
     "index/value": dict(indicesCol="idx", valuesCol="val", numFeatures=len(NAMES), regParam=0.01),

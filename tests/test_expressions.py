@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -18,7 +19,7 @@ from logreg_spark.settings.schema import EvaluateConf, EvaluateInputConf, Evalua
 from logreg_spark.spark import expressions, scoring
 from logreg_spark.spark.blocks import FeatureSpec, Problems
 from logreg_spark.spark.outputs import Output
-from logreg_spark.spark.scoring import LoadedModel, expressible, feature_check, scored, validate_rows
+from logreg_spark.spark.scoring import LoadedModel, expressible, row_check, row_checks, scored, validate_rows
 
 NAMES = ["a", "b b", "c"]
 OUTPUTS = {
@@ -39,9 +40,9 @@ def _model(family: Family, rng: np.random.Generator, scale: float) -> LoadedMode
 
 
 def _frame(spark, rng: np.random.Generator, rows: int = 400):
-    X = rng.normal(size=(rows, len(NAMES)))
-    data = [(i, float(a), float(b), int(c > 0)) for i, (a, b, c) in enumerate(X)]
-    return spark.createDataFrame(data, "id long, a double, `b b` double, c int")
+    X = rng.normal(size=(rows, len(NAMES) + 1))
+    data = [(i, float(a), float(b), int(c > 0), float(o)) for i, (a, b, c, o) in enumerate(X)]
+    return spark.createDataFrame(data, "id long, a double, `b b` double, c int, o double")
 
 
 def _rows(frame, names):
@@ -52,9 +53,11 @@ def _rows(frame, names):
 @pytest.mark.parametrize("classes, scale", [(2, 1.0), (2, 400.0), (4, 1.0), (4, 400.0)])
 def test_expressions_score_as_python_does(spark, monkeypatch, classes, scale):
     """Margins, probabilities (also where they saturate: margins of hundreds) and predictions
-    agree to 1e-12 with the mapInArrow scoring, binomial and multinomial."""
+    agree to 1e-12 with the mapInArrow scoring, binomial (with an offset column) and multinomial."""
     rng = np.random.default_rng(classes)
     model = _model(BINOMIAL if classes == 2 else Family.multinomial(classes), rng, scale)
+    if classes == 2:
+        model = replace(model, offset_col="o")
     df = _frame(spark, rng)
     assert expressible(model)
     by_sql = _rows(scored(df, model, ["id"], OUTPUTS, "skip"), OUTPUTS)
@@ -67,20 +70,27 @@ def test_expressions_score_as_python_does(spark, monkeypatch, classes, scale):
 
 def test_observed_checks_count_what_the_python_check_counts(spark, monkeypatch):
     df = spark.createDataFrame(
-        [(1.0, None, 1), (math.nan, 2.0, 0), (math.inf, -math.inf, 1), (0.5, 0.5, None), (0.1, 0.2, 3)],
-        "a double, `b b` double, c int",
+        [
+            (1.0, None, 1, 0.0),
+            (math.nan, 2.0, 0, math.inf),
+            (math.inf, -math.inf, 1, 1.0),
+            (0.5, 0.5, None, None),
+            (0.1, 0.2, 3, 0.5),
+            (0.1, 0.2, 3, math.nan),
+        ],
+        "a double, `b b` double, c int, off double",
     )
-    spec = FeatureSpec(columns=tuple(NAMES))
-    rows = expressions.RowChecks(spec.columns)
+    model = replace(_model(BINOMIAL, np.random.default_rng(0), 1.0), offset_col="off")
+    rows = row_checks(model)
     observed, observation = expressions.observed(df, rows)
     assert observed.where(rows.valid()).count() == 1
     found = expressions.problems_of(df, observation, rows)
     counted = Problems()
     monkeypatch.setattr(scoring, "apply_invalid_policy", lambda problems, _: counted.merge(problems))
-    validate_rows(df, feature_check(spec), "skip")
+    validate_rows(df, row_check(model), "skip")
     assert found.describe() == counted.describe()
     problem = "NaN, infinite or null"
-    assert found.counts == {("a", problem): 2, ("b b", problem): 2, ("c", problem): 1}
+    assert found.counts == {("a", problem): 2, ("b b", problem): 2, ("c", problem): 1, ("off", problem): 3}
 
 
 def test_a_lazy_error_names_the_problem(spark):
@@ -128,10 +138,11 @@ def test_scored_once_checks_rows_while_it_scores(spark, monkeypatch, expressed):
     """By expressions or in Python, the rows scored once are the valid ones with the same
     values as :func:`scored`; the policy applied afterwards names the problems as a separate
     count does: a warning with "skip", an InputError with "error"."""
-    model = _model(BINOMIAL, np.random.default_rng(5), 1.0)
+    model = replace(_model(BINOMIAL, np.random.default_rng(5), 1.0), offset_col="o")
     rng = np.random.default_rng(6)
+    invalid = [(100, math.nan, 1.0, 1, 0.0), (101, 0.5, None, 0, 0.0), (102, 0.5, 1.0, 0, math.nan)]
     df = _frame(spark, rng, rows=50).union(
-        spark.createDataFrame([(100, math.nan, 1.0, 1), (101, 0.5, None, 0)], "id long, a double, `b b` double, c int")
+        spark.createDataFrame(invalid, "id long, a double, `b b` double, c int, o double")
     )
     if not expressed:
         monkeypatch.setattr(expressions, "MAX_TERMS", 0)
@@ -146,6 +157,7 @@ def test_scored_once_checks_rows_while_it_scores(spark, monkeypatch, expressed):
     frame, settle = scoring.scored_once(df, model, ["id"], OUTPUTS, "error")
     frame.count()
     message = r"invalid rows \(column 'a': 1 row is NaN, infinite or null \(e\.g\. nan\); column 'b b': 1 row is"
+    message += r".*; column 'o': 1 row is"
     with pytest.raises(InputError, match=message):
         settle()
     clean, settle = scoring.scored_once(df.where("id < 100"), model, ["id"], OUTPUTS, "error")

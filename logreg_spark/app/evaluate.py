@@ -30,7 +30,7 @@ from ..core.metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f
 from ..errors import InputError
 from ..spark import expressions
 from ..spark.blocks import LABEL, WEIGHT
-from ..spark.expressions import RowChecks, label_checks
+from ..spark.expressions import label_checks
 from ..spark.ranking import rankings
 from ..spark.scoring import (
     LoadedModel,
@@ -42,9 +42,12 @@ from ..spark.scoring import (
     labelled_check,
     labelled_columns,
     labels,
+    margin_columns,
     model_input,
+    row_checks,
     scored_batches,
     validate_rows,
+    with_offset_col,
 )
 from . import tracking
 from .cli import job_main
@@ -66,8 +69,8 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> tuple[DataF
     framed = labelled_columns(model_input(df, model), conf.input.label_col, conf.input.weight_col)
     family = model.family
     if expressible(model):
-        rows = RowChecks(model.spec.columns, label_checks(conf.input.label_col, conf.input.weight_col, family.classes))
-        margin = expressions.margins(model.spec, model.coefficients, model.intercept)
+        rows = row_checks(model, *label_checks(conf.input.label_col, conf.input.weight_col, family.classes))
+        margin = margin_columns(model)
         p, y = expressions.probabilities(family, margin), F.col(LABEL)
         scores = [y.alias("y"), F.col(WEIGHT).alias("w"), expressions.row_log_loss(family, margin, y).alias("loss")]
         if family.is_multinomial:
@@ -87,7 +90,7 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> tuple[DataF
             return {**scores, "prediction": p.argmax(axis=1).astype(np.float64)}
         return {"p": p, **scores, "bin": calibration_bin(p)}
 
-    needed = [*model.spec.input_columns, LABEL, WEIGHT]
+    needed = [*model.input_columns, LABEL, WEIGHT]
     schema = _SCORED_CLASSES if family.is_multinomial else _SCORED
     return framed.select(*needed).mapInArrow(scored_batches(model, check, [], add), schema), lambda: None
 
@@ -250,7 +253,7 @@ def _class_outputs(results: dict[str, Any]) -> tuple[dict[str, pa.Table], dict[s
 def run(spark: SparkSession, conf: EvaluateConf) -> str:
     """Evaluate the model on ``conf.input`` and write the results; return where they went."""
     target, df = open_job(spark, conf.input, conf.output.path, conf.output.mode, "output.path")
-    model = read_model(spark, conf.model.path)
+    model = with_offset_col(read_model(spark, conf.model.path), conf.input.offset_col, "input.offset_col")
     threshold = decision_threshold(model, conf.model.threshold)
     scored, settle = _score(df, conf, model)
     scored = scored.persist()

@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..spark.outputs import Output
 from ..spark.reading import apply_invalid_policy
 from ..spark.scored_files import direct_output, write_scored
-from ..spark.scoring import decision_threshold, model_input, scored_once
+from ..spark.scoring import decision_threshold, model_input, scored_once, with_offset_col
 from .cli import job_main
 from .config import PredictConf
 from .opening import open_job
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 def run(spark: SparkSession, conf: PredictConf) -> str:
     """Score ``conf.input`` and write it to ``conf.output.path``; return where it went."""
     target, df = open_job(spark, conf.input, conf.output.path, conf.output.mode, "output.path")
-    model = read_model(spark, conf.model.path)
+    model = with_offset_col(read_model(spark, conf.model.path), conf.input.offset_col, "input.offset_col")
     threshold = decision_threshold(model, conf.model.threshold)
     keep = df.columns if conf.output.keep_cols is None else conf.output.keep_cols
     df = model_input(df, model, conf.input.reader)

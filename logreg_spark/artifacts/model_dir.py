@@ -184,9 +184,12 @@ def scorer_of(model: TrainedModel, uri: str) -> LoadedModel:
     spec, hashing = _feature_source(model.metadata, where)
     try:
         threshold, label_col = float(model.metadata["threshold"]), str(model.metadata["label_col"])
+        offset_col = str(model.metadata.get("offset_col", ""))  # older models: none
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
-    return LoadedModel(uri, model.coefficients, model.intercept, threshold, spec, label_col, hashing, model.family)
+    return LoadedModel(
+        uri, model.coefficients, model.intercept, threshold, spec, label_col, hashing, model.family, offset_col
+    )
 
 
 def _feature_source(document: dict[str, Any], where: str) -> tuple[FeatureSpec, tuple[list[str], int] | None]:

@@ -3,7 +3,7 @@
 For rows ``xᵢ`` with labels ``yᵢ ∈ {0, 1}``, weights ``wᵢ ≥ 0``, coefficients
 ``β`` and intercept ``b``::
 
-    zᵢ = xᵢᵀβ + b                      (margin)
+    zᵢ = xᵢᵀβ + b + oᵢ                 (margin; oᵢ the row's offset, 0 without one)
     hᵢ = sigmoid(zᵢ) = 1 / (1 + e^(−zᵢ))
     ℓᵢ = log(1 + e^(zᵢ)) − yᵢ zᵢ       (log loss of row i)
 
@@ -25,7 +25,9 @@ quantities come from one exponential and stay exact for any margin::
     ℓ = log(1 + e^m) = max(m, 0) + log1p(e^(−|m|))
     h − y = s · sigmoid(m)
 
-so ``|z| = 1000`` gives no overflow, no NaN and no warning.
+so ``|z| = 1000`` gives no overflow, no NaN and no warning. An offset is data, not a
+parameter (∂zᵢ/∂β = xᵢ, ∂zᵢ/∂b = 1 as without it): it enters every sum above through hᵢ
+only, so the gradient, the Hessian and the standard errors from it need no other change.
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ from .sums import Features
 
 
 class Block(NamedTuple):
-    """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``, and for
-    cross-validation each row's ``fold`` id (:mod:`.folds`), else None.
+    """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``, for
+    cross-validation each row's ``fold`` id (:mod:`.folds`), else None, and each row's ``offset``
+    (a fixed term of its margin, ``input.offset_col``), else None.
 
     A dense ``X`` is column-major: both products of a pass (X·θ and rᵀX) run
     about three times faster with BLAS on it than on a row-major X of these
@@ -28,6 +29,7 @@ class Block(NamedTuple):
     y: np.ndarray
     w: np.ndarray
     fold: np.ndarray | None = None
+    offset: np.ndarray | None = None
 
     def load(self) -> Block:
         """A block is its own handle (see :mod:`logreg_spark.block_store`)."""

@@ -45,18 +45,19 @@ class SharedPassEngine(PassEngine, Protocol):
 @dataclass(frozen=True)
 class InMemoryEngine:
     """A pass over arrays held in this process: one block of every row (with ``fold``, the rows'
-    fold ids, a :class:`SharedPassEngine`)."""
+    fold ids, a :class:`SharedPassEngine`; ``offset``, each row's fixed term of its margin)."""
 
     X: Features
     y: np.ndarray
     w: np.ndarray
     fold: np.ndarray | None = None
+    offset: np.ndarray | None = None
 
     def run(self, coef: np.ndarray, intercept: float | np.ndarray, layout: Layout) -> Sums:
         return self.run_shared([Request(coef, intercept, layout)])[0][0]
 
     def run_shared(self, requests: list[Request]) -> list[tuple[Sums, HeldOut]]:
-        return unpack_requests(shared_block_sums(self.X, self.y, self.w, self.fold, requests), requests)
+        return unpack_requests(shared_block_sums(self.X, self.y, self.w, self.fold, requests, self.offset), requests)
 
     def release(self) -> None:
         """Nothing to free: the arrays belong to the caller."""

@@ -147,14 +147,20 @@ def block_sums(
     coef: np.ndarray,
     intercept: float | np.ndarray,
     layout: Layout,
+    offset: np.ndarray | None = None,
 ) -> np.ndarray:
     """The flat sums (see :class:`Layout`) of one block of rows at one point: :func:`shared_block_sums`
     of one request on every row."""
-    return shared_block_sums(X, y, w, None, [Request(coef, intercept, layout)])[: layout.size]
+    return shared_block_sums(X, y, w, None, [Request(coef, intercept, layout)], offset)[: layout.size]
 
 
 def shared_block_sums(
-    X: Features, y: np.ndarray, w: np.ndarray, fold: np.ndarray | None, requests: Sequence[Request]
+    X: Features,
+    y: np.ndarray,
+    w: np.ndarray,
+    fold: np.ndarray | None,
+    requests: Sequence[Request],
+    offset: np.ndarray | None = None,
 ) -> np.ndarray:
     """The flat sums of every request on one block of rows, concatenated (each request's layout,
     then its :class:`HeldOut` sums), from one product X·Θ for all their margins and one Rᵀ X
@@ -164,13 +170,15 @@ def shared_block_sums(
     float64, so all arithmetic and sums are float64), dense or CSR (then taken
     whole: its products only touch the non-zeros); ``y`` holds the labels and
     ``w`` non-negative weights, both of length ``n``; ``fold`` each row's fold id
-    (needed when a request holds one out). Each request's ``coef``/``intercept`` are
+    (needed when a request holds one out); ``offset`` each row's fixed term added to its
+    margin (None: 0), ``z = xᵀβ + b + offset``, which changes h and so every sum but enters
+    no derivative: it is not a parameter. Each request's ``coef``/``intercept`` are
     on the scale of ``X``: (d,) and a number, or (K, d) and (K,). Probabilities
     that underflow (margins beyond about ±745) are exactly 0 to float64, so
     underflow is not an error here.
     """
     with np.errstate(under="ignore"):
-        return _shared_block_sums(X, y, w, fold, requests)
+        return _shared_block_sums(X, y, w, fold, requests, offset)
 
 
 #: Rows per chunk of a CSR block when many models share a pass: their per-row arithmetic then
@@ -196,7 +204,12 @@ def _chunks(X: Features, margins: int) -> Iterable[tuple[Features, slice]]:
 
 
 def _shared_block_sums(
-    X: Features, y: np.ndarray, w: np.ndarray, fold: np.ndarray | None, requests: Sequence[Request]
+    X: Features,
+    y: np.ndarray,
+    w: np.ndarray,
+    fold: np.ndarray | None,
+    requests: Sequence[Request],
+    offset: np.ndarray | None,
 ) -> np.ndarray:
     out = np.zeros(shared_size(requests))
     starts = np.cumsum([0, *(request.size for request in requests)])
@@ -209,6 +222,8 @@ def _shared_block_sums(
     for chunk, rows in _chunks(X, coefs.shape[1]):
         Z = _product(chunk, coefs)
         Z += intercepts
+        if offset is not None:
+            Z += offset[rows, None]
         split = _split_weights(None if fold is None else fold[rows], w[rows], {r.held_out for r in requests})
         residuals = [
             _add_request(view, chunk, y[rows], split[request.held_out], Z[:, cols], request.layout)

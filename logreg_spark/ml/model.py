@@ -28,7 +28,7 @@ from ..artifacts.model_dir import TrainedModel, scorer_of
 from ..errors import InputError, ModelError
 from ..spark.outputs import Output
 from ..spark.reading import HASHED
-from ..spark.scoring import LoadedModel, model_input, scored
+from ..spark.scoring import LoadedModel, model_input, scored, with_offset_col
 from .params import OUTPUT_COLUMNS, LogisticRegressionParams
 
 
@@ -126,11 +126,14 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
 
     def scorer(self) -> LoadedModel:
         """The model as the executors score with it: the features where training found them (a
-        Vector or array model reads the ``featuresCol`` param), the ``threshold`` param."""
+        Vector or array model reads the ``featuresCol`` param), the offsets of a model trained
+        with them from the ``offsetCol`` param, the ``threshold`` param."""
         found = scorer_of(self.trained, f"(model {self.uid})")
         spec = found.spec
         if spec.vector_col and spec.vector_col != HASHED and self.isSet(self.getParam("featuresCol")):
             spec = replace(spec, vector_col=self.getOrDefault("featuresCol"))
+        offset_col = self.getOrDefault("offsetCol") if self.isSet(self.getParam("offsetCol")) else ""
+        found = with_offset_col(found, offset_col, "offsetCol")
         return replace(found, spec=spec, threshold=float(self.getOrDefault("threshold")))
 
     def _transform(self, dataset: DataFrame) -> DataFrame:

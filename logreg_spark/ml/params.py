@@ -38,6 +38,7 @@ CONF_KEYS = {
     "numFeatures": "input.num_features",
     "labelCol": "input.label_col",
     "weightCol": "input.weight_col",
+    "offsetCol": "input.offset_col",
     "handleInvalid": "input.invalid",
     "cache": "input.cache",
     "family": "model.family",
@@ -75,7 +76,7 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
     float | None: TypeConverters.toFloat,
 }
 #: Params whose conf value means "unset": they have no default, as in MLlib.
-_UNSET: dict[str, Any] = {"weightCol": "", "numFeatures": None}
+_UNSET: dict[str, Any] = {"weightCol": "", "offsetCol": "", "numFeatures": None}
 
 DOCS = {
     "featuresCol": "features column: an ML Vector or an array of numbers (when no other feature source is set)",
@@ -87,6 +88,7 @@ DOCS = {
     "numFeatures": "number of features of the index/value input",
     "labelCol": "label column: classes 0, 1, ...",
     "weightCol": "row weight column (unset: every row weighs 1)",
+    "offsetCol": "offset column: a fixed term added to each row's margin (unset or empty: 0); binomial only",
     "handleInvalid": "rows with invalid values: 'error' or 'skip'",
     "cache": "where the training blocks are cached: 'local' files on the executors or 'spark' memory",
     "family": "'auto', 'binomial' or 'multinomial'",

@@ -100,6 +100,8 @@ def export_mllib(
     ``target``; its ``featuresCol`` is the model's Vector column (``hashed_features`` for a
     hashed model), or ``features`` for a model of named columns or index/value pairs."""
     scorer = model.scorer()
+    if scorer.offset_col:
+        raise ModelError(f"{key} {target.uri}: MLlib's LogisticRegressionModel has no offset, and this model has one")
     trained = model.trained
     return write_mllib_model(
         spark,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from .columns import check_feature_source, check_offset, check_roles
 from .sections import WHERE, Section, Where, at_least, between, greater_than, one_of
 
 
@@ -33,6 +34,7 @@ class InputConf(Section, section="input"):
     values_col: str = ""
     num_features: int | None = field(default=None, metadata=at_least(1))  # required with the two above
     weight_col: str = ""
+    offset_col: str = ""  # "": every row's offset is 0
     invalid: str = field(default="error", metadata=one_of("error", "skip"))
     cache: str = field(default="local", metadata=one_of("local", "spark"))
     reader: str = field(default="auto", metadata=one_of("auto", "spark"))
@@ -129,8 +131,9 @@ class FitConf:
     def __post_init__(self) -> None:
         where = WHERE.get()
         _check_spark(self.spark, where)
-        _check_feature_source(self.input, where)
+        check_feature_source(self.input, where)
         check_roles(self.input, {}, where)
+        check_offset(self.input, self.model, where)
         if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
             raise ConfigError(
                 f'{where("solver.name")}: solver.name = "newton" handles L2 only; '
@@ -154,6 +157,8 @@ class Conf(FitConf):
         super().__post_init__()
         if not self.output.model_path:
             raise ConfigError(f"{where('output.model_path')}: output.model_path is required")
+        if self.output.mllib_path and self.input.offset_col:
+            raise ConfigError(f"{where('output.mllib_path')}: output.mllib_path: MLlib's model has no input.offset_col")
 
 
 def _check_spark(settings: dict[str, str], where: Where) -> None:
@@ -166,69 +171,11 @@ def _check_spark(settings: dict[str, str], where: Where) -> None:
         )
 
 
-#: The keys of the index/value pair input, which go together.
-_PAIR_KEYS = ("indices_col", "values_col", "num_features")
-
-
-def _check_feature_source(conf: InputConf, where: Where) -> None:
-    """Exactly one feature source; the index/value pair input needs all of its keys."""
-    pair = {key: getattr(conf, key) for key in _PAIR_KEYS}
-    sources = (conf.features, conf.features_col, conf.hash_features, conf.indices_col or conf.values_col)
-    if sum(map(bool, sources)) != 1:
-        raise ConfigError(
-            f"{where('input.features')}: set exactly one of input.features (a list of columns), "
-            "input.features_col (an array or Vector column), input.hash_features (columns to hash) "
-            "or input.indices_col with input.values_col (index and value array columns)"
-        )
-    if any(pair.values()) and not all(pair.values()):
-        given = next(key for key, value in pair.items() if value)
-        missing = [f"input.{key}" for key, value in pair.items() if not value]
-        raise ConfigError(
-            f"{where(f'input.{given}')}: input.{given} needs {' and '.join(missing)} "
-            "(the index/value pair input: input.indices_col, input.values_col and "
-            "input.num_features go together)"
-        )
-    if conf.indices_col and conf.indices_col == conf.values_col:
-        raise ConfigError(
-            f"{where('input.values_col')}: input.indices_col and input.values_col must be "
-            f"two columns, not both {conf.values_col!r}"
-        )
-
-
-#: The columns a row carries besides its features, by their keys, with what they hold.
-ROLES = {"input.label_col": "the label", "input.weight_col": "the row weight", "tune.fold_col": "the fold id"}
-
-
-def check_roles(conf: InputConf, more: dict[str, str], where: Where) -> None:
-    """No column is both a feature and a row's label or weight (or another role of ``more``: a
-    key of :data:`ROLES` → its column), nor has two roles: a label among the features trains a
-    model on its own answer, without a word. Names are compared as Spark resolves them by
-    default, without case."""
-    named = {
-        "input.features": conf.features,
-        "input.hash_features": conf.hash_features,
-        "input.features_col": [conf.features_col],
-        "input.indices_col": [conf.indices_col],
-        "input.values_col": [conf.values_col],
-        "input.label_col": [conf.label_col],
-        "input.weight_col": [conf.weight_col],
-        **{key: [column] for key, column in more.items()},
-    }
-    first: dict[str, tuple[str, str]] = {}
-    for key, columns in named.items():
-        for column in filter(None, columns):
-            earlier, spelled = first.setdefault(column.casefold(), (key, column))
-            if earlier != key and key in ROLES:
-                raise ConfigError(
-                    f"{where(earlier)}: {earlier} names {spelled!r}, which is also {key} ({ROLES[key]}); "
-                    "one column cannot be both"
-                )
-
-
 @dataclass(frozen=True)
 class ScoredInputConf(Section, section="input"):
     path: str | list[str] = ""
     invalid: str = field(default="error", metadata=one_of("error", "skip"))
+    offset_col: str = ""  # "": the model's
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field, replace
 
 from ..core.folds import FoldRule
 from ..errors import ConfigError
-from .schema import FitConf, ModelConf, SolverConf, check_roles, require_input_path
+from .columns import check_roles
+from .schema import FitConf, ModelConf, SolverConf, require_input_path
 from .sections import WHERE, Check, Section, at_least, one_of
 
 

@@ -60,14 +60,14 @@ def _arrays(block: Block) -> dict[str, np.ndarray]:
         features = {f"X.{part}": getattr(X, part) for part in _CSR_PARTS} | {"X.shape": np.array(X.shape)}
     else:
         features = {"X": X}
-    folds = {} if block.fold is None else {"fold": block.fold}
-    return features | {"y": block.y, "w": block.w} | folds
+    optional = {name: values for name, values in (("fold", block.fold), ("offset", block.offset)) if values is not None}
+    return features | {"y": block.y, "w": block.w} | optional
 
 
 @dataclass(frozen=True)
 class BlockFile:
-    """A block written as ``.npy`` files (``X``, or a CSR ``X``'s arrays; ``y``; ``w``; ``fold``) in
-    ``directory`` on one machine."""
+    """A block written as ``.npy`` files (``X``, or a CSR ``X``'s arrays; ``y``; ``w``; ``fold``;
+    ``offset``) in ``directory`` on one machine."""
 
     directory: str
     nbytes: int
@@ -97,7 +97,7 @@ class BlockFile:
         X = arrays.get("X")
         if X is None:
             X = sparse.csr_array(tuple(arrays[f"X.{part}"] for part in _CSR_PARTS), shape=tuple(arrays["X.shape"]))
-        block = _OPEN[self.directory] = Block(X, arrays["y"], arrays["w"], arrays.get("fold"))
+        block = _OPEN[self.directory] = Block(X, arrays["y"], arrays["w"], arrays.get("fold"), arrays.get("offset"))
         return block
 
     def remove(self) -> None:

@@ -4,7 +4,7 @@ Pure NumPy/pyarrow, run inside the executors' Python workers; no Spark here.
 Features come as numeric or boolean columns, one numeric array column, a
 Spark ML Vector's struct, or a pair of index and value array columns; the
 training frame has been reduced by :mod:`logreg_spark.spark.reading` to float64
-features, ``LABEL`` and ``WEIGHT``. The columns become matrices in
+features, ``LABEL``, ``WEIGHT`` (and ``OFFSET`` with an offset column). The columns become matrices in
 :mod:`~logreg_spark.spark.feature_arrays`; here each unusable row is counted
 under its column and problem (:class:`Problems`).
 """
@@ -33,6 +33,7 @@ from .feature_arrays import (
 LABEL = "__label"
 WEIGHT = "__weight"
 FOLD = "__fold"
+OFFSET = "__offset"
 
 
 #: The problems rows are counted under (:class:`Problems`), here and where Spark SQL checks rows
@@ -218,6 +219,15 @@ def _user_folds(table: pa.Table, column: str, problems: Problems) -> tuple[np.nd
     return np.where(bad, 0, values).astype(np.int64), bad
 
 
+def offsets(table: pa.Table, column: str, offset_col: str, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
+    """``table``'s ``column`` of offsets as float64, and a mask of its rows that are not a finite
+    number, counted in ``problems`` under ``offset_col`` (the user's name of the column)."""
+    values = float_column(table.column(column))
+    bad = ~np.isfinite(values)
+    problems.add(offset_col, NOT_FINITE, bad, values)
+    return values, bad
+
+
 def block_from_table(
     table: pa.Table,
     spec: FeatureSpec,
@@ -225,23 +235,29 @@ def block_from_table(
     weight_col: str,
     label_limit: int = 2,
     folds: FoldRule | None = None,
+    offset_col: str = "",
 ) -> tuple[Block, Problems]:
     """Build a block from the rows that can be trained on (labels 0 … ``label_limit`` − 1),
-    and count the others; with ``folds``, each row's fold id too (the user's, or hashed)."""
+    and count the others; with ``folds``, each row's fold id too (the user's, or hashed); with
+    ``offset_col``, each row's offset (the ``OFFSET`` column)."""
     table = table.combine_chunks()
     problems = Problems()
     X, bad_features = feature_matrix(table, spec, problems)
     y, w, bad_labels = labels_and_weights(table, label_col, weight_col, problems, label_limit)
     bad_row = bad_features | bad_labels
-    fold = None
+    fold = offset = None
     if folds is not None and folds.column:
         fold, bad_fold = _user_folds(table, folds.column, problems)
         bad_row |= bad_fold
+    if offset_col:
+        offset, bad_offset = offsets(table, OFFSET, offset_col, problems)
+        bad_row |= bad_offset
     keep = ~bad_row
     problems.rows_dropped = int(bad_row.sum())
     if not keep.all():
         X, y, w = X[keep], y[keep], w[keep]
         fold = None if fold is None else fold[keep]
+        offset = None if offset is None else offset[keep]
     if folds is not None and fold is None:
         fold = folds.assign(X, y, w)
-    return Block(X if sparse.issparse(X) else np.asfortranarray(X), y, w, fold), problems
+    return Block(X if sparse.issparse(X) else np.asfortranarray(X), y, w, fold, offset), problems

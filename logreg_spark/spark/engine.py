@@ -68,7 +68,7 @@ class SparkPassEngine:
             except BlockLost as lost:
                 return LostBlocks(str(lost))
             w = effective_weights(block, class_weights)
-            return _add_partials(acc, shared_block_sums(block.X, block.y, w, block.fold, point))
+            return _add_partials(acc, shared_block_sums(block.X, block.y, w, block.fold, point, block.offset))
 
         return self.data.blocks.aggregate(add_block, _add_partials, 8 * shared_size(requests), requests)
 

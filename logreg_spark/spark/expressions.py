@@ -6,7 +6,7 @@ leave the JVM: no Arrow batches to a Python worker and back. The expressions are
 forms :mod:`logreg_spark.core.binomial` and :mod:`~logreg_spark.core.multinomial` compute in
 NumPy:
 
-- margin ``m = Σⱼ xⱼ βⱼ + b`` (summed left to right; BLAS sums in another order, so the two
+- margin ``m = Σⱼ xⱼ βⱼ + b`` (+ the row's offset; summed left to right; BLAS sums in another order, so the two
   agree to rounding: about 1e-16 of ``Σⱼ |xⱼ βⱼ|``);
 - ``σ(m) = (m ≥ 0 ? 1 : e) / (1 + e)`` with ``e = exp(−|m|)``, exact for any margin;
 - ``log(1 + e^m) = max(m, 0) + log1p(exp(−|m|))``, the log loss of a row being that of ``s·m``
@@ -70,11 +70,14 @@ def _finite(x: Column) -> Column:
     return F.abs(x) < F.lit(math.inf)
 
 
-def _feature_checks(columns: tuple[str, ...]) -> list[Check]:
-    """Each named feature column: null, NaN or infinite (as ``feature_matrix`` reports it)."""
-    return [
-        Check(name, NOT_FINITE, _finite(_number(name)), F.coalesce(_number(name), F.lit(math.nan))) for name in columns
-    ]
+def _finite_check(name: str) -> Check:
+    """The column ``name`` null, NaN or infinite (as ``feature_matrix`` and ``offsets`` report it)."""
+    return Check(name, NOT_FINITE, _finite(_number(name)), F.coalesce(_number(name), F.lit(math.nan)))
+
+
+def offset_checks(offset_col: str) -> tuple[Check, ...]:
+    """The offset column's check (:func:`_finite_check`), or none without ``offset_col``."""
+    return (_finite_check(offset_col),) if offset_col else ()
 
 
 def label_checks(label_col: str, weight_col: str, classes: int) -> tuple[Check, ...]:
@@ -129,7 +132,7 @@ class RowChecks:
     @property
     def checks(self) -> list[Check]:
         """Every problem a row can have, each feature column's first."""
-        return [*_feature_checks(self.features), *self.others]
+        return [*map(_finite_check, self.features), *self.others]
 
 
 def observation(df: DataFrame, name: str) -> Observation:
@@ -171,9 +174,12 @@ def problems_of(df: DataFrame, observation: Observation, rows: RowChecks) -> Pro
     return problems
 
 
-def margins(spec: FeatureSpec, coefficients: np.ndarray, intercept: float | np.ndarray) -> list[Column]:
-    """Each margin ``Σⱼ xⱼ βₖⱼ + bₖ`` (one for a binomial model, K for K classes); features whose
-    coefficient is 0 are left out (they add exactly 0 to a valid row's margin)."""
+def margins(
+    spec: FeatureSpec, coefficients: np.ndarray, intercept: float | np.ndarray, offset_col: str = ""
+) -> list[Column]:
+    """Each margin ``Σⱼ xⱼ βₖⱼ + bₖ`` (one for a binomial model, K for K classes), plus the
+    column ``offset_col`` when given; features whose coefficient is 0 are left out (they add
+    exactly 0 to a valid row's margin)."""
     xs = [_number(name) for name in spec.columns]
     rows = np.atleast_2d(coefficients)
     sums = []
@@ -182,7 +188,8 @@ def margins(spec: FeatureSpec, coefficients: np.ndarray, intercept: float | np.n
         total = terms[0] if terms else F.lit(0.0)
         for term in terms[1:]:
             total = total + term
-        sums.append(total + F.lit(float(b)))
+        total = total + F.lit(float(b))
+        sums.append(total + _number(offset_col) if offset_col else total)
     return sums
 
 

@@ -1,7 +1,7 @@
 """Preparing the training rows: the input's columns → NumPy blocks, cached once, with their statistics.
 
 Data flow: Parquet (:mod:`logreg_spark.spark.reading` reads it and reduces it to
-float64 features, ``LABEL`` and ``WEIGHT``; or, where the files allow it, the tasks
+float64 features, ``LABEL``, ``WEIGHT`` (and ``OFFSET``); or, where the files allow it, the tasks
 read it with pyarrow, :mod:`~logreg_spark.spark.parquet_direct`) → each partition's Arrow batches
 become blocks of about ``block_bytes`` in ``mapInArrow`` (never ``Row`` objects)
 → the blocks, or handles to their files (:mod:`logreg_spark.spark.block_store`),
@@ -50,19 +50,19 @@ Blockify = Callable[[Iterator[pa.RecordBatch]], Iterator[BlockItem]]
 
 def _blockify(
     spec: FeatureSpec,
-    label_col: str,
-    weight_col: str,
-    store: str,
+    conf: InputConf,
     dtype: str,
     label_limit: int,
     block_bytes: int,
     folds: FoldRule | None,
 ) -> Blockify:
-    """A partition's Arrow batches → (handle, Problems), one per block of about ``block_bytes``."""
+    """A partition's Arrow batches → (handle, Problems), one per block of about ``block_bytes``,
+    of the columns ``conf`` names, stored as ``input.cache`` says."""
     cache_id = uuid.uuid4().hex[:12]
+    label_col, weight_col, offset_col, store = conf.label_col, conf.weight_col, conf.offset_col, conf.cache
 
     def emit(table: pa.Table) -> BlockItem:
-        block, problems = block_from_table(table, spec, label_col, weight_col, label_limit, folds)
+        block, problems = block_from_table(table, spec, label_col, weight_col, label_limit, folds, offset_col)
         if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
             block = block._replace(X=block.X.astype(np.float32))
         handle: BlockHandle = block
@@ -204,7 +204,7 @@ class TrainingData:
         spec, columns = training_frame(df, conf, fold_col)
         if is_connect(df.sparkSession):  # the smallest point (binomial), before any work
             check_payload(8 * ((spec.d or len(spec.columns)) + 1))
-        blockify = _blockify(spec, conf.label_col, conf.weight_col, conf.cache, dtype, label_limit, block_bytes, folds)
+        blockify = _blockify(spec, conf, dtype, label_limit, block_bytes, folds)
         blocks = _cached(df, (spec, columns, fold_col), conf, blockify, aggregation_depth, tasks)
         merged = _summarize(blocks, spec.d or len(spec.columns), None)
         if merged is None:

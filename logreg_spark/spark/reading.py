@@ -27,7 +27,7 @@ from pyspark.sql import types as T
 
 from ..errors import InputError
 from ..settings.schema import InputConf, ScoredInputConf
-from .blocks import FOLD, LABEL, WEIGHT, FeatureSpec, Problems
+from .blocks import FOLD, LABEL, OFFSET, WEIGHT, FeatureSpec, Problems
 from .jvm import java_root_message
 from .parquet_direct import direct_source
 from .session import is_connect
@@ -196,27 +196,47 @@ def _fold_column(df: DataFrame, fold_col: str) -> list[F.Column]:
     return [_col(fold_col).cast("double").alias(FOLD)]
 
 
+def check_offset_column(df: DataFrame, offset_col: str, key: str) -> None:
+    """``df`` has the numeric column ``offset_col``; errors name ``key``."""
+    offset_type = _field(df, offset_col, key).dataType
+    if not isinstance(offset_type, T.NumericType):
+        raise InputError(f"{key}: column {offset_col!r} is {offset_type.simpleString()}, not numeric")
+
+
+def _offset_column(df: DataFrame, offset_col: str) -> list[F.Column]:
+    """The offsets as ``OFFSET`` (float64), or nothing without ``offset_col``."""
+    if not offset_col:
+        return []
+    check_offset_column(df, offset_col, "input.offset_col")
+    return [_col(offset_col).cast("double").alias(OFFSET)]
+
+
 def training_columns(df: DataFrame, spec: FeatureSpec, conf: InputConf, fold_col: str = "") -> DataFrame:
-    """The input reduced to float64 features, ``LABEL``, ``WEIGHT`` and, with ``fold_col``, ``FOLD``."""
+    """The input reduced to float64 features, ``LABEL``, ``WEIGHT``, with ``fold_col`` ``FOLD``, and
+    with ``input.offset_col`` ``OFFSET``."""
     return df.select(
         *feature_columns(df, spec),
         *label_and_weight_columns(df, conf.label_col, conf.weight_col),
         *_fold_column(df, fold_col),
+        *_offset_column(df, conf.offset_col),
     )
 
 
 def source_columns(spec: FeatureSpec, conf: InputConf, fold_col: str = "") -> list[str]:
     """The input columns :func:`training_columns` reads (each once)."""
-    return list(dict.fromkeys([*spec.input_columns, conf.label_col, *(c for c in (conf.weight_col, fold_col) if c)]))
+    optional = (c for c in (conf.weight_col, fold_col, conf.offset_col) if c)
+    return list(dict.fromkeys([*spec.input_columns, conf.label_col, *optional]))
 
 
 def training_table(table: pa.Table, spec: FeatureSpec, conf: InputConf, fold_col: str = "") -> pa.Table:
     """What :func:`training_columns` makes of the input, from its :func:`source_columns` as
-    pyarrow read them: the same columns under the same names, the features, ``LABEL`` and
-    ``FOLD`` of their own numeric types (blocks convert them to float64 as Spark's cast does)."""
+    pyarrow read them: the same columns under the same names, the features, ``LABEL``, ``FOLD``
+    and ``OFFSET`` of their own numeric types (blocks convert them to float64 as Spark's cast does)."""
     columns = {name: table.column(name) for name in spec.input_columns}
     columns[LABEL] = table.column(conf.label_col)
     columns[WEIGHT] = table.column(conf.weight_col) if conf.weight_col else pa.array(np.ones(table.num_rows))
     if fold_col:
         columns[FOLD] = table.column(fold_col)
+    if conf.offset_col:
+        columns[OFFSET] = table.column(conf.offset_col)
     return pa.table(columns)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -26,13 +26,13 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..core.family import BINOMIAL, Family
-from ..core.sums import Features
 from ..errors import ConfigError, InputError
 from . import expressions
-from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights
+from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights, offsets
 from .outputs import AddColumns, Output, output_values
 from .reading import (
     apply_invalid_policy,
+    check_offset_column,
     check_pair_columns,
     label_and_weight_columns,
     locate_features,
@@ -54,24 +54,43 @@ class LoadedModel:
     label_col: str
     hashing: tuple[list[str], int] | None = None  # input.hash_features and hash_dim, when trained so
     family: Family = BINOMIAL
+    offset_col: str = ""  # the input column of each row's offset, added to its margin ("": none)
 
     @property
     def features(self) -> list[str]:
         return self.spec.names
 
-    def margins(self, X: np.ndarray) -> np.ndarray:
-        """``xᵀβ + b`` per row, or the (n × K) class margins ``B x + b``."""
-        return X @ (self.coefficients.T if self.family.is_multinomial else self.coefficients) + self.intercept
+    @property
+    def input_columns(self) -> list[str]:
+        """The input columns a score reads: the features' and the offset's."""
+        return self.spec.input_columns + ([self.offset_col] if self.offset_col else [])
+
+    def margins(self, X: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
+        """``xᵀβ + b`` per row (plus its ``offset``), or the (n × K) class margins ``B x + b``."""
+        margin = X @ (self.coefficients.T if self.family.is_multinomial else self.coefficients) + self.intercept
+        return margin if offset is None else margin + offset
 
 
-#: Checks one table of rows: (rows to drop, their problems counted, the features of every row).
-RowCheck = Callable[[pa.Table], "tuple[np.ndarray, Problems, Features]"]
+def with_offset_col(model: LoadedModel, offset_col: str, key: str) -> LoadedModel:
+    """``model`` reading its offsets from the column ``offset_col`` (set as ``key``; "": the
+    column it was trained with); a model trained without offsets takes none."""
+    if not offset_col:
+        return model
+    if not model.offset_col:
+        raise ConfigError(f"{key}: the model {model.uri} was trained without an offset; leave {key} out")
+    return replace(model, offset_col=offset_col)
+
+
+#: Checks one table of rows: (rows to drop, their problems counted, the margins of every row).
+RowCheck = Callable[[pa.Table], "tuple[np.ndarray, Problems, np.ndarray]"]
 
 
 def model_input(df: DataFrame, model: LoadedModel, reader: str = "auto") -> DataFrame:
     """``df`` with the model's features hashed as in training (if they were), after checking that
     it has the model's feature columns, of usable types and size (an array or Vector column's
     length found as ``input.reader`` says)."""
+    if model.offset_col:
+        check_offset_column(df, model.offset_col, f"model offset ({model.uri})")
     if model.hashing:
         return with_hashed_features(df, *model.hashing)
     spec, where = model.spec, f"model features ({model.uri})"
@@ -96,23 +115,30 @@ def decision_threshold(model: LoadedModel, configured: float | None) -> float:
     return model.threshold if configured is None else configured
 
 
-def feature_check(spec: FeatureSpec) -> RowCheck:
-    def check(table: pa.Table) -> tuple[np.ndarray, Problems, Features]:
+def row_check(model: LoadedModel) -> RowCheck:
+    """The rows' features and offsets checked, and their margins (NaN on the invalid rows)."""
+
+    def check(table: pa.Table) -> tuple[np.ndarray, Problems, np.ndarray]:
         problems = Problems()
-        X, bad = feature_matrix(table, spec, problems)
-        return bad, problems, X
+        X, bad = feature_matrix(table, model.spec, problems)
+        offset = None
+        if model.offset_col:
+            offset, bad_offset = offsets(table, model.offset_col, model.offset_col, problems)
+            bad = bad | bad_offset
+        with np.errstate(all="ignore"):  # the invalid rows' NaN; they are dropped
+            return bad, problems, model.margins(X, offset)
 
     return check
 
 
 def labelled_check(model: LoadedModel, label_col: str, weight_col: str) -> RowCheck:
-    """Features as :func:`feature_check`; labels must be the model's classes."""
-    features = feature_check(model.spec)
+    """Rows as :func:`row_check`; labels must be the model's classes."""
+    scored_rows = row_check(model)
 
-    def check(table: pa.Table) -> tuple[np.ndarray, Problems, Features]:
-        bad_features, problems, X = features(table)
+    def check(table: pa.Table) -> tuple[np.ndarray, Problems, np.ndarray]:
+        bad_rows, problems, margins = scored_rows(table)
         bad_labels = labels_and_weights(table, label_col, weight_col, problems, model.family.classes)[2]
-        return bad_features | bad_labels, problems, X
+        return bad_rows | bad_labels, problems, margins
 
     return check
 
@@ -157,12 +183,12 @@ def scored_table(
 ) -> tuple[pa.Table, Problems]:
     """``table``'s valid rows as the ``keep`` columns and the columns ``add(valid_rows, margins)``
     returns (margins as :meth:`LoadedModel.margins`), and the problems of the invalid ones."""
-    bad, problems, X = check(table)
+    bad, problems, margins = check(table)
     problems.rows_dropped = int(bad.sum())
     if bad.any():
-        table, X = table.filter(pa.array(~bad)), X[~bad]
+        table, margins = table.filter(pa.array(~bad)), margins[~bad]
     columns = {name: table.column(name) for name in keep}
-    columns.update({name: pa.array(values) for name, values in add(table, model.margins(X)).items()})
+    columns.update({name: pa.array(values) for name, values in add(table, margins).items()})
     return pa.table(columns), problems
 
 
@@ -189,13 +215,13 @@ def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str
     other in the executors' Python (one ``mapInArrow``), from each batch's margins and
     probabilities, computed once."""
     if expressible(model):
-        rows = expressions.RowChecks(model.spec.columns)
+        rows = row_checks(model)
         valid = df.where(rows.valid_or_fail() if policy == "error" else rows.valid())
         return valid.select(*_output_columns(model, keep, outputs))
     add = output_values(model.family, model.threshold, outputs)
     use_driver_python(df.sparkSession)
     return df.mapInArrow(
-        scored_batches(model, feature_check(model.spec), keep, add, policy), scored_schema(df, model, keep, outputs)
+        scored_batches(model, row_check(model), keep, add, policy), scored_schema(df, model, keep, outputs)
     )
 
 
@@ -209,7 +235,7 @@ def scored_schema(df: DataFrame, model: LoadedModel, keep: list[str], outputs: d
 
 def _output_columns(model: LoadedModel, keep: list[str], outputs: dict[str, Output]) -> list[Column]:
     """The ``keep`` columns and the ``outputs`` as Spark SQL expressions."""
-    margin = expressions.margins(model.spec, model.coefficients, model.intercept)
+    margin = margin_columns(model)
     p = expressions.probabilities(model.family, margin)
     added = [output.column(model.family, margin, p, model.threshold).alias(name) for name, output in outputs.items()]
     return [F.col(f"`{name}`") for name in keep] + added
@@ -232,16 +258,15 @@ def scored_once(
     :func:`checked_columns`, any other's in its ``mapInArrow``, which marks them in a column
     ``INVALID`` that an Observation counts before they are dropped."""
     if expressible(model):
-        rows = expressions.RowChecks(model.spec.columns)
-        return checked_columns(df, rows, _output_columns(model, keep, outputs), policy)
-    check, add = feature_check(model.spec), output_values(model.family, model.threshold, outputs)
+        return checked_columns(df, row_checks(model), _output_columns(model, keep, outputs), policy)
+    check, add = row_check(model), output_values(model.family, model.threshold, outputs)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             table = pa.Table.from_batches([batch])
-            bad, _, X = check(table)
+            bad, _, margins = check(table)
             with np.errstate(all="ignore"):  # the invalid rows' NaN; they are dropped
-                added = add(table, model.margins(X))
+                added = add(table, margins)
             columns = {name: table.column(name) for name in keep} | added | {INVALID: bad}
             yield from pa.table(columns).to_batches()
 
@@ -271,6 +296,17 @@ def checked_columns(
 def expressible(model: LoadedModel) -> bool:
     """Whether ``model`` is scored by Spark SQL expressions (see :func:`scored`)."""
     return expressions.expressible(model.spec, model.hashing is not None, model.family)
+
+
+def row_checks(model: LoadedModel, *others: expressions.Check) -> expressions.RowChecks:
+    """What a valid row is to an expressible ``model``: finite features and offset, and none of
+    the problems of ``others``."""
+    return expressions.RowChecks(model.spec.columns, (*expressions.offset_checks(model.offset_col), *others))
+
+
+def margin_columns(model: LoadedModel) -> list[Column]:
+    """An expressible ``model``'s margins as Spark SQL expressions, its offset included."""
+    return expressions.margins(model.spec, model.coefficients, model.intercept, model.offset_col)
 
 
 def labels(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:

@@ -56,6 +56,12 @@ def family_of(data: TrainingData, conf: FitConf) -> Family:
         )
     multinomial = conf.model.family == "multinomial" or (conf.model.family == "auto" and summary.labels_seen > 2)
     classes = max(summary.labels_seen, 2) if multinomial else 2
+    if multinomial and conf.input.offset_col:
+        raise InputError(
+            f"input.offset_col {conf.input.offset_col!r}: offsets need a binomial model, but "
+            f"input.label_col {label_col!r} has {classes} classes (an offset added to every class "
+            "margin cancels in the softmax)"
+        )
     absent = sorted(set(range(classes)) - set(present.tolist()))
     if absent:
         raise InputError(
@@ -141,6 +147,7 @@ def _metadata(
     return {
         **data.spec.described(),
         "label_col": conf.input.label_col,
+        "offset_col": conf.input.offset_col,
         "conf": conf.to_dict(),
         "solver": solver,
         "threshold": conf.model.threshold,

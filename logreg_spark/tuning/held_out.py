@@ -35,14 +35,17 @@ def held_out_scores(df: DataFrame, conf: InputConf, folds: FoldRule, dtype: str,
     held_out = np.array([fit.held_out for fit in fits], dtype=np.int64)
     coefs = np.column_stack([fit.coef for fit in fits])  # d × models
     intercepts = np.array([fit.intercept for fit in fits], dtype=np.float64)
-    label_col, weight_col = conf.label_col, conf.weight_col
+    label_col, weight_col, offset_col = conf.label_col, conf.weight_col, conf.offset_col
 
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            block, _ = block_from_table(pa.Table.from_batches([batch]), spec, label_col, weight_col, 2, folds)
+            table = pa.Table.from_batches([batch])
+            block, _ = block_from_table(table, spec, label_col, weight_col, 2, folds, offset_col)
             assert block.fold is not None, "blocks built with folds hold fold ids"
             X = block.X.astype(np.float32).astype(np.float64) if dtype == "float32" else block.X
             margins = np.asarray(X @ coefs) + intercepts
+            if block.offset is not None:
+                margins += block.offset[:, None]
             rows, models = np.nonzero(block.fold[:, None] == held_out[None, :])
             yield pa.record_batch(
                 {

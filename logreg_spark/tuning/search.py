@@ -123,14 +123,35 @@ def check_folds(
             )
 
 
+#: Newton steps at most to the intercept-only model's intercept (with offsets; see :func:`_path_gradient`).
+INTERCEPT_STEPS = 20
+
+
+def _path_gradient(engine: SharedPassEngine, everything: Summary, settings: ModelSettings) -> np.ndarray:
+    """The data's mean gradient of the coefficients (margins × d) at the intercept-only model: zero
+    coefficients, each intercept at its optimum. That optimum is the class prior (log-odds)
+    unless the rows have offsets (binomial only): then it solves ``Σ w (σ(b + o) − y) = 0``,
+    found by Newton's method in ``b`` from the prior, a pass per step, with the slope
+    ``Σ w (h − y)`` and curvature ``Σ w h (1 − h)`` of the pass. Without offsets the first pass
+    finds the slope 0 (to rounding) and is the only one."""
+    family, d = settings.family, everything.n_features
+    coef, intercept = family.prior(everything.class_weight, d)
+    intercept = intercept * settings.fit_intercept
+    steps = INTERCEPT_STEPS if settings.fit_intercept and not family.is_multinomial else 0
+    layout = Layout(d, family, diagonal=steps > 0)
+    for _ in range(steps + 1):
+        sums = engine.run(coef, intercept, layout)
+        gradient = np.reshape(sums.gradient, (family.n_margins, -1)) / sums.weight
+        if not steps or abs(gradient[0, d]) <= 1e-12:
+            break
+        assert sums.diagonal is not None, "a layout with diagonal=True sums the curvature"
+        intercept -= gradient[0, d] * sums.weight / sums.diagonal[0, -1]
+    return gradient[:, :d]
+
+
 def _grid(engine: SharedPassEngine, everything: Summary, settings: ModelSettings, tune: TuneSection) -> Grid:
-    """The grid; a path needs one pass, for the data's gradient at the intercept-only model."""
-    gradient, d = np.zeros(0), everything.n_features
-    if not tune.reg_params:
-        family = settings.family
-        coef, intercept = family.prior(everything.class_weight, d)
-        sums = engine.run(coef, intercept * settings.fit_intercept, Layout(d, family))
-        gradient = np.reshape(sums.gradient, (family.n_margins, -1))[:, :d] / sums.weight
+    """The grid; a path needs the data's gradient at the intercept-only model (:func:`_path_gradient`)."""
+    gradient = np.zeros(0) if tune.reg_params else _path_gradient(engine, everything, settings)
     std = everything.std
     unit = std if settings.standardization else (std > 0).astype(float)
     return Grid.of(tune.elastic_net_params, tune.reg_params, tune.path_length, tune.path_min_ratio, gradient, unit)
