@@ -101,10 +101,11 @@ def test_the_training_summary_is_mllibs(fits, case):
 
 def test_evaluate_on_held_out_rows_is_mllibs_evaluate(spark, fits):
     held_out = _frame(spark, 250, 2, seed=9)
-    for case in ("binomial", "weighted"):
-        ours, theirs = (model.evaluate(held_out) for model in fits[case])
+    for case, rows in [("binomial", held_out), ("weighted", held_out), ("weighted", held_out.drop("w"))]:
+        ours, theirs = (model.evaluate(rows) for model in fits[case])  # no weight column: unweighted
         assert type(ours) is BinaryLogisticRegressionSummary and not hasattr(ours, "objectiveHistory")
         _assert_same_metrics(ours, theirs, binary=True)
+        assert ours.weightCol == theirs.weightCol
     three = _frame(spark, 120, 3, seed=10)
     ours, theirs = (model.evaluate(three) for model in fits["multinomial"])
     assert type(ours) is LogisticRegressionSummary
@@ -206,3 +207,27 @@ def test_evaluate_on_connect_equals_classic(spark, connect, fits, binary, monkey
     got = [remote.areaUnderROC, remote.accuracy, remote.weightedFMeasure(), _rows(remote.roc)]
     for a, b in zip(got, expected):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        ([(1.0, [1.0]), (0.0, [])], dict(areaUnderROC=1.0, accuracy=1.0, weightedFalsePositiveRate=0.0)),
+        (
+            [(1.0, [1.0]), (0.0, []), (2.0, [2.0]), (2.0, [1.9])],
+            dict(accuracy=0.75, weightedFalsePositiveRate=0.25, weightedPrecision=0.583, weightedRecall=0.75),
+        ),
+    ],
+)
+def test_the_cases_of_pysparks_own_summary_tests(spark, rows, expected):
+    """pyspark's test_training_summary.py cases: a weighted fit without intercept, 5 iterations."""
+    data = [(label, 2.0, Vectors.dense(x) if x else Vectors.sparse(1, [], [])) for label, x in rows]
+    df = spark.createDataFrame(data, ["label", "weight", "features"])
+    model = LogisticRegression(maxIter=5, regParam=0.01, weightCol="weight", fitIntercept=False).fit(df)
+    summary = model.summary
+    assert summary.totalIterations > 0 and isinstance(summary.objectiveHistory[0], float)
+    assert all(isinstance(getattr(summary, name), list) for name in BY_LABEL)
+    for name, value in expected.items():
+        assert getattr(summary, name) == pytest.approx(value, abs=1e-2), name
+    assert model.evaluate(df).accuracy == pytest.approx(summary.accuracy)
+    assert isinstance(model.evaluate(df), BinaryLogisticRegressionSummary) == (len(rows) == 2)

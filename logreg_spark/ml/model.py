@@ -140,15 +140,18 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
         for param in ("probabilityCol", "predictionCol"):
             if not model.getOrDefault(param):
                 model = model.copy({model.getParam(param): f"{param[: -len('Col')]}_{uuid.uuid4()}"})
+        weight = model.getOrDefault("weightCol") if model.isDefined(model.getParam("weightCol")) else ""
+        predictions = model.transform(dataset)
         columns = SummaryColumns(
             probability=model.getOrDefault("probabilityCol"),
             prediction=model.getOrDefault("predictionCol"),
             label=model.getOrDefault("labelCol"),
             features=model.getOrDefault("featuresCol"),
-            weight=model.getOrDefault("weightCol") if model.isDefined(model.getParam("weightCol")) else "",
+            weight=weight or "weightCol",
+            weighted=bool(weight) and weight in predictions.columns,
             skip_invalid=model.getOrDefault("handleInvalid") == "skip",
         )
-        return model.transform(dataset), columns
+        return predictions, columns
 
     def scorer(self) -> LoadedModel:
         """The model as the executors score with it: the features where training found them (a

@@ -8,10 +8,10 @@ metrics of ``MulticlassMetrics``, the threshold curves of
 Lazy: nothing runs until a metric is asked for; then the per-label metrics come
 from one aggregation of ``predictions`` by (label, prediction), and the curves
 from the scores sorted by Spark (:func:`~logreg_spark.spark.ranking.binned_scores`).
-Only sums and at most about 2,000 curve points reach the driver. Rows are weighted by the
-model's ``weightCol`` when it is set; a row with a null label, or a null, NaN or
-negative weight, is an :class:`~logreg_spark.errors.InputError` (with
-``handleInvalid = "skip"``: left out).
+Only sums and at most about 2,000 curve points reach the driver. Rows are
+weighted by the model's ``weightCol`` when it is set and in the data (as
+MLlib's); a row with a null label, or a null, NaN or negative weight, is an
+:class:`~logreg_spark.errors.InputError` (with ``handleInvalid = "skip"``: left out).
 """
 
 from __future__ import annotations
@@ -67,13 +67,15 @@ class FitReport:
 
 @dataclass(frozen=True)
 class SummaryColumns:
-    """The columns of ``predictions`` a summary reads; ``weight`` is "" when ``weightCol`` is unset."""
+    """The columns of ``predictions`` a summary reads; ``weight`` is "weightCol" when the param is
+    unset (MLlib's), and rows are ``weighted`` by it only when it is set and in the data."""
 
     probability: str
     prediction: str
     label: str
     features: str
     weight: str
+    weighted: bool
     skip_invalid: bool
 
 
@@ -103,8 +105,9 @@ class LogisticRegressionSummary:
 
     @property
     def weightCol(self) -> str:
-        """The ``weightCol`` param, or (unset: every row weighs 1) MLlib's placeholder "weightCol"."""
-        return self._columns.weight or "weightCol"
+        """The ``weightCol`` param, or (unset) MLlib's placeholder "weightCol"; rows weigh 1 unless
+        it is set and in the data."""
+        return self._columns.weight
 
     @property
     def featuresCol(self) -> str:
@@ -119,7 +122,7 @@ class LogisticRegressionSummary:
     def _label_and_weight(self) -> tuple[Column, Column, Column]:
         """The label (double), the weight and whether a row can be counted."""
         label = F.col(self.labelCol).cast("double")
-        weight = F.col(self._columns.weight).cast("double") if self._columns.weight else F.lit(1.0)
+        weight = F.col(self._columns.weight).cast("double") if self._columns.weighted else F.lit(1.0)
         valid = label.isNotNull() & ~F.isnan(label) & weight.isNotNull() & ~F.isnan(weight) & (weight >= 0)
         return label, weight, valid
 
@@ -133,7 +136,7 @@ class LogisticRegressionSummary:
             .collect()
         )
         if not self._columns.skip_invalid and any(not cell.valid for cell in cells):
-            weighted = bool(self._columns.weight)
+            weighted = self._columns.weighted
             params = "labelCol/weightCol" if weighted else "labelCol"
             bad = f"a null label {self.labelCol!r}" + (" or a null, NaN or negative weight" if weighted else "")
             raise InputError(f"{params}: rows with {bad} cannot be summarized (handleInvalid='skip' leaves them out)")
