@@ -15,7 +15,7 @@ import pytest
 from pyspark.ml.linalg import Vectors
 from pyspark.sql import DataFrame
 
-from logreg_spark import LogisticRegression, LogisticRegressionModel
+from logreg_spark import LogisticRegression, LogisticRegressionCV, LogisticRegressionModel
 from logreg_spark.errors import InputError, ModelError
 from logreg_spark.ml import (
     BinaryLogisticRegressionSummary,
@@ -172,11 +172,14 @@ def test_a_loaded_model_has_no_summary_but_its_fit_report(fits, binary, tmp_path
     assert loaded.evaluate(binary).areaUnderROC == pytest.approx(fitted.summary.areaUnderROC, rel=1e-12)
 
 
-def test_models_of_a_shared_fit_keep_their_summaries(fits, binary):
+def test_models_of_a_shared_fit_and_of_tuning_keep_their_summaries(fits, binary):
     lr = LogisticRegression(**PARAMS)
     models = dict(lr.fitMultiple(binary, [{lr.regParam: 0.01}, {lr.regParam: 0.1}]))
     assert all(model.hasSummary for model in models.values())
     assert models[0].summary.accuracy == pytest.approx(fits["binomial"][0].summary.accuracy, rel=1e-9)
+    tuned = LogisticRegression(maxIter=500, tol=1e-10)  # the grid sets regParam
+    best = LogisticRegressionCV(estimator=tuned, regParams=[0.01], numFolds=2).fit(binary).bestModel
+    assert best.summary.areaUnderROC == pytest.approx(fits["binomial"][0].summary.areaUnderROC, rel=1e-6)
 
 
 def test_left_out_output_columns_are_made_for_the_summary(fits, binary):

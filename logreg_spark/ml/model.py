@@ -14,6 +14,7 @@ index/value pair, or hashed columns). ``transform`` is lazy: with ``handleInvali
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -110,48 +111,45 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
     @property
     def summary(self) -> LogisticRegressionTrainingSummary:
         """MLlib's training summary: the metrics of the training DataFrame's ``transform``
-        (binary for a binomial model) and the fit's :attr:`fitReport`. Made once, with the
-        params of its first use (MLlib's, at the end of ``fit``), and shared by copies."""
+        (binary for a binomial model) and the fit's :attr:`fitReport`. Made once, on first use
+        and with the params then (MLlib's: at the end of ``fit``); copies made later share it."""
         if self._training is None:
             raise ModelError(
                 "No training summary available for this LogisticRegressionModel (a loaded model has none; "
                 "see fitReport, or evaluate(df))"
             )
         if self._summary is None:
-            predictions, columns = self._summary_of(self._training)
+            transform, columns = self._summary_of(self._training)
             binary = self.numClasses <= 2
             kind = BinaryLogisticRegressionTrainingSummary if binary else LogisticRegressionTrainingSummary
-            self._summary = kind(predictions, columns, self.fitReport)
+            self._summary = kind(transform, columns, self.fitReport)
         return self._summary
 
     def evaluate(self, dataset: DataFrame) -> LogisticRegressionSummary:
         """MLlib's summary of this model on ``dataset`` (labelled as in training); lazy."""
         if not isinstance(dataset, DataFrame):
             raise TypeError(f"dataset must be a DataFrame but got {type(dataset)}.")
-        predictions, columns = self._summary_of(dataset)
+        transform, columns = self._summary_of(dataset)
         summary = BinaryLogisticRegressionSummary if self.numClasses <= 2 else LogisticRegressionSummary
-        return summary(predictions, columns)
+        return summary(transform, columns)
 
-    def _summary_of(self, dataset: DataFrame) -> tuple[DataFrame, SummaryColumns]:
-        """``dataset`` transformed for a summary, and the columns it reads: as MLlib, a copy of the
-        model makes the probability and prediction columns (named ``probability_<uuid>``, …)
-        when its own params leave them out."""
+    def _summary_of(self, dataset: DataFrame) -> tuple[Callable[[], DataFrame], SummaryColumns]:
+        """``dataset``'s transform for a summary (made when first asked for), and the columns it
+        reads: as MLlib, a copy of the model makes the probability and prediction columns (named
+        ``probability_<uuid>``, …) when its own params leave them out."""
         model = self
         for param in ("probabilityCol", "predictionCol"):
             if not model.getOrDefault(param):
                 model = model.copy({model.getParam(param): f"{param[: -len('Col')]}_{uuid.uuid4()}"})
-        weight = model.getOrDefault("weightCol") if model.isDefined(model.getParam("weightCol")) else ""
-        predictions = model.transform(dataset)
         columns = SummaryColumns(
             probability=model.getOrDefault("probabilityCol"),
             prediction=model.getOrDefault("predictionCol"),
             label=model.getOrDefault("labelCol"),
             features=model.getOrDefault("featuresCol"),
-            weight=weight or "weightCol",
-            weighted=bool(weight) and weight in predictions.columns,
+            weight=model.getOrDefault("weightCol") if model.isDefined(model.getParam("weightCol")) else "",
             skip_invalid=model.getOrDefault("handleInvalid") == "skip",
         )
-        return predictions, columns
+        return lambda: model.transform(dataset), columns
 
     def scorer(self) -> LoadedModel:
         """The model as the executors score with it: the features where training found them (a

@@ -16,6 +16,7 @@ MLlib's); a row with a null label, or a null, NaN or negative weight, is an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -67,15 +68,13 @@ class FitReport:
 
 @dataclass(frozen=True)
 class SummaryColumns:
-    """The columns of ``predictions`` a summary reads; ``weight`` is "weightCol" when the param is
-    unset (MLlib's), and rows are ``weighted`` by it only when it is set and in the data."""
+    """The columns of ``predictions`` a summary reads; ``weight`` is "" when ``weightCol`` is unset."""
 
     probability: str
     prediction: str
     label: str
     features: str
     weight: str
-    weighted: bool
     skip_invalid: bool
 
 
@@ -85,10 +84,14 @@ def _schema(*names: str) -> StructType:
 
 class LogisticRegressionSummary:
     """MLlib's ``LogisticRegressionSummary``: metrics of the model's ``transform`` of a labelled
-    DataFrame (``predictions``)."""
+    DataFrame (``predictions``, made by ``transform()`` on first use)."""
 
-    def __init__(self, predictions: DataFrame, columns: SummaryColumns) -> None:
-        self._predictions, self._columns = predictions, columns
+    def __init__(self, transform: Callable[[], DataFrame], columns: SummaryColumns) -> None:
+        self._transform, self._columns = transform, columns
+
+    @cached_property
+    def _predictions(self) -> DataFrame:
+        return self._transform()
 
     @property
     def predictions(self) -> DataFrame:
@@ -107,7 +110,7 @@ class LogisticRegressionSummary:
     def weightCol(self) -> str:
         """The ``weightCol`` param, or (unset) MLlib's placeholder "weightCol"; rows weigh 1 unless
         it is set and in the data."""
-        return self._columns.weight
+        return self._columns.weight or "weightCol"
 
     @property
     def featuresCol(self) -> str:
@@ -122,7 +125,8 @@ class LogisticRegressionSummary:
     def _label_and_weight(self) -> tuple[Column, Column, Column]:
         """The label (double), the weight and whether a row can be counted."""
         label = F.col(self.labelCol).cast("double")
-        weight = F.col(self._columns.weight).cast("double") if self._columns.weighted else F.lit(1.0)
+        weighted = bool(self._columns.weight) and self._columns.weight in self.predictions.columns
+        weight = F.col(self._columns.weight).cast("double") if weighted else F.lit(1.0)
         valid = label.isNotNull() & ~F.isnan(label) & weight.isNotNull() & ~F.isnan(weight) & (weight >= 0)
         return label, weight, valid
 
@@ -136,7 +140,7 @@ class LogisticRegressionSummary:
             .collect()
         )
         if not self._columns.skip_invalid and any(not cell.valid for cell in cells):
-            weighted = self._columns.weighted
+            weighted = bool(self._columns.weight)
             params = "labelCol/weightCol" if weighted else "labelCol"
             bad = f"a null label {self.labelCol!r}" + (" or a null, NaN or negative weight" if weighted else "")
             raise InputError(f"{params}: rows with {bad} cannot be summarized (handleInvalid='skip' leaves them out)")
@@ -202,8 +206,8 @@ class LogisticRegressionTrainingSummary(LogisticRegressionSummary):
     MLlib's ``objectiveHistory`` and ``totalIterations`` and this project's record of the fit
     (:class:`FitReport`)."""
 
-    def __init__(self, predictions: DataFrame, columns: SummaryColumns, report: FitReport) -> None:
-        super().__init__(predictions, columns)
+    def __init__(self, transform: Callable[[], DataFrame], columns: SummaryColumns, report: FitReport) -> None:
+        super().__init__(transform, columns)
         self._report = report
 
     @property
