@@ -2,11 +2,11 @@
 
 from .cross_validation import LogisticRegressionCV, LogisticRegressionCVModel
 from .estimator import LogisticRegression
+from .fit_report import FitReport
 from .model import LogisticRegressionModel
 from .summary import (
     BinaryLogisticRegressionSummary,
     BinaryLogisticRegressionTrainingSummary,
-    FitReport,
     LogisticRegressionSummary,
     LogisticRegressionTrainingSummary,
 )

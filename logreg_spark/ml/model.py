@@ -31,11 +31,11 @@ from ..errors import InputError, ModelError
 from ..spark.outputs import Output
 from ..spark.reading import HASHED
 from ..spark.scoring import LoadedModel, model_input, scored
+from .fit_report import FitReport
 from .params import OUTPUT_COLUMNS, LogisticRegressionParams
 from .summary import (
     BinaryLogisticRegressionSummary,
     BinaryLogisticRegressionTrainingSummary,
-    FitReport,
     LogisticRegressionSummary,
     LogisticRegressionTrainingSummary,
     SummaryColumns,
