@@ -2,12 +2,23 @@
 
 from .cross_validation import LogisticRegressionCV, LogisticRegressionCVModel
 from .estimator import LogisticRegression
-from .model import LogisticRegressionModel, TrainingSummary
+from .fit_report import FitReport
+from .model import LogisticRegressionModel
+from .summary import (
+    BinaryLogisticRegressionSummary,
+    BinaryLogisticRegressionTrainingSummary,
+    LogisticRegressionSummary,
+    LogisticRegressionTrainingSummary,
+)
 
 __all__ = [
+    "BinaryLogisticRegressionSummary",
+    "BinaryLogisticRegressionTrainingSummary",
+    "FitReport",
     "LogisticRegression",
     "LogisticRegressionCV",
     "LogisticRegressionCVModel",
     "LogisticRegressionModel",
-    "TrainingSummary",
+    "LogisticRegressionSummary",
+    "LogisticRegressionTrainingSummary",
 ]

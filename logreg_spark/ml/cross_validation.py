@@ -87,7 +87,7 @@ class LogisticRegressionCV(Estimator["LogisticRegressionCVModel"]):
     def _fit(self, dataset: DataFrame) -> LogisticRegressionCVModel:
         tuned = tune_frame(dataset, self.tune_conf())
         best = tuned.selection.best
-        model = LogisticRegressionModel(tuned.trained)
+        model = LogisticRegressionModel(tuned.trained, dataset)
         self.getOrDefault(self.estimator)._copyValues(model)
         model._set(regParam=best.reg_param, elasticNetParam=best.elastic_net_param)
         return LogisticRegressionCVModel(model, tuned, self.getOrDefault("metric"))

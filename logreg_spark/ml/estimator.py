@@ -71,7 +71,7 @@ class LogisticRegression(
         confs = [estimator.fit_conf() for estimator in estimators]
         if not confs or not shareable(confs):
             return super().fitMultiple(dataset, paramMaps)
-        return _SharedFits(lambda: fit_many(dataset, confs), estimators)
+        return _SharedFits(lambda: fit_many(dataset, confs), estimators, dataset)
 
     def _fit(self, dataset: DataFrame) -> LogisticRegressionModel:
         """Fit on ``dataset``; with ``checkpointPath`` the checkpoints are removed once the
@@ -83,10 +83,13 @@ class LogisticRegression(
 
 class _SharedFits:
     """fitMultiple's iterator: the first ``next`` fits every model; each call then hands out the
-    next (index, model), under a lock (CrossValidator calls it from ``parallelism`` threads)."""
+    next (index, model), under a lock (CrossValidator calls it from ``parallelism`` threads). Each
+    model keeps ``dataset`` for its training summary."""
 
-    def __init__(self, fit_all: Callable[[], list[TrainedModel]], estimators: list[LogisticRegression]) -> None:
-        self._fit_all, self._estimators = fit_all, estimators
+    def __init__(
+        self, fit_all: Callable[[], list[TrainedModel]], estimators: list[LogisticRegression], dataset: DataFrame
+    ) -> None:
+        self._fit_all, self._estimators, self._dataset = fit_all, estimators, dataset
         self._models: list[LogisticRegressionModel] | None = None
         self._next, self._lock = 0, threading.Lock()
 
@@ -98,7 +101,7 @@ class _SharedFits:
             if self._models is None:
                 self._models = []
                 for trained, estimator in zip(self._fit_all(), self._estimators):
-                    model = LogisticRegressionModel(trained)
+                    model = LogisticRegressionModel(trained, self._dataset)
                     estimator._copyValues(model)
                     self._models.append(model)
             if self._next >= len(self._models):
@@ -111,7 +114,8 @@ def fit_model(
     df: DataFrame, conf: FitConf, params: LogisticRegressionParams, checkpoints: Checkpoints | None
 ) -> LogisticRegressionModel:
     """Fit ``conf`` on ``df`` (resuming from and writing ``checkpoints``, if any) and return the
-    model carrying ``params``: the one training path of the Estimator and the training job."""
-    model = LogisticRegressionModel(fit(df, conf, checkpoints))
+    model carrying ``params`` and ``df`` (for its training summary): the one training path of the
+    Estimator and the training job."""
+    model = LogisticRegressionModel(fit(df, conf, checkpoints), df)
     params._copyValues(model)
     return model

@@ -13,7 +13,9 @@ index/value pair, or hashed columns). ``transform`` is lazy: with ``handleInvali
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from pyspark.ml import Model
@@ -29,24 +31,15 @@ from ..errors import InputError, ModelError
 from ..spark.outputs import Output
 from ..spark.reading import HASHED
 from ..spark.scoring import LoadedModel, model_input, scored, with_offset_col
+from .fit_report import FitReport
 from .params import OUTPUT_COLUMNS, LogisticRegressionParams
-
-
-@dataclass(frozen=True)
-class TrainingSummary:
-    """How the fit went. The statistics (intercept last, as MLlib's GLM summary) exist for
-    converged, unpenalized binomial fits with an intercept of at most 2,000 features."""
-
-    objectiveHistory: list[float]
-    totalIterations: int
-    passes: int
-    converged: bool
-    stopReason: str
-    optimality: float
-    solver: str
-    coefficientStandardErrors: list[float] | None
-    zValues: list[float] | None
-    pValues: list[float] | None
+from .summary import (
+    BinaryLogisticRegressionSummary,
+    BinaryLogisticRegressionTrainingSummary,
+    LogisticRegressionSummary,
+    LogisticRegressionTrainingSummary,
+    SummaryColumns,
+)
 
 
 class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["LogisticRegressionModel"], MLWritable):
@@ -54,9 +47,10 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
     training job): MLlib's accessors, ``transform``, ``save``/``load`` of the jobs' model
     directory, and :meth:`to_mllib`."""
 
-    def __init__(self, trained: TrainedModel | None = None) -> None:
+    def __init__(self, trained: TrainedModel | None = None, training: DataFrame | None = None) -> None:
         super().__init__()
-        self._trained = trained
+        self._trained, self._training = trained, training
+        self._summary: LogisticRegressionTrainingSummary | None = None
 
     @property
     def trained(self) -> TrainedModel:
@@ -102,27 +96,60 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
             raise ModelError(f"{name}: a multinomial model has a matrix of them; use {instead}")
 
     @property
-    def hasSummary(self) -> bool:
-        return bool(self.trained.history)
+    def fitReport(self) -> FitReport:
+        """How the fit went (objective history, passes, convergence, statistics): kept in the model
+        directory, so also for a loaded model."""
+        if not self.trained.history:
+            raise ModelError("this model has no training history (a directory written without history/)")
+        return FitReport.of(self.trained)
 
     @property
-    def summary(self) -> TrainingSummary:
-        model = self.trained
-        if not model.history:
-            raise ModelError("this model has no training history (a directory written without history/)")
-        meta, stats = model.metadata, {name: values.tolist() for name, values in model.statistics.items()}
-        return TrainingSummary(
-            objectiveHistory=[rec.loss for rec in model.history],
-            totalIterations=len(model.history) - 1,
-            passes=int(meta.get("passes", model.history[-1].passes)),
-            converged=bool(meta.get("converged")),
-            stopReason=str(meta.get("stop_reason", "")),
-            optimality=model.history[-1].grad_norm,
-            solver=str(meta.get("solver", "")),
-            coefficientStandardErrors=stats.get("std_error"),
-            zValues=stats.get("z_value"),
-            pValues=stats.get("p_value"),
+    def hasSummary(self) -> bool:
+        """Whether this model was fitted here, on a DataFrame it keeps (not loaded), as MLlib's."""
+        return self._training is not None and bool(self.trained.history)
+
+    @property
+    def summary(self) -> LogisticRegressionTrainingSummary:
+        """MLlib's training summary: the metrics of the training DataFrame's ``transform``
+        (binary for a binomial model) and the fit's :attr:`fitReport`. Made once, on first use
+        and with the params then (MLlib's: at the end of ``fit``); copies made later share it."""
+        if self._training is None:
+            raise ModelError(
+                "No training summary available for this LogisticRegressionModel (a loaded model has none; "
+                "see fitReport, or evaluate(df))"
+            )
+        if self._summary is None:
+            transform, columns = self._summary_of(self._training)
+            binary = self.numClasses <= 2
+            kind = BinaryLogisticRegressionTrainingSummary if binary else LogisticRegressionTrainingSummary
+            self._summary = kind(transform, columns, self.fitReport)
+        return self._summary
+
+    def evaluate(self, dataset: DataFrame) -> LogisticRegressionSummary:
+        """MLlib's summary of this model on ``dataset`` (labelled as in training); lazy."""
+        if not isinstance(dataset, DataFrame):
+            raise TypeError(f"dataset must be a DataFrame but got {type(dataset)}.")
+        transform, columns = self._summary_of(dataset)
+        summary = BinaryLogisticRegressionSummary if self.numClasses <= 2 else LogisticRegressionSummary
+        return summary(transform, columns)
+
+    def _summary_of(self, dataset: DataFrame) -> tuple[Callable[[], DataFrame], SummaryColumns]:
+        """``dataset``'s transform for a summary (made when first asked for), and the columns it
+        reads: as MLlib, a copy of the model makes the probability and prediction columns (named
+        ``probability_<uuid>``, …) when its own params leave them out."""
+        model = self
+        for param in ("probabilityCol", "predictionCol"):
+            if not model.getOrDefault(param):
+                model = model.copy({model.getParam(param): f"{param[: -len('Col')]}_{uuid.uuid4()}"})
+        columns = SummaryColumns(
+            probability=model.getOrDefault("probabilityCol"),
+            prediction=model.getOrDefault("predictionCol"),
+            label=model.getOrDefault("labelCol"),
+            features=model.getOrDefault("featuresCol"),
+            weight=model.getOrDefault("weightCol") if model.isDefined(model.getParam("weightCol")) else "",
+            skip_invalid=model.getOrDefault("handleInvalid") == "skip",
         )
+        return lambda: model.transform(dataset), columns
 
     def scorer(self) -> LoadedModel:
         """The model as the executors score with it: the features where training found them (a

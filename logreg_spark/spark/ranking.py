@@ -1,4 +1,4 @@
-"""Exact ROC AUC and PR AUC of many models' scores at once, sorted by Spark.
+"""Exact ROC AUC and PR AUC of many models' scores at once, and MLlib's binned curves, sorted by Spark.
 
 Input: rows ``model`` (long), ``p`` (the score, larger meaning label 1 more
 likely), ``y`` (0 or 1) and ``w`` (weight). Rows of equal (model, score) are
@@ -8,6 +8,8 @@ partition's weights per model, which gives every (partition, model) the true
 and false positives above it; a second walks each partition's runs with
 :func:`~logreg_spark.core.metrics.ranking_sums`. Only sums per (partition,
 model), and with ``curve`` up to a few hundred curve points, reach the driver.
+:func:`binned_scores` sorts one model's scores the same way for MLlib's
+down-sampled threshold curves (the training summaries'): up to about 2,000 points.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
-from ..core.metrics import ranking_sums
+from ..core.metrics import SUMMARY_BINS, bin_size, ranking_sums
 from .task import partition_id
 
 _BY_SCORE = pa.schema([("model", pa.int64()), ("p", pa.float64()), ("pos", pa.float64()), ("neg", pa.float64())])
@@ -68,31 +70,46 @@ def _table(batches: Iterator[pa.RecordBatch]) -> pa.Table:
 ROWS_PER_PARTITION = 1_000_000
 
 
-def rankings(scored: DataFrame, rows: int, curve: bool = False) -> dict[int, Ranking]:
-    """Each model's :class:`Ranking` (see the module's docstring); ``rows``, about how many rows
-    ``scored`` has, sets how many partitions the sorted scores fill (:data:`ROWS_PER_PARTITION`)."""
+def _by_score(scored: DataFrame, rows: int) -> DataFrame:
+    """(model, p, pos, neg): the weight of positives and negatives of each distinct (model, score),
+    in ranges of partitions sorted by model, then by decreasing score (:data:`ROWS_PER_PARTITION`)."""
     by_order = ("model", F.desc("p"))
-    by_score = (
+    return (
         scored.groupBy("model", "p")
         .agg(F.sum(F.col("w") * F.col("y")).alias("pos"), F.sum(F.col("w") * (1 - F.col("y"))).alias("neg"))
         .repartitionByRange(max(1, math.ceil(rows / ROWS_PER_PARTITION)), *by_order)
         .sortWithinPartitions(*by_order)
-        .persist()
     )
+
+
+def _partition_sums(by_score: DataFrame) -> list[Row]:
+    """Per (partition, model) of :func:`_by_score`'s rows: their number ``n`` and weights
+    ``pos``, ``neg``, sorted (so in the order of the scores)."""
+
+    def sums(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = _table(batches)
+        ids, where = np.unique(table.column("model").to_numpy(), return_inverse=True)
+        yield pa.record_batch(
+            {
+                "part": np.full(ids.size, partition_id()),
+                "model": ids,
+                "n": np.bincount(where, minlength=ids.size),
+                "pos": np.bincount(where, table.column("pos").to_numpy(), ids.size),
+                "neg": np.bincount(where, table.column("neg").to_numpy(), ids.size),
+            }
+        )
+
+    return sorted(by_score.mapInArrow(sums, "part long, model long, n long, pos double, neg double").collect())
+
+
+def rankings(scored: DataFrame, rows: int, curve: bool = False) -> dict[int, Ranking]:
+    """Each model's :class:`Ranking` (see the module's docstring); ``rows``, about how many rows
+    ``scored`` has, sets how many partitions the sorted scores fill (:data:`ROWS_PER_PARTITION`)."""
+    by_score = _by_score(scored, rows).persist()
     try:
-
-        def totals(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            table = _table(batches)
-            models = table.column("model").to_numpy()
-            ids, where = np.unique(models, return_inverse=True)
-            pos = np.bincount(where, table.column("pos").to_numpy(), ids.size)
-            neg = np.bincount(where, table.column("neg").to_numpy(), ids.size)
-            yield pa.record_batch({"part": np.full(ids.size, partition_id()), "model": ids, "pos": pos, "neg": neg})
-
-        parts = sorted(by_score.mapInArrow(totals, "part long, model long, pos double, neg double").collect())
         before: dict[tuple[int, int], tuple[float, float]] = {}
         seen: dict[int, tuple[float, float]] = {}
-        for row in parts:
+        for row in _partition_sums(by_score):
             tp, fp = seen.get(row.model, (0.0, 0.0))
             before[row.part, row.model] = tp, fp
             seen[row.model] = tp + row.pos, fp + row.neg
@@ -127,3 +144,39 @@ def _ranking(totals: tuple[float, float], walked: list, curve: bool) -> Ranking:
     pr_auc = sum(row.ap for row in walked) / positives
     points = [[f / negatives, t / positives] for row in walked for f, t in zip(row.fp, row.tp)] if curve else []
     return Ranking(roc_auc, pr_auc, np.array([[0.0, 0.0], *points]) if curve else np.zeros((0, 2)))
+
+
+def binned_scores(scored: DataFrame, rows: int, bins: int = SUMMARY_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MLlib's down-sampled threshold curve of one model's scored rows (p, y, w): the distinct
+    scores in decreasing order, merged in runs of :func:`~logreg_spark.core.metrics.bin_size`;
+    per run its lowest score and weights of positives and negatives, as arrays in score order.
+    The runs are counted over all the scores, where MLlib restarts them at each partition of its
+    sorted scores: the same points whenever those are not down-sampled or fill one partition."""
+    by_score = _by_score(scored.select(F.lit(0).cast("long").alias("model"), "p", "y", "w"), rows).persist()
+    try:
+        sums = _partition_sums(by_score)
+        size = bin_size(sum(row.n for row in sums), bins)
+        first = dict(zip([row.part for row in sums], np.cumsum([0, *(row.n for row in sums)]).tolist()))
+
+        def merge(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            table = _table(batches)
+            index = (first.get(partition_id(), 0) + np.arange(table.num_rows)) // size
+            ids, where = np.unique(index, return_inverse=True)
+            last = np.flatnonzero(np.r_[where[1:] != where[:-1], True]) if where.size else where
+            yield pa.record_batch(
+                {
+                    "bin": ids,
+                    "p": table.column("p").to_numpy()[last],
+                    "pos": np.bincount(where, table.column("pos").to_numpy(), ids.size),
+                    "neg": np.bincount(where, table.column("neg").to_numpy(), ids.size),
+                }
+            )
+
+        merged = by_score.mapInArrow(merge, "bin long, p double, pos double, neg double").collect()
+    finally:
+        by_score.unpersist()
+    ids, where = np.unique(np.array([row.bin for row in merged], dtype=np.int64), return_inverse=True)
+    lowest = np.full(ids.size, np.inf)
+    np.minimum.at(lowest, where, np.array([row.p for row in merged], dtype=float))
+    weights = [np.bincount(where, np.array([row[k] for row in merged], dtype=float), ids.size) for k in ("pos", "neg")]
+    return lowest, weights[0], weights[1]
