@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
+from ..core.decision import decision_of
 from ..core.family import BINOMIAL, Family
 from ..errors import ModelError
 from ..solvers import IterationRecord
@@ -184,9 +185,21 @@ def scorer_of(model: TrainedModel, uri: str) -> LoadedModel:
     spec, hashing = _feature_source(model.metadata, where)
     try:
         threshold, label_col = float(model.metadata["threshold"]), str(model.metadata["label_col"])
+        thresholds = [float(t) for t in model.metadata.get("thresholds", [])]  # absent before MLlib's thresholds
+        decision = decision_of(model.family, threshold, thresholds, f"{where}: model.json's thresholds")
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
-    return LoadedModel(uri, model.coefficients, model.intercept, threshold, spec, label_col, hashing, model.family)
+    return LoadedModel(
+        uri,
+        model.coefficients,
+        model.intercept,
+        decision.threshold,
+        spec,
+        label_col,
+        hashing,
+        model.family,
+        decision.class_thresholds,
+    )
 
 
 def _feature_source(document: dict[str, Any], where: str) -> tuple[FeatureSpec, tuple[list[str], int] | None]:

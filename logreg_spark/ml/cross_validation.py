@@ -24,9 +24,9 @@ from ..errors import ConfigError
 from ..settings.sections import origins
 from ..settings.tuning import TuneFitConf, TuneSection
 from ..tuning.run import Tuned, tune_frame
-from .estimator import LogisticRegression
+from .estimator import LogisticRegression, model_of
 from .model import LogisticRegressionModel
-from .params import CONF_KEYS
+from .params import CONF_KEYS, check_known
 
 _LIST, _INT, _FLOAT, _STR = (
     TypeConverters.toListFloat,
@@ -67,9 +67,7 @@ class LogisticRegressionCV(Estimator["LogisticRegressionCVModel"]):
             f = _tune_field(name)
             defaults[name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         self._setDefault(estimator=LogisticRegression(), **defaults)
-        unknown = sorted(name for name in params if not self.hasParam(name))
-        if unknown:
-            raise ConfigError(f"LogisticRegressionCV: unknown param(s) {unknown}")
+        check_known(self, params)
         self._set(**params)
 
     def tune_conf(self) -> TuneFitConf:
@@ -87,8 +85,7 @@ class LogisticRegressionCV(Estimator["LogisticRegressionCVModel"]):
     def _fit(self, dataset: DataFrame) -> LogisticRegressionCVModel:
         tuned = tune_frame(dataset, self.tune_conf())
         best = tuned.selection.best
-        model = LogisticRegressionModel(tuned.trained)
-        self.getOrDefault(self.estimator)._copyValues(model)
+        model = model_of(tuned.trained, self.getOrDefault(self.estimator))
         model._set(regParam=best.reg_param, elasticNetParam=best.elastic_net_param)
         return LogisticRegressionCVModel(model, tuned, self.getOrDefault("metric"))
 

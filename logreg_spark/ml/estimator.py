@@ -17,40 +17,42 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pyspark.ml import Estimator
+from pyspark.ml.classification import ProbabilisticClassifier
 from pyspark.ml.param import Param
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
 from ..artifacts.checkpoint import Checkpoints, checkpointing
 from ..artifacts.model_dir import TrainedModel
-from ..errors import ConfigError
 from ..settings.schema import FitConf
 from ..training.fitting import fit
 from ..tuning.many import fit_many, shareable
 from .model import LogisticRegressionModel
-from .params import LogisticRegressionParams
+from .params import LogisticRegressionParams, check_known
 
 
 class LogisticRegression(
-    Estimator[LogisticRegressionModel],
     LogisticRegressionParams,
+    ProbabilisticClassifier,
+    Estimator[LogisticRegressionModel],
     DefaultParamsReadable["LogisticRegression"],
     DefaultParamsWritable,
 ):
     """Logistic regression with MLlib's params (``regParam``, ``elasticNetParam``, ``maxIter``,
     …) and this project's (``solver``, ``featureCols``, ``classWeight``, …): see
-    :mod:`logreg_spark.ml.params`. ``LogisticRegression(regParam=0.01, featureCols=["a", "b"])``."""
+    :mod:`logreg_spark.ml.params`. ``LogisticRegression(regParam=0.01, featureCols=["a", "b"])``.
+    A ``ProbabilisticClassifier`` with MLlib's param mixins, as MLlib's estimator."""
 
     def __init__(self, **params: Any) -> None:
         super().__init__()
         self.setParams(**params)
 
     def setParams(self, **params: Any) -> LogisticRegression:
-        """Set params by name; an unknown name or a bad value is a :class:`ConfigError`."""
-        unknown = sorted(name for name in params if not self.hasParam(name))
-        if unknown:
-            raise ConfigError(f"LogisticRegression: unknown param(s) {unknown}")
+        """Set params by keyword, as MLlib's ``setParams``; an unknown name (with the closest
+        known one) or a bad value is a :class:`ConfigError`."""
+        check_known(self, params)
         self._set(**params)
+        self.check_thresholds()
         return self
 
     @classmethod
@@ -98,9 +100,7 @@ class _SharedFits:
             if self._models is None:
                 self._models = []
                 for trained, estimator in zip(self._fit_all(), self._estimators):
-                    model = LogisticRegressionModel(trained)
-                    estimator._copyValues(model)
-                    self._models.append(model)
+                    self._models.append(model_of(trained, estimator))
             if self._next >= len(self._models):
                 raise StopIteration
             self._next += 1
@@ -112,6 +112,12 @@ def fit_model(
 ) -> LogisticRegressionModel:
     """Fit ``conf`` on ``df`` (resuming from and writing ``checkpoints``, if any) and return the
     model carrying ``params``: the one training path of the Estimator and the training job."""
-    model = LogisticRegressionModel(fit(df, conf, checkpoints))
+    return model_of(fit(df, conf, checkpoints), params)
+
+
+def model_of(trained: TrainedModel, params: LogisticRegressionParams) -> LogisticRegressionModel:
+    """The model of ``trained`` carrying ``params`` and, as in MLlib, the estimator's uid."""
+    model = LogisticRegressionModel(trained)
+    model._resetUid(params.uid)
     params._copyValues(model)
     return model

@@ -71,7 +71,7 @@ def write_scored(
     spark_schema = T.StructType([T.StructField(f.name, f.dataType, True, f.metadata) for f in fields])
     footer = {SPARK_SCHEMA_KEY: spark_schema.json().encode(), SPARK_VERSION_KEY: pyspark.__version__.encode()}
     schema = to_arrow_schema(spark_schema).with_metadata(footer)
-    check, add, run = feature_check(model.spec), output_values(model.family, model.threshold, outputs), uuid.uuid4().hex
+    check, add, run = feature_check(model.spec), output_values(model.decision, outputs), uuid.uuid4().hex
 
     def task(tables: Iterator[pa.Table]) -> Iterator[bytes]:
         problems, index = Problems(), partition_id()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ..core.decision import Decision, decision_of, inconsistency
 from ..core.family import BINOMIAL, Family
 from ..core.sums import Features
 from ..errors import ConfigError, InputError
@@ -53,6 +54,11 @@ class LoadedModel:
     label_col: str
     hashing: tuple[list[str], int] | None = None  # input.hash_features and hash_dim, when trained so
     family: Family = BINOMIAL
+    class_thresholds: tuple[float, ...] = ()  # multinomial: MLlib's thresholds (empty: the most probable class)
+
+    @property
+    def decision(self) -> Decision:
+        return Decision(self.family, self.threshold, self.class_thresholds)
 
     @property
     def features(self) -> list[str]:
@@ -85,14 +91,21 @@ def model_input(df: DataFrame, model: LoadedModel, reader: str = "auto") -> Data
     return df
 
 
-def decision_threshold(model: LoadedModel, configured: float | None) -> float:
-    """``model.threshold`` from the conf, else the model's; a multinomial model takes none."""
-    if model.family.is_multinomial and configured is not None:
+def deciding(model: LoadedModel, threshold: float | None, thresholds: list[float] | None) -> LoadedModel:
+    """``model`` deciding at ``model.threshold`` or ``model.thresholds`` from the conf, else as it
+    was trained to (:mod:`~logreg_spark.core.decision`); a multinomial model takes no threshold."""
+    if model.family.is_multinomial and threshold is not None:
         raise ConfigError(
             f"model.threshold: the model at {model.uri} is multinomial; it predicts the class "
-            "of the highest probability (leave model.threshold out)"
+            "of the highest probability (leave model.threshold out, or set model.thresholds)"
         )
-    return model.threshold if configured is None else configured
+    if thresholds is None:
+        return model if threshold is None else replace(model, threshold=threshold)
+    problem = None if threshold is None else inconsistency(threshold, thresholds)
+    if problem:
+        raise ConfigError(f"model.thresholds: {problem}")
+    decision = decision_of(model.family, model.threshold, thresholds, "model.thresholds")
+    return replace(model, threshold=decision.threshold, class_thresholds=decision.class_thresholds)
 
 
 def feature_check(spec: FeatureSpec) -> RowCheck:
@@ -179,7 +192,7 @@ def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str
         rows = expressions.RowChecks(model.spec.columns)
         valid = df.where(rows.valid_or_fail() if policy == "error" else rows.valid())
         return valid.select(*_output_columns(model, keep, outputs))
-    add = output_values(model.family, model.threshold, outputs)
+    add = output_values(model.decision, outputs)
     return df.mapInArrow(
         scored_batches(model, feature_check(model.spec), keep, add, policy), scored_schema(df, model, keep, outputs)
     )
@@ -197,7 +210,7 @@ def _output_columns(model: LoadedModel, keep: list[str], outputs: dict[str, Outp
     """The ``keep`` columns and the ``outputs`` as Spark SQL expressions."""
     margin = expressions.margins(model.spec, model.coefficients, model.intercept)
     p = expressions.probabilities(model.family, margin)
-    added = [output.column(model.family, margin, p, model.threshold).alias(name) for name, output in outputs.items()]
+    added = [output.column(model.decision, margin, p).alias(name) for name, output in outputs.items()]
     return [F.col(f"`{name}`") for name in keep] + added
 
 
@@ -220,7 +233,7 @@ def scored_once(
     if expressible(model):
         rows = expressions.RowChecks(model.spec.columns)
         return checked_columns(df, rows, _output_columns(model, keep, outputs), policy)
-    check, add = feature_check(model.spec), output_values(model.family, model.threshold, outputs)
+    check, add = feature_check(model.spec), output_values(model.decision, outputs)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
