@@ -83,6 +83,8 @@ def test_the_classes_are_mllib_probabilistic_classifiers_with_its_param_mixins(s
     for name in ("maxIter", "regParam", "tol", "threshold", "family", "maxBlockSizeInMB", "elasticNetParam"):
         assert lr.getOrDefault(name) == mllib.getOrDefault(name), name
     assert not lr.isDefined("weightCol") and not lr.isDefined("thresholds")
+    unset = LogisticRegression(weightCol=None, thresholds=None)  # MLlib's signature's defaults: unset
+    assert not unset.isSet("weightCol") and unset.fit_conf().input.weight_col == ""
     # one Param object per name: this project's, not the mixins' (one doc, one converter)
     assert lr.getParam("weightCol").doc.startswith("row weight column") and lr.weightCol is lr.getParam("weightCol")
     assert lr.getAggregationDepth() == 0  # the documented exception: chosen per pass
@@ -191,6 +193,8 @@ def test_threshold_and_thresholds_keep_mllibs_rules():
     LogisticRegression(threshold=0.25, thresholds=[0.6, 0.2])  # consistent: accepted
     with pytest.raises(ConfigError, match="^thresholds: model.thresholds must be >= 0 with at most one 0"):
         LogisticRegression(thresholds=[0.0, 0.0, 1.0])
+    with pytest.raises(ConfigError, match="^threshold: applies to two classes; thresholds has 3 values$"):
+        LogisticRegression(thresholds=[1.0, 2.0, 3.0]).getThreshold()
     with pytest.raises(ConfigError, match="^thresholds: not set"):
         LogisticRegression().getThresholds()
     with pytest.raises(
@@ -224,6 +228,7 @@ def test_transform_and_predict_honour_thresholds_on_both_paths(rows, models):
     python = [row.prediction for row in model.transform(rows[4]).select("prediction").collect()]
     np.testing.assert_array_equal(python, expected)
     assert model.predict(Vectors.dense(X[0])) == expected[0]
+    assert model.to_mllib().getThresholds() == thresholds
     assert np.mean(expected != multinomial.transform(rows[4]).toPandas()["prediction"]) > 0.05  # they matter
     named3 = LogisticRegression(featureCols=NAMES, regParam=0.01, thresholds=thresholds).fit(named)
     sql = [row.prediction for row in named3.transform(named).select("prediction").collect()]

@@ -26,7 +26,8 @@ from ..settings.tuning import TuneFitConf, TuneSection
 from ..tuning.run import Tuned, tune_frame
 from .estimator import LogisticRegression, model_of
 from .model import LogisticRegressionModel
-from .params import CONF_KEYS, check_known
+from .names import check_known
+from .params import CONF_KEYS
 
 _LIST, _INT, _FLOAT, _STR = (
     TypeConverters.toListFloat,

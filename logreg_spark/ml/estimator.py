@@ -28,7 +28,8 @@ from ..settings.schema import FitConf
 from ..training.fitting import fit
 from ..tuning.many import fit_many, shareable
 from .model import LogisticRegressionModel
-from .params import LogisticRegressionParams, check_known
+from .names import check_known
+from .params import LogisticRegressionParams
 
 
 class LogisticRegression(

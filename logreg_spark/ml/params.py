@@ -18,9 +18,8 @@ below), and a model carries its estimator's params.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -43,8 +42,7 @@ from pyspark.ml.param.shared import (
     HasWeightCol,
 )
 
-from ..core.decision import decision_of, inconsistency
-from ..core.family import BINOMIAL
+from ..core.decision import binary_threshold, inconsistency
 from ..errors import ConfigError
 from ..settings.schema import FitConf, InputConf, ModelConf, SolverConf
 from ..settings.sections import origins
@@ -209,7 +207,10 @@ class LogisticRegressionParams(
         """threshold, or with two thresholds (t0, t1) the equivalent 1 / (1 + t0/t1) (MLlib's)."""
         self.check_thresholds()
         if self.isSet("thresholds"):
-            return decision_of(BINOMIAL, 0.5, self.getOrDefault("thresholds"), "thresholds").threshold
+            thresholds = self.getOrDefault("thresholds")
+            if len(thresholds) != 2:
+                raise ConfigError(f"threshold: applies to two classes; thresholds has {len(thresholds)} values")
+            return binary_threshold(thresholds)
         return float(self.getOrDefault("threshold"))
 
     def getThresholds(self) -> list[float]:
@@ -230,6 +231,11 @@ class LogisticRegressionParams(
                 raise ConfigError(f"threshold, thresholds: {problem}")
 
     def _set(self, **kwargs: Any) -> LogisticRegressionParams:
+        """Set params, each checked as its conf key; None for a param without a default (MLlib's
+        ``weightCol=None``, ``thresholds=None``) leaves it unset."""
+        for name in [name for name, value in kwargs.items() if value is None and name in _UNSET]:
+            self.clear(self.getParam(name))
+            del kwargs[name]
         for name, value in kwargs.items():
             if name in CONF_KEYS and value is not None:
                 _check_value(name, self.getParam(name).typeConverter(value))
@@ -292,15 +298,3 @@ def _setter(name: str) -> Callable[[Params, Any], Params]:
 
 
 _add_params(LogisticRegressionParams)
-
-
-def check_known(owner: Params, names: Iterable[str]) -> None:
-    """A :class:`ConfigError` for the first of ``names`` that is not a param of ``owner``,
-    suggesting the closest one (``LogisticRegression: unknown param 'regparam' (did you mean
-    'regParam'?)``)."""
-    known = {param.name.lower(): param.name for param in owner.params}
-    for name in sorted(names):
-        if not owner.hasParam(name):
-            close = difflib.get_close_matches(name.lower(), list(known), n=1)
-            hint = f" (did you mean {known[close[0]]!r}?)" if close else ""
-            raise ConfigError(f"{type(owner).__name__}: unknown param {name!r}{hint}")

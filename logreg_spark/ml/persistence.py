@@ -108,6 +108,7 @@ def export_mllib(
         trained.intercept,
         trained.family,
         threshold=scorer.threshold,
+        class_thresholds=scorer.class_thresholds,
         features_col=scorer.spec.vector_col or "features",
         mode=mode,
         key=key,
