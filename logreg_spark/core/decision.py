@@ -39,7 +39,10 @@ def inconsistency(threshold: float, thresholds: Sequence[float]) -> str | None:
         return f"threshold applies to two classes; thresholds has {len(thresholds)} values"
     equivalent = binary_threshold(thresholds)
     if abs(equivalent - threshold) >= 1e-5:
-        return f"threshold {threshold:g} and thresholds (equivalent to {equivalent:g}) disagree; set one of them"
+        return (  # MLlib's wording, which Spark's tests match
+            f"Logistic Regression getThreshold found inconsistent values for threshold ({threshold:g}) "
+            f"and thresholds (equivalent to {equivalent:g}); set one of them"
+        )
     return None
 
 
