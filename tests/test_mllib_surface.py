@@ -279,6 +279,16 @@ def test_the_jobs_honour_model_thresholds(spark, rows, tmp_path, reader):
     got = pq.read_table(tmp_path / "set").column("prediction").to_numpy()
     np.testing.assert_array_equal(got, _expected(trained, X, other))
     if reader == "auto":
+        trained.copy({trained.thresholds: other}).write().save(str(tmp_path / "changed"))  # set after the fit
+        predict.run(
+            spark,
+            PredictConf(
+                input=PredictInputConf(path=str(root / "rows")),
+                model=ModelRefConf(path=str(tmp_path / "changed")),
+                output=PredictOutputConf(path=str(tmp_path / "changed_scores")),
+            ),
+        )
+        np.testing.assert_array_equal(pq.read_table(tmp_path / "changed_scores").column("prediction").to_numpy(), got)
         evaluate.run(
             spark,
             EvaluateConf(
