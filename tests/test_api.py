@@ -249,7 +249,10 @@ def test_params_mean_what_the_conf_means():
     [
         (lambda: LogisticRegression(regParam=-1.0), r"^regParam: model.reg_param must be >= 0.0 \(got -1.0\)$"),
         (lambda: LogisticRegression(solver="sgd"), "^solver: solver.name must be one of 'auto'"),
-        (lambda: LogisticRegression(regparam=0.1), r"^LogisticRegression: unknown param\(s\) \['regparam'\]$"),
+        (
+            lambda: LogisticRegression(regparam=0.1),
+            r"^LogisticRegression: unknown param 'regparam' \(did you mean 'regParam'\?\)$",
+        ),
         (lambda: LogisticRegression().setElasticNetParam(2.0), "^elasticNetParam: model.elastic_net_param"),
         (
             lambda: LogisticRegression(featureCols=["a"], featuresCol="v").fit_conf(),

@@ -18,8 +18,9 @@ from logreg_spark.errors import InputError
 from logreg_spark.settings.schema import EvaluateConf, EvaluateInputConf, EvaluateOutputConf, ModelRefConf
 from logreg_spark.spark import expressions, scoring
 from logreg_spark.spark.blocks import FeatureSpec, Problems
+from logreg_spark.spark.loaded_model import LoadedModel
 from logreg_spark.spark.outputs import Output
-from logreg_spark.spark.scoring import LoadedModel, expressible, row_check, row_checks, scored, validate_rows
+from logreg_spark.spark.scoring import expressible, row_check, row_checks, scored, validate_rows
 
 NAMES = ["a", "b b", "c"]
 OUTPUTS = {

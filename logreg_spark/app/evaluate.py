@@ -31,23 +31,19 @@ from ..errors import InputError
 from ..spark import expressions
 from ..spark.blocks import LABEL, WEIGHT
 from ..spark.expressions import label_checks
+from ..spark.loaded_model import LoadedModel, check_not_features, deciding, model_input, with_offset_col
 from ..spark.ranking import rankings
 from ..spark.scoring import (
-    LoadedModel,
     Settle,
-    check_not_features,
     checked_columns,
-    decision_threshold,
     expressible,
     labelled_check,
     labelled_columns,
     labels,
     margin_columns,
-    model_input,
     row_checks,
     scored_batches,
     validate_rows,
-    with_offset_col,
 )
 from . import tracking
 from .cli import job_main
@@ -74,7 +70,7 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> tuple[DataF
         p, y = expressions.probabilities(family, margin), F.col(LABEL)
         scores = [y.alias("y"), F.col(WEIGHT).alias("w"), expressions.row_log_loss(family, margin, y).alias("loss")]
         if family.is_multinomial:
-            scores.append(expressions.prediction(family, p, 0.5).alias("prediction"))
+            scores.append(expressions.prediction(model.decision, p).alias("prediction"))
         else:
             bin_of_p = F.least((p[0] * CALIBRATION_BINS).cast("long"), F.lit(CALIBRATION_BINS - 1))
             scores = [p[0].alias("p"), *scores, bin_of_p.alias("bin")]
@@ -87,7 +83,7 @@ def _score(df: DataFrame, conf: EvaluateConf, model: LoadedModel) -> tuple[DataF
         p = family.probabilities(margin)
         scores = {"y": y, "w": w, "loss": family.row_log_loss(margin, y)}
         if family.is_multinomial:
-            return {**scores, "prediction": p.argmax(axis=1).astype(np.float64)}
+            return {**scores, "prediction": model.decision.classes(p)}
         return {"p": p, **scores, "bin": calibration_bin(p)}
 
     needed = [*model.input_columns, LABEL, WEIGHT]
@@ -254,7 +250,7 @@ def run(spark: SparkSession, conf: EvaluateConf) -> str:
     """Evaluate the model on ``conf.input`` and write the results; return where they went."""
     target, df = open_job(spark, conf.input, conf.output.path, conf.output.mode, "output.path")
     model = with_offset_col(read_model(spark, conf.model.path), conf.input.offset_col, "input.offset_col")
-    threshold = decision_threshold(model, conf.model.threshold)
+    model = deciding(model, conf.model.threshold, conf.model.thresholds)
     scored, settle = _score(df, conf, model)
     scored = scored.persist()
     try:
@@ -263,7 +259,7 @@ def run(spark: SparkSession, conf: EvaluateConf) -> str:
         results = (
             evaluate_classes(scored, model.family.classes)
             if model.family.is_multinomial
-            else evaluate(scored, threshold)
+            else evaluate(scored, model.threshold)
         )
     finally:
         scored.unpersist()

@@ -79,6 +79,7 @@ def write_mllib_model(
     family: Family,
     *,
     threshold: float,
+    class_thresholds: tuple[float, ...] = (),
     features_col: str,
     mode: str,
     key: str = "output.mllib_path",
@@ -88,7 +89,8 @@ def write_mllib_model(
     holds them) to ``target`` in MLlib's format, atomically; return the qualified path.
 
     ``mode = "error"`` refuses an existing ``target`` (an :class:`~logreg_spark.errors.OutputError`
-    naming ``key`` and saying how to replace it), ``"overwrite"`` replaces it. A binomial model carries ``threshold``.
+    naming ``key`` and saying how to replace it), ``"overwrite"`` replaces it. A binomial model carries ``threshold``,
+    a multinomial one its ``class_thresholds`` as MLlib's ``thresholds`` (when there are any).
     """
     matrix = np.atleast_2d(np.asarray(coefficients, dtype=np.float64))
     intercepts = np.atleast_1d(np.asarray(intercept, dtype=np.float64))
@@ -96,6 +98,8 @@ def write_mllib_model(
     params: dict[str, Any] = {"featuresCol": features_col, "family": family.name}
     if not family.is_multinomial:
         params["threshold"] = float(threshold)
+    elif class_thresholds:
+        params["thresholds"] = list(class_thresholds)
     metadata = {
         "class": MLLIB_CLASS,
         "timestamp": int(time.time() * 1000),

@@ -19,13 +19,14 @@ import pyarrow.parquet as pq
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
+from ..core.decision import decision_of
 from ..core.family import BINOMIAL, Family
 from ..errors import ModelError
 from ..solvers import IterationRecord
 from ..spark.blocks import FeatureSpec
 from ..spark.jvm import java_root_message
+from ..spark.loaded_model import LoadedModel
 from ..spark.reading import HASHED
-from ..spark.scoring import LoadedModel
 from .paths import OVERWRITE_HINT, staged_directory, storage_path
 from .storage import StoragePath
 
@@ -185,10 +186,21 @@ def scorer_of(model: TrainedModel, uri: str) -> LoadedModel:
     try:
         threshold, label_col = float(model.metadata["threshold"]), str(model.metadata["label_col"])
         offset_col = str(model.metadata.get("offset_col", ""))  # older models: none
+        thresholds = [float(t) for t in model.metadata.get("thresholds", [])]  # absent before MLlib's thresholds
+        decision = decision_of(model.family, threshold, thresholds, f"{where}: model.json's thresholds")
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{where}: model.json lacks or garbles {err}") from None
     return LoadedModel(
-        uri, model.coefficients, model.intercept, threshold, spec, label_col, hashing, model.family, offset_col
+        uri,
+        model.coefficients,
+        model.intercept,
+        decision.threshold,
+        spec,
+        label_col,
+        hashing,
+        model.family,
+        offset_col,
+        decision.class_thresholds,
     )
 
 

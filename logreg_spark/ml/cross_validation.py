@@ -24,8 +24,9 @@ from ..errors import ConfigError
 from ..settings.sections import origins
 from ..settings.tuning import TuneFitConf, TuneSection
 from ..tuning.run import Tuned, tune_frame
-from .estimator import LogisticRegression
+from .estimator import LogisticRegression, model_of
 from .model import LogisticRegressionModel
+from .names import check_known
 from .params import CONF_KEYS
 
 _LIST, _INT, _FLOAT, _STR = (
@@ -67,9 +68,7 @@ class LogisticRegressionCV(Estimator["LogisticRegressionCVModel"]):
             f = _tune_field(name)
             defaults[name] = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         self._setDefault(estimator=LogisticRegression(), **defaults)
-        unknown = sorted(name for name in params if not self.hasParam(name))
-        if unknown:
-            raise ConfigError(f"LogisticRegressionCV: unknown param(s) {unknown}")
+        check_known(self, params)
         self._set(**params)
 
     def tune_conf(self) -> TuneFitConf:
@@ -87,8 +86,7 @@ class LogisticRegressionCV(Estimator["LogisticRegressionCVModel"]):
     def _fit(self, dataset: DataFrame) -> LogisticRegressionCVModel:
         tuned = tune_frame(dataset, self.tune_conf())
         best = tuned.selection.best
-        model = LogisticRegressionModel(tuned.trained, dataset)
-        self.getOrDefault(self.estimator)._copyValues(model)
+        model = model_of(tuned.trained, self.getOrDefault(self.estimator), dataset)
         model._set(regParam=best.reg_param, elasticNetParam=best.elastic_net_param)
         return LogisticRegressionCVModel(model, tuned, self.getOrDefault("metric"))
 

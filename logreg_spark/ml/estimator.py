@@ -17,40 +17,43 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pyspark.ml import Estimator
+from pyspark.ml.classification import ProbabilisticClassifier
 from pyspark.ml.param import Param
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
 from ..artifacts.checkpoint import Checkpoints, checkpointing
 from ..artifacts.model_dir import TrainedModel
-from ..errors import ConfigError
 from ..settings.schema import FitConf
 from ..training.fitting import fit
 from ..tuning.many import fit_many, shareable
 from .model import LogisticRegressionModel
+from .names import check_known
 from .params import LogisticRegressionParams
 
 
 class LogisticRegression(
-    Estimator[LogisticRegressionModel],
     LogisticRegressionParams,
+    ProbabilisticClassifier,
+    Estimator[LogisticRegressionModel],
     DefaultParamsReadable["LogisticRegression"],
     DefaultParamsWritable,
 ):
     """Logistic regression with MLlib's params (``regParam``, ``elasticNetParam``, ``maxIter``,
     …) and this project's (``solver``, ``featureCols``, ``classWeight``, …): see
-    :mod:`logreg_spark.ml.params`. ``LogisticRegression(regParam=0.01, featureCols=["a", "b"])``."""
+    :mod:`logreg_spark.ml.params`. ``LogisticRegression(regParam=0.01, featureCols=["a", "b"])``.
+    A ``ProbabilisticClassifier`` with MLlib's param mixins, as MLlib's estimator."""
 
     def __init__(self, **params: Any) -> None:
         super().__init__()
         self.setParams(**params)
 
     def setParams(self, **params: Any) -> LogisticRegression:
-        """Set params by name; an unknown name or a bad value is a :class:`ConfigError`."""
-        unknown = sorted(name for name in params if not self.hasParam(name))
-        if unknown:
-            raise ConfigError(f"LogisticRegression: unknown param(s) {unknown}")
+        """Set params by keyword, as MLlib's ``setParams``; an unknown name (with the closest
+        known one) or a bad value is a :class:`ConfigError`."""
+        check_known(self, params)
         self._set(**params)
+        self.check_thresholds()
         return self
 
     @classmethod
@@ -101,9 +104,7 @@ class _SharedFits:
             if self._models is None:
                 self._models = []
                 for trained, estimator in zip(self._fit_all(), self._estimators):
-                    model = LogisticRegressionModel(trained, self._dataset)
-                    estimator._copyValues(model)
-                    self._models.append(model)
+                    self._models.append(model_of(trained, estimator, self._dataset))
             if self._next >= len(self._models):
                 raise StopIteration
             self._next += 1
@@ -116,6 +117,13 @@ def fit_model(
     """Fit ``conf`` on ``df`` (resuming from and writing ``checkpoints``, if any) and return the
     model carrying ``params`` and ``df`` (for its training summary): the one training path of the
     Estimator and the training job."""
-    model = LogisticRegressionModel(fit(df, conf, checkpoints), df)
+    return model_of(fit(df, conf, checkpoints), params, df)
+
+
+def model_of(trained: TrainedModel, params: LogisticRegressionParams, training: DataFrame) -> LogisticRegressionModel:
+    """The model of ``trained`` carrying ``params``, the estimator's uid (as in MLlib) and its
+    ``training`` rows (for its training summary)."""
+    model = LogisticRegressionModel(trained, training)
+    model._resetUid(params.uid)
     params._copyValues(model)
     return model

@@ -16,22 +16,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
-from pyspark.ml import Model
+import pyarrow as pa
 from pyspark.ml.classification import LogisticRegressionModel as MLlibModel
+from pyspark.ml.classification import ProbabilisticClassificationModel
 from pyspark.ml.functions import array_to_vector
-from pyspark.ml.linalg import DenseMatrix, DenseVector
+from pyspark.ml.linalg import DenseVector, Matrix, Vector
 from pyspark.ml.util import MLReadable, MLReader, MLWritable, MLWriter
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..artifacts.model_dir import TrainedModel, scorer_of
+from ..core.decision import decision_of
 from ..errors import InputError, ModelError
-from ..spark.outputs import Output
+from ..spark.loaded_model import LoadedModel, model_input, with_offset_col
+from ..spark.outputs import Output, output_values
 from ..spark.reading import HASHED
-from ..spark.scoring import LoadedModel, model_input, scored, with_offset_col
+from ..spark.scoring import scored
 from .fit_report import FitReport
+from .linalg import coefficient_vector, compressed, feature_row
 from .params import OUTPUT_COLUMNS, LogisticRegressionParams
 from .summary import (
     BinaryLogisticRegressionSummary,
@@ -42,15 +47,23 @@ from .summary import (
 )
 
 
-class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["LogisticRegressionModel"], MLWritable):
+class LogisticRegressionModel(
+    LogisticRegressionParams, ProbabilisticClassificationModel, MLReadable["LogisticRegressionModel"], MLWritable
+):
     """A logistic regression fitted by :class:`~logreg_spark.ml.LogisticRegression` (or the
-    training job): MLlib's accessors, ``transform``, ``save``/``load`` of the jobs' model
-    directory, and :meth:`to_mllib`."""
+    training job): a ``ProbabilisticClassificationModel`` with MLlib's accessors, ``transform``,
+    ``predict``/``predictRaw``/``predictProbability`` of one Vector, ``save``/``load`` of the
+    jobs' model directory, and :meth:`to_mllib`. It has its estimator's uid, as in MLlib."""
 
     def __init__(self, trained: TrainedModel | None = None, training: DataFrame | None = None) -> None:
         super().__init__()
         self._trained, self._training = trained, training
         self._summary: LogisticRegressionTrainingSummary | None = None
+
+    def __repr__(self) -> str:
+        if self._trained is None:
+            return f"LogisticRegressionModel: uid={self.uid}"
+        return f"LogisticRegressionModel: uid={self.uid}, numClasses={self.numClasses}, numFeatures={self.numFeatures}"
 
     @property
     def trained(self) -> TrainedModel:
@@ -73,18 +86,19 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
         return list(self.trained.features)
 
     @property
-    def coefficientMatrix(self) -> DenseMatrix:
-        coef = np.atleast_2d(self.trained.coefficients)
-        return DenseMatrix(coef.shape[0], coef.shape[1], coef.ravel(order="F").tolist())
+    def coefficientMatrix(self) -> Matrix:
+        """The K × d coefficients (1 × d binomial), compressed as MLlib's (:mod:`.linalg`)."""
+        return compressed(np.atleast_2d(self.trained.coefficients))
 
     @property
     def interceptVector(self) -> DenseVector:
         return DenseVector(np.atleast_1d(self.trained.intercept))
 
     @property
-    def coefficients(self) -> DenseVector:
+    def coefficients(self) -> Vector:
+        """Binomial: the coefficients, sparse when :attr:`coefficientMatrix` is."""
         self._binomial_only("coefficients", "coefficientMatrix")
-        return DenseVector(self.trained.coefficients)
+        return coefficient_vector(self.trained.coefficients)
 
     @property
     def intercept(self) -> float:
@@ -154,14 +168,44 @@ class LogisticRegressionModel(Model, LogisticRegressionParams, MLReadable["Logis
     def scorer(self) -> LoadedModel:
         """The model as the executors score with it: the features where training found them (a
         Vector or array model reads the ``featuresCol`` param), the offsets of a model trained
-        with them from the ``offsetCol`` param, the ``threshold`` param."""
+        with them from the ``offsetCol`` param, the ``threshold`` or ``thresholds`` param (one
+        per class)."""
         found = scorer_of(self.trained, f"(model {self.uid})")
         spec = found.spec
         if spec.vector_col and spec.vector_col != HASHED and self.isSet(self.getParam("featuresCol")):
             spec = replace(spec, vector_col=self.getOrDefault("featuresCol"))
         offset_col = self.getOrDefault("offsetCol") if self.isSet(self.getParam("offsetCol")) else ""
         found = with_offset_col(found, offset_col, "offsetCol")
-        return replace(found, spec=spec, threshold=float(self.getOrDefault("threshold")))
+        self.check_thresholds()
+        thresholds = self.getOrDefault("thresholds") if self.isDefined("thresholds") else []
+        decision = decision_of(found.family, float(self.getOrDefault("threshold")), thresholds, "thresholds")
+        return replace(found, spec=spec, threshold=decision.threshold, class_thresholds=decision.class_thresholds)
+
+    def predict(self, value: Vector) -> float:
+        """The predicted class of one feature Vector (in :attr:`features` order), on the driver."""
+        return float(self._scored(value, "predict")["prediction"][0])
+
+    def predictRaw(self, value: Vector) -> DenseVector:
+        """MLlib's raw prediction of one Vector: ``[-m, m]``, or the K class margins."""
+        return DenseVector(self._scored(value, "predictRaw")["rawPrediction"][0])
+
+    def predictProbability(self, value: Vector) -> DenseVector:
+        """The class probabilities of one Vector: ``[1 - p, p]``, or the K classes'."""
+        return DenseVector(self._scored(value, "predictProbability")["probability"][0])
+
+    def _scored(self, value: Vector, method: str) -> dict[str, Any]:
+        """MLlib's three outputs for one Vector, by the executors' code (:func:`output_values`)."""
+        scorer = self.scorer()
+        if scorer.offset_col:
+            raise ModelError(
+                f"{method}: this model adds the offset column {scorer.offset_col!r} to every margin, "
+                "which one Vector does not carry; score rows with transform"
+            )
+        add = output_values(scorer.decision, _outputs(OUTPUT_COLUMNS))
+        columns = add(pa.table({}), scorer.margins(feature_row(value, self.numFeatures, method)))
+        return {
+            name: column.to_pylist() if isinstance(column, pa.Array) else column for name, column in columns.items()
+        }
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         scorer = self.scorer()

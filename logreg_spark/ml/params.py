@@ -23,7 +23,27 @@ from collections.abc import Callable
 from typing import Any
 
 from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import (
+    HasAggregationDepth,
+    HasElasticNetParam,
+    HasFeaturesCol,
+    HasFitIntercept,
+    HasLabelCol,
+    HasMaxBlockSizeInMB,
+    HasMaxIter,
+    HasPredictionCol,
+    HasProbabilityCol,
+    HasRawPredictionCol,
+    HasRegParam,
+    HasStandardization,
+    HasThreshold,
+    HasThresholds,
+    HasTol,
+    HasWeightCol,
+)
 
+from ..core.decision import binary_threshold, inconsistency
+from ..errors import ConfigError
 from ..settings.schema import FitConf, InputConf, ModelConf, SolverConf
 from ..settings.sections import origins
 
@@ -41,12 +61,14 @@ CONF_KEYS = {
     "offsetCol": "input.offset_col",
     "handleInvalid": "input.invalid",
     "cache": "input.cache",
+    "maxBlockSizeInMB": "input.max_block_size_mb",
     "family": "model.family",
     "fitIntercept": "model.fit_intercept",
     "regParam": "model.reg_param",
     "elasticNetParam": "model.elastic_net_param",
     "standardization": "model.standardization",
     "threshold": "model.threshold",
+    "thresholds": "model.thresholds",
     "classWeight": "model.class_weight",
     "initModel": "model.init_model",
     "solver": "solver.name",
@@ -72,11 +94,12 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
     float: TypeConverters.toFloat,
     str: TypeConverters.toString,
     list[str]: TypeConverters.toListString,
+    list[float]: TypeConverters.toListFloat,
     int | None: TypeConverters.toInt,
     float | None: TypeConverters.toFloat,
 }
 #: Params whose conf value means "unset": they have no default, as in MLlib.
-_UNSET: dict[str, Any] = {"weightCol": "", "offsetCol": "", "numFeatures": None}
+_UNSET: dict[str, Any] = {"weightCol": "", "offsetCol": "", "numFeatures": None, "thresholds": []}
 
 DOCS = {
     "featuresCol": "features column: an ML Vector or an array of numbers (when no other feature source is set)",
@@ -91,12 +114,14 @@ DOCS = {
     "offsetCol": "offset column: a fixed term added to each row's margin (unset or empty: 0); binomial only",
     "handleInvalid": "rows with invalid values: 'error' or 'skip'",
     "cache": "where the training blocks are cached: 'local' files on the executors or 'spark' memory",
+    "maxBlockSizeInMB": "maximum size in MB of a cached training block (0.0: automatic, 16 MiB)",
     "family": "'auto', 'binomial' or 'multinomial'",
     "fitIntercept": "fit an intercept",
     "regParam": "regularization strength (>= 0)",
     "elasticNetParam": "elastic net mixing: 0 is L2, 1 is L1",
     "standardization": "penalize the coefficients of standardized features (MLlib's meaning)",
     "threshold": "binomial decision threshold on the probability of class 1",
+    "thresholds": "per class: the class of the largest probability/threshold is predicted (>= 0, at most one 0)",
     "classWeight": "'' or 'balanced' (rows weighted inversely to their class's share)",
     "initModel": "model directory to start from",
     "solver": "'auto', 'newton', 'lbfgs' or 'gd'",
@@ -138,15 +163,81 @@ def _check_value(name: str, value: Any) -> None:
         _SECTIONS[section](**{key: value})
 
 
-class LogisticRegressionParams(Params):
-    """The params shared by :class:`~logreg_spark.ml.LogisticRegression` and its model."""
+class LogisticRegressionParams(
+    HasProbabilityCol,
+    HasThresholds,
+    HasRawPredictionCol,
+    HasLabelCol,
+    HasFeaturesCol,
+    HasPredictionCol,
+    HasRegParam,
+    HasElasticNetParam,
+    HasMaxIter,
+    HasFitIntercept,
+    HasTol,
+    HasStandardization,
+    HasWeightCol,
+    HasAggregationDepth,
+    HasThreshold,
+    HasMaxBlockSizeInMB,
+):
+    """The params shared by :class:`~logreg_spark.ml.LogisticRegression` and its model. It derives
+    from MLlib's param mixins (in the order of MLlib's ``_LogisticRegressionParams``), so that
+    ``isinstance(lr, HasWeightCol)`` and the like hold as for MLlib's classes (``OneVsRest``
+    passes its weights only then); the :class:`Param` objects are this module's (:data:`DOCS`),
+    which replace the mixins' of the same name."""
 
     def __init__(self) -> None:
         super().__init__()
         defaults = {name: _conf_default(_conf_field(name)[0]) for name in CONF_KEYS if name not in _UNSET}
         self._setDefault(**{**defaults, "featuresCol": "features", **OUTPUT_COLUMNS})
 
+    def setThreshold(self, value: float) -> Any:
+        """Set threshold (binomial: predict 1 when P(1) > threshold) and clear thresholds, as MLlib."""
+        self._set(threshold=value)
+        self.clear(self.getParam("thresholds"))
+        return self
+
+    def setThresholds(self, value: list[float]) -> Any:
+        """Set thresholds (one per class: predict the class of the largest p/t) and clear
+        threshold, as MLlib."""
+        self._set(thresholds=value)
+        self.clear(self.getParam("threshold"))
+        return self
+
+    def getThreshold(self) -> float:
+        """threshold, or with two thresholds (t0, t1) the equivalent 1 / (1 + t0/t1) (MLlib's)."""
+        self.check_thresholds()
+        if self.isSet("thresholds"):
+            thresholds = self.getOrDefault("thresholds")
+            if len(thresholds) != 2:
+                raise ConfigError(f"threshold: applies to two classes; thresholds has {len(thresholds)} values")
+            return binary_threshold(thresholds)
+        return float(self.getOrDefault("threshold"))
+
+    def getThresholds(self) -> list[float]:
+        """thresholds, or for a set threshold t the equivalent [1 - t, t]; neither set: an error."""
+        self.check_thresholds()
+        if not self.isSet("thresholds") and self.isSet("threshold"):
+            t = float(self.getOrDefault("threshold"))
+            return [1.0 - t, t]
+        if not self.isDefined("thresholds"):
+            raise ConfigError("thresholds: not set (set thresholds, or threshold for two classes)")
+        return list(self.getOrDefault("thresholds"))
+
+    def check_thresholds(self) -> None:
+        """MLlib's ``checkThresholdConsistency``: threshold and thresholds, both set, must agree."""
+        if self.isSet("threshold") and self.isSet("thresholds"):
+            problem = inconsistency(self.getOrDefault("threshold"), self.getOrDefault("thresholds"))
+            if problem:
+                raise ConfigError(f"threshold, thresholds: {problem}")
+
     def _set(self, **kwargs: Any) -> LogisticRegressionParams:
+        """Set params, each checked as its conf key; None for a param without a default (MLlib's
+        ``weightCol=None``, ``thresholds=None``) leaves it unset."""
+        for name in [name for name, value in kwargs.items() if value is None and name in _UNSET]:
+            self.clear(self.getParam(name))
+            del kwargs[name]
         for name, value in kwargs.items():
             if name in CONF_KEYS and value is not None:
                 _check_value(name, self.getParam(name).typeConverter(value))
@@ -155,6 +246,7 @@ class LogisticRegressionParams(Params):
     def fit_conf(self) -> FitConf:
         """The conf these params stand for; a bad value or combination is a :class:`ConfigError`
         naming the param and its key."""
+        self.check_thresholds()
         values: dict[str, dict[str, Any]] = {section: {} for section in _SECTIONS}
         explicit_source = any(self.isSet(name) for name in ("featureCols", "hashFeatures", "indicesCol", "valuesCol"))
         for name, key in CONF_KEYS.items():
@@ -173,7 +265,7 @@ class LogisticRegressionParams(Params):
         for name, key in CONF_KEYS.items():
             section, field_name = key.split(".")
             value = getattr(getattr(conf, section), field_name)
-            if name == "featuresCol" and not value:
+            if name == "featuresCol" and not value or (name == "threshold" and conf.model.thresholds and value == 0.5):
                 continue
             if name in _UNSET and value == _UNSET[name]:
                 self.clear(self.getParam(name))
@@ -186,8 +278,9 @@ def _add_params(cls: type[Params]) -> None:
     for name, doc in DOCS.items():
         setattr(cls, name, Param(Params._dummy(), name, doc, typeConverter=_converter(name)))
         title = name[0].upper() + name[1:]
-        setattr(cls, f"get{title}", _getter(name))
-        setattr(cls, f"set{title}", _setter(name))
+        for method, make in ((f"get{title}", _getter), (f"set{title}", _setter)):
+            if method not in cls.__dict__:  # not written out in the class (the thresholds' rules)
+                setattr(cls, method, make(name))
 
 
 def _getter(name: str) -> Callable[[Params], Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pyspark
@@ -65,7 +66,17 @@ def save_model(
     """Write ``model``'s directory to ``target`` atomically (``mode``: ``error`` or
     ``overwrite``); return the qualified path. The training job and ``save`` both write here."""
     files = {**pictures(model.trained), METADATA: _metadata(model).encode()}
-    return write_model(model.trained, target, mode, files, key, overwrite_hint)
+    return write_model(_deciding(model), target, mode, files, key, overwrite_hint)
+
+
+def _deciding(model: LogisticRegressionModel) -> TrainedModel:
+    """The fitted model, with ``model.json``'s decision the params' when they set one (as
+    ``setThresholds`` after the fit), so that ``predict.py`` predicts what ``transform`` does."""
+    if not (model.isSet("threshold") or model.isDefined("thresholds")):
+        return model.trained
+    scorer = model.scorer()
+    decision = {"threshold": scorer.threshold, "thresholds": list(scorer.class_thresholds)}
+    return replace(model.trained, metadata={**model.trained.metadata, **decision})
 
 
 def load_model(spark: SparkSession, path: str) -> LogisticRegressionModel:
@@ -110,6 +121,7 @@ def export_mllib(
         trained.intercept,
         trained.family,
         threshold=scorer.threshold,
+        class_thresholds=scorer.class_thresholds,
         features_col=scorer.spec.vector_col or "features",
         mode=mode,
         key=key,

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.decision import inconsistency, thresholds_problem
 from ..errors import ConfigError
 from .columns import check_feature_source, check_offset, check_roles
 from .sections import WHERE, Section, Where, at_least, between, greater_than, one_of
@@ -38,6 +39,11 @@ class InputConf(Section, section="input"):
     invalid: str = field(default="error", metadata=one_of("error", "skip"))
     cache: str = field(default="local", metadata=one_of("local", "spark"))
     reader: str = field(default="auto", metadata=one_of("auto", "spark"))
+    max_block_size_mb: float = field(default=0.0, metadata=at_least(0.0))  # 0: BLOCK_BYTES
+
+
+#: Class thresholds as MLlib's ``thresholds`` param: one per class, >= 0, at most one 0.
+_THRESHOLDS = {"check": thresholds_problem}
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,16 @@ class ModelConf(Section, section="model"):
     elastic_net_param: float = field(default=0.0, metadata=between(0.0, 1.0))
     standardization: bool = True
     threshold: float = field(default=0.5, metadata=between(0.0, 1.0))
+    thresholds: list[float] = field(default_factory=list, metadata=_THRESHOLDS)  # []: unset
     class_weight: str = field(default="", metadata=one_of("", "balanced"))
     init_model: str = ""
+
+    def __post_init__(self) -> None:
+        """A ``threshold`` other than the default must agree with ``thresholds``, as in MLlib."""
+        super().__post_init__()
+        problem = inconsistency(self.threshold, self.thresholds) if self.thresholds and self.threshold != 0.5 else None
+        if problem:
+            raise ConfigError(f"{WHERE.get()('model.thresholds')}: model.threshold, model.thresholds: {problem}")
 
 
 @dataclass(frozen=True)
@@ -193,6 +207,7 @@ class EvaluateInputConf(ScoredInputConf):
 class ModelRefConf(Section, section="model"):
     path: str = ""
     threshold: float | None = field(default=None, metadata=between(0.0, 1.0))  # None: the model's
+    thresholds: list[float] | None = field(default=None, metadata=_THRESHOLDS)  # None: the model's
 
 
 @dataclass(frozen=True)

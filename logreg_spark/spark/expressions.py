@@ -28,6 +28,7 @@ import numpy as np
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
+from ..core.decision import Decision
 from ..core.family import Family
 from .blocks import BAD_WEIGHT, LABEL, NOT_FINITE, WEIGHT, FeatureSpec, Problems, label_problem
 from .session import is_connect
@@ -222,10 +223,13 @@ def row_log_loss(family: Family, margin: list[Column], y: Column) -> Column:
     return _softplus_and_sigmoid((1.0 - 2.0 * y) * margin[0])[0]
 
 
-def prediction(family: Family, p: list[Column], threshold: float) -> Column:
-    """The predicted class as a double: 1.0 when P(label 1) exceeds ``threshold``, or the first
-    class of the highest probability (as ``argmax``)."""
-    if family.is_multinomial:
-        classes = F.array(*p)
-        return (F.array_position(classes, F.array_max(classes)) - 1).cast("double")
-    return (p[0] > threshold).cast("double")
+def prediction(decision: Decision, p: list[Column]) -> Column:
+    """The predicted class as a double, as :meth:`~logreg_spark.core.decision.Decision.classes`:
+    1.0 when P(label 1) exceeds the threshold, or the first class of the highest ``pₖ / tₖ``."""
+    if not decision.family.is_multinomial:
+        return (p[0] > decision.threshold).cast("double")
+    if decision.class_thresholds:
+        inf = float("inf")
+        p = [F.when(pk > 0, inf).otherwise(-inf) if t == 0 else pk / t for pk, t in zip(p, decision.class_thresholds)]
+    classes = F.array(*p)
+    return (F.array_position(classes, F.array_max(classes)) - 1).cast("double")

@@ -19,6 +19,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ..core.decision import Decision
 from ..core.family import Family
 from . import expressions
 
@@ -41,19 +42,21 @@ class Output:
             return T.DoubleType()
         return T.ArrayType(T.DoubleType(), False)
 
-    def values(self, family: Family, margin: np.ndarray, p: np.ndarray, threshold: float) -> np.ndarray | pa.Array:
+    def values(self, decision: Decision, margin: np.ndarray, p: np.ndarray) -> np.ndarray | pa.Array:
         """The column in NumPy, from a batch's margins and probabilities."""
+        family = decision.family
         if self.quantity == "prediction":
-            return predictions(family, p, threshold)
+            return decision.classes(p)
         values = margin if self.quantity == "margin" else p
         if self.both_sides and not family.is_multinomial:
             values = np.column_stack([-values, values] if self.quantity == "margin" else [1.0 - values, values])
         return per_row(values)
 
-    def column(self, family: Family, margin: list[Column], p: list[Column], threshold: float) -> Column:
+    def column(self, decision: Decision, margin: list[Column], p: list[Column]) -> Column:
         """The column as a Spark SQL expression (:mod:`~logreg_spark.spark.expressions`)."""
+        family = decision.family
         if self.quantity == "prediction":
-            return expressions.prediction(family, p, threshold)
+            return expressions.prediction(decision, p)
         values = margin if self.quantity == "margin" else p
         if family.is_multinomial:
             return F.array(*values)
@@ -62,20 +65,14 @@ class Output:
         return values[0]
 
 
-def output_values(family: Family, threshold: float, outputs: dict[str, Output]) -> AddColumns:
+def output_values(decision: Decision, outputs: dict[str, Output]) -> AddColumns:
     """The ``outputs`` in NumPy, from a table's margins (probabilities computed once)."""
 
     def add(_: pa.Table, margin: np.ndarray) -> dict[str, np.ndarray | pa.Array]:
-        p = family.probabilities(margin)
-        return {name: output.values(family, margin, p, threshold) for name, output in outputs.items()}
+        p = decision.family.probabilities(margin)
+        return {name: output.values(decision, margin, p) for name, output in outputs.items()}
 
     return add
-
-
-def predictions(family: Family, p: np.ndarray, threshold: float) -> np.ndarray:
-    """The predicted class as a double, from the probabilities ``p``: 1.0 when the probability of
-    class 1 exceeds ``threshold`` (as MLlib), or the class of the highest probability."""
-    return (p.argmax(axis=1) if family.is_multinomial else p > threshold).astype(np.float64)
 
 
 def per_row(values: np.ndarray) -> np.ndarray | pa.Array:

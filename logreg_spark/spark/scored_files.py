@@ -32,9 +32,10 @@ from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from .blocks import Problems
+from .loaded_model import LoadedModel
 from .outputs import Output, output_values
 from .parquet_direct import DirectSource, direct_source, local_path
-from .scoring import LoadedModel, row_check, scored_schema, scored_table
+from .scoring import row_check, scored_schema, scored_table
 from .task import partition_id
 
 #: The footer key under which Spark's Parquet writer records a file's Spark schema.
@@ -71,7 +72,7 @@ def write_scored(
     spark_schema = T.StructType([T.StructField(f.name, f.dataType, True, f.metadata) for f in fields])
     footer = {SPARK_SCHEMA_KEY: spark_schema.json().encode(), SPARK_VERSION_KEY: pyspark.__version__.encode()}
     schema = to_arrow_schema(spark_schema).with_metadata(footer)
-    check, add, run = row_check(model), output_values(model.family, model.threshold, outputs), uuid.uuid4().hex
+    check, add, run = row_check(model), output_values(model.decision, outputs), uuid.uuid4().hex
 
     def task(tables: Iterator[pa.Table]) -> Iterator[bytes]:
         problems, index = Problems(), partition_id()

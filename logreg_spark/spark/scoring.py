@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -25,94 +24,15 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..core.family import BINOMIAL, Family
-from ..errors import ConfigError, InputError
 from . import expressions
-from .blocks import LABEL, WEIGHT, FeatureSpec, Problems, feature_matrix, labels_and_weights, offsets
+from .blocks import LABEL, WEIGHT, Problems, feature_matrix, labels_and_weights, offsets
+from .loaded_model import LoadedModel
 from .outputs import AddColumns, Output, output_values
-from .reading import (
-    apply_invalid_policy,
-    check_offset_column,
-    check_pair_columns,
-    label_and_weight_columns,
-    locate_features,
-    with_hashed_features,
-)
+from .reading import apply_invalid_policy, label_and_weight_columns
 from .session import use_driver_python
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A trained model read back for scoring. It goes to every scoring task with the function
-    that uses it, so it holds no per-feature names (:attr:`features` derives them)."""
-
-    uri: str
-    coefficients: np.ndarray  # (d,), or (K, d) for K classes
-    intercept: float | np.ndarray
-    threshold: float
-    spec: FeatureSpec  # where the features are in an input table
-    label_col: str
-    hashing: tuple[list[str], int] | None = None  # input.hash_features and hash_dim, when trained so
-    family: Family = BINOMIAL
-    offset_col: str = ""  # the input column of each row's offset, added to its margin ("": none)
-
-    @property
-    def features(self) -> list[str]:
-        return self.spec.names
-
-    @property
-    def input_columns(self) -> list[str]:
-        """The input columns a score reads: the features' and the offset's."""
-        return self.spec.input_columns + ([self.offset_col] if self.offset_col else [])
-
-    def margins(self, X: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
-        """``xᵀβ + b`` per row (plus its ``offset``), or the (n × K) class margins ``B x + b``."""
-        margin = X @ (self.coefficients.T if self.family.is_multinomial else self.coefficients) + self.intercept
-        return margin if offset is None else margin + offset
-
-
-def with_offset_col(model: LoadedModel, offset_col: str, key: str) -> LoadedModel:
-    """``model`` reading its offsets from the column ``offset_col`` (set as ``key``; "": the
-    column it was trained with); a model trained without offsets takes none."""
-    if not offset_col:
-        return model
-    if not model.offset_col:
-        raise ConfigError(f"{key}: the model {model.uri} was trained without an offset; leave {key} out")
-    return replace(model, offset_col=offset_col)
-
 
 #: Checks one table of rows: (rows to drop, their problems counted, the margins of every row).
 RowCheck = Callable[[pa.Table], "tuple[np.ndarray, Problems, np.ndarray]"]
-
-
-def model_input(df: DataFrame, model: LoadedModel, reader: str = "auto") -> DataFrame:
-    """``df`` with the model's features hashed as in training (if they were), after checking that
-    it has the model's feature columns, of usable types and size (an array or Vector column's
-    length found as ``input.reader`` says)."""
-    if model.offset_col:
-        check_offset_column(df, model.offset_col, f"model offset ({model.uri})")
-    if model.hashing:
-        return with_hashed_features(df, *model.hashing)
-    spec, where = model.spec, f"model features ({model.uri})"
-    if spec.indices_col:
-        check_pair_columns(df, spec, where, where)
-        return df
-    found = locate_features(df, spec.columns, spec.vector_col, where, reader)
-    if spec.vector_col and found.d != spec.d:
-        raise InputError(
-            f"column {spec.vector_col!r} has {found.d} values per row; the model at {model.uri} was trained on {spec.d}"
-        )
-    return df
-
-
-def decision_threshold(model: LoadedModel, configured: float | None) -> float:
-    """``model.threshold`` from the conf, else the model's; a multinomial model takes none."""
-    if model.family.is_multinomial and configured is not None:
-        raise ConfigError(
-            f"model.threshold: the model at {model.uri} is multinomial; it predicts the class "
-            "of the highest probability (leave model.threshold out)"
-        )
-    return model.threshold if configured is None else configured
 
 
 def row_check(model: LoadedModel) -> RowCheck:
@@ -141,18 +61,6 @@ def labelled_check(model: LoadedModel, label_col: str, weight_col: str) -> RowCh
         return bad_rows | bad_labels, problems, margins
 
     return check
-
-
-def check_not_features(model: LoadedModel, roles: dict[str, str]) -> None:
-    """Refuse a label or weight column (``roles``: key or param → column) that the model reads as
-    a feature: its scores would be judged against one of their own inputs."""
-    features = {name.casefold(): name for name in model.spec.input_columns}
-    for key, column in roles.items():
-        if column and column.casefold() in features:
-            raise ConfigError(
-                f"{key}: {column!r} is a feature of the model at {model.uri} ({features[column.casefold()]!r}); "
-                "a label or weight column cannot be one of the model's features"
-            )
 
 
 def labelled_columns(df: DataFrame, label_col: str, weight_col: str) -> DataFrame:
@@ -218,7 +126,7 @@ def scored(df: DataFrame, model: LoadedModel, keep: list[str], outputs: dict[str
         rows = row_checks(model)
         valid = df.where(rows.valid_or_fail() if policy == "error" else rows.valid())
         return valid.select(*_output_columns(model, keep, outputs))
-    add = output_values(model.family, model.threshold, outputs)
+    add = output_values(model.decision, outputs)
     use_driver_python(df.sparkSession)
     return df.mapInArrow(
         scored_batches(model, row_check(model), keep, add, policy), scored_schema(df, model, keep, outputs)
@@ -237,7 +145,7 @@ def _output_columns(model: LoadedModel, keep: list[str], outputs: dict[str, Outp
     """The ``keep`` columns and the ``outputs`` as Spark SQL expressions."""
     margin = margin_columns(model)
     p = expressions.probabilities(model.family, margin)
-    added = [output.column(model.family, margin, p, model.threshold).alias(name) for name, output in outputs.items()]
+    added = [output.column(model.decision, margin, p).alias(name) for name, output in outputs.items()]
     return [F.col(f"`{name}`") for name in keep] + added
 
 
@@ -259,7 +167,7 @@ def scored_once(
     ``INVALID`` that an Observation counts before they are dropped."""
     if expressible(model):
         return checked_columns(df, row_checks(model), _output_columns(model, keep, outputs), policy)
-    check, add = row_check(model), output_values(model.family, model.threshold, outputs)
+    check, add = row_check(model), output_values(model.decision, outputs)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:

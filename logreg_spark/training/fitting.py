@@ -22,6 +22,7 @@ from .. import __version__
 from ..artifacts.checkpoint import Checkpoints
 from ..artifacts.model_dir import TrainedModel
 from ..core.data import Summary
+from ..core.decision import decision_of
 from ..core.engine import PassEngine
 from ..core.family import BINOMIAL, Family
 from ..core.folds import FoldRule
@@ -31,7 +32,7 @@ from ..errors import InputError
 from ..settings.schema import FitConf, ModelConf
 from ..solvers import SolverResult
 from ..spark.blocks import MAX_CLASSES
-from ..spark.prepare import TrainingData
+from ..spark.prepare import BLOCK_BYTES, TrainingData
 from ..spark.reading import apply_invalid_policy
 from .solving import choose_solver, solve
 from .warm_start import StartingPoint, read_warm_start
@@ -151,6 +152,7 @@ def _metadata(
         "conf": conf.to_dict(),
         "solver": solver,
         "threshold": conf.model.threshold,
+        "thresholds": conf.model.thresholds,
         "iterations": len(result.history) - 1,
         "passes": objective.passes,
         "converged": result.converged,
@@ -189,6 +191,7 @@ def fit_prepared(
     """
     started = time.perf_counter()
     family = family_of(data, conf)
+    decision_of(family, conf.model.threshold, conf.model.thresholds, "model.thresholds")  # one per class
     assert engine is None or not conf.model.class_weight, "a given engine does not weight rows by class"
     data = _class_weighted(data, conf, family)
     objective = _objective(data, conf, family, engine)
@@ -202,12 +205,15 @@ def fit_prepared(
 
 
 def prepare(df: DataFrame, conf: FitConf, folds: FoldRule | None = None) -> TrainingData:
-    """``df`` cached as ``conf`` reads it: ``input``, ``solver.dtype`` and
+    """``df`` cached as ``conf`` reads it: ``input`` (in blocks of ``input.max_block_size_mb``, 0:
+    :data:`~logreg_spark.spark.prepare.BLOCK_BYTES`), ``solver.dtype`` and
     ``solver.aggregation_depth``, labels 0 and 1 only for ``model.family = "binomial"``; with
     ``folds``, each row's fold id too."""
     label_limit = 2 if conf.model.family == "binomial" else MAX_CLASSES
+    mb = conf.input.max_block_size_mb
+    block_bytes = max(1, int(mb * 2**20)) if mb else BLOCK_BYTES
     return TrainingData.prepare(
-        df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, label_limit, folds=folds
+        df, conf.input, conf.solver.aggregation_depth, conf.solver.dtype, label_limit, block_bytes, folds=folds
     )
 
 
