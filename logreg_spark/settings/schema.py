@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from .bounds import check_bounded_solver, check_bounds
 from .sections import WHERE, Section, Where, at_least, between, greater_than, one_of
 
 
@@ -48,6 +49,15 @@ class ModelConf(Section, section="model"):
     threshold: float = field(default=0.5, metadata=between(0.0, 1.0))
     class_weight: str = field(default="", metadata=one_of("", "balanced"))
     init_model: str = ""
+    # MLlib's bounds (None: unset): K rows of d numbers, and K numbers (K = 1 for binomial)
+    lower_bounds_on_coefficients: list[list[float]] | None = None
+    upper_bounds_on_coefficients: list[list[float]] | None = None
+    lower_bounds_on_intercepts: list[float] | None = None
+    upper_bounds_on_intercepts: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_bounds(self, WHERE.get())
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,7 @@ class FitConf:
                 f'{where("solver.name")}: solver.name = "newton" handles L2 only; '
                 'use "lbfgs" (or "auto") when model.elastic_net_param > 0'
             )
+        check_bounded_solver(self.model, self.solver.name, where)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
