@@ -17,11 +17,13 @@ below), and a model carries its estimator's params.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import typing
 from collections.abc import Callable
 from typing import Any
 
+from pyspark.ml.linalg import DenseMatrix, DenseVector, Matrix, Vector
 from pyspark.ml.param import Param, Params, TypeConverters
 
 from ..settings.schema import FitConf, InputConf, ModelConf, SolverConf
@@ -48,6 +50,10 @@ CONF_KEYS = {
     "threshold": "model.threshold",
     "classWeight": "model.class_weight",
     "initModel": "model.init_model",
+    "lowerBoundsOnCoefficients": "model.lower_bounds_on_coefficients",
+    "upperBoundsOnCoefficients": "model.upper_bounds_on_coefficients",
+    "lowerBoundsOnIntercepts": "model.lower_bounds_on_intercepts",
+    "upperBoundsOnIntercepts": "model.upper_bounds_on_intercepts",
     "solver": "solver.name",
     "maxIter": "solver.max_iter",
     "tol": "solver.tol",
@@ -74,8 +80,50 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
     int | None: TypeConverters.toInt,
     float | None: TypeConverters.toFloat,
 }
+
+
+def _matrix_rows(matrix: Matrix) -> list[list[float]]:
+    return [[float(v) for v in row] for row in matrix.toArray()]
+
+
+def _rows_matrix(rows: list[list[float]]) -> Matrix:
+    return DenseMatrix(len(rows), len(rows[0]) if rows else 0, [v for row in rows for v in row], isTransposed=True)
+
+
+def _vector_list(vector: Vector) -> list[float]:
+    return [float(v) for v in vector.toArray()]
+
+
+#: (param converter, param value → conf value, conf value → param value) of a Matrix and a Vector param.
+_Linalg = tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]
+_MATRIX: _Linalg = (TypeConverters.toMatrix, _matrix_rows, _rows_matrix)
+_VECTOR: _Linalg = (TypeConverters.toVector, _vector_list, DenseVector)
+#: Params whose values are pyspark.ml.linalg objects (MLlib's types) where their conf keys hold lists.
+_LINALG: dict[str, _Linalg] = {
+    "lowerBoundsOnCoefficients": _MATRIX,
+    "upperBoundsOnCoefficients": _MATRIX,
+    "lowerBoundsOnIntercepts": _VECTOR,
+    "upperBoundsOnIntercepts": _VECTOR,
+}
+
+
 #: Params whose conf value means "unset": they have no default, as in MLlib.
-_UNSET: dict[str, Any] = {"weightCol": "", "numFeatures": None}
+_UNSET: dict[str, Any] = {
+    "weightCol": "",
+    "numFeatures": None,
+    **dict.fromkeys(_LINALG),
+}
+
+
+def to_conf_value(name: str, value: Any) -> Any:
+    """Param ``name``'s value as its conf key holds it (a Matrix as rows of numbers, a Vector as a list)."""
+    return _LINALG[name][1](value) if name in _LINALG and value is not None else value
+
+
+def from_conf_value(name: str, value: Any) -> Any:
+    """A conf key's value as param ``name`` holds it (the inverse of :func:`to_conf_value`)."""
+    return _LINALG[name][2](value) if name in _LINALG and value is not None else value
+
 
 DOCS = {
     "featuresCol": "features column: an ML Vector or an array of numbers (when no other feature source is set)",
@@ -97,6 +145,10 @@ DOCS = {
     "threshold": "binomial decision threshold on the probability of class 1",
     "classWeight": "'' or 'balanced' (rows weighted inversely to their class's share)",
     "initModel": "model directory to start from",
+    "lowerBoundsOnCoefficients": "lower bounds on the coefficients (Matrix 1 x d; K x d for multinomial)",
+    "upperBoundsOnCoefficients": "upper bounds on the coefficients (Matrix 1 x d; K x d for multinomial)",
+    "lowerBoundsOnIntercepts": "lower bounds on the intercepts (Vector of 1; K for multinomial)",
+    "upperBoundsOnIntercepts": "upper bounds on the intercepts (Vector of 1; K for multinomial)",
     "solver": "'auto', 'newton', 'lbfgs' or 'gd'",
     "maxIter": "maximum number of iterations (>= 0)",
     "tol": "convergence tolerance on the optimality measure",
@@ -114,6 +166,12 @@ DOCS = {
 }
 
 
+def param_origins() -> contextlib.AbstractContextManager[None]:
+    """While entered, a conf error names the param that stands for the key (``regParam:
+    model.reg_param …``), also in the checks a fit makes once it has read the data."""
+    return origins({key: name for name, key in CONF_KEYS.items()})
+
+
 def _conf_field(name: str) -> tuple[dataclasses.Field[Any], Any]:
     """The conf field param ``name`` stands for, and its type."""
     section, key = CONF_KEYS[name].split(".")
@@ -126,6 +184,8 @@ def _conf_default(f: dataclasses.Field[Any]) -> Any:
 
 
 def _converter(name: str) -> Callable[[Any], Any]:
+    if name in _LINALG:
+        return _LINALG[name][0]
     return _CONVERTERS[_conf_field(name)[1]] if name in CONF_KEYS else TypeConverters.toString
 
 
@@ -147,7 +207,7 @@ class LogisticRegressionParams(Params):
     def _set(self, **kwargs: Any) -> LogisticRegressionParams:
         for name, value in kwargs.items():
             if name in CONF_KEYS and value is not None:
-                _check_value(name, self.getParam(name).typeConverter(value))
+                _check_value(name, to_conf_value(name, self.getParam(name).typeConverter(value)))
         return super()._set(**kwargs)
 
     def fit_conf(self) -> FitConf:
@@ -160,9 +220,8 @@ class LogisticRegressionParams(Params):
             if not self.isDefined(param) or (name == "featuresCol" and explicit_source and not self.isSet(param)):
                 continue
             section, field_name = key.split(".")
-            values[section][field_name] = self.getOrDefault(param)
-        where = {key: name for name, key in CONF_KEYS.items()}
-        with origins(where):
+            values[section][field_name] = to_conf_value(name, self.getOrDefault(param))
+        with param_origins():
             sections = {section: cls(**values[section]) for section, cls in _SECTIONS.items()}
             return FitConf(**sections)
 
@@ -176,7 +235,7 @@ class LogisticRegressionParams(Params):
             if name in _UNSET and value == _UNSET[name]:
                 self.clear(self.getParam(name))
             else:
-                self._set(**{name: value})
+                self._set(**{name: from_conf_value(name, value)})
 
 
 def _add_params(cls: type[Params]) -> None:
