@@ -13,6 +13,7 @@ from pyspark.ml.linalg import DenseMatrix, Matrices, Vectors
 from logreg_spark import LogisticRegression, LogisticRegressionModel
 from logreg_spark.app.config import load_conf
 from logreg_spark.app.train import run
+from logreg_spark.artifacts.checkpoint import fingerprint
 from logreg_spark.core.bounds import Bounds
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
@@ -274,3 +275,21 @@ def test_training_job_reads_the_bounds_keys(spark, frames, tmp_path):
     expected = LogisticRegression(featureCols=FEATURES, weightCol="weight", regParam=0.01, tol=TOL, **BINOMIAL_PARAMS)
     np.testing.assert_allclose(model.coefficients.toArray(), expected.fit(df).coefficients.toArray(), rtol=1e-9)
     assert model.getLowerBoundsOnCoefficients() == Matrices.dense(1, 4, [-np.inf, 0.0, -np.inf, -np.inf])
+
+
+def test_a_checkpoint_of_other_bounds_is_not_resumed(spark, frames):
+    df = frames[0][0]
+    conf = LogisticRegression(featureCols=FEATURES, **BINOMIAL_PARAMS).fit_conf()
+    other = LogisticRegression(
+        featureCols=FEATURES, **{**BINOMIAL_PARAMS, "upperBoundsOnIntercepts": Vectors.dense([0.0])}
+    )
+    assert fingerprint(conf, df, spark) != fingerprint(other.fit_conf(), df, spark)
+
+
+def test_separable_data_within_bounds_has_a_finite_optimum():
+    X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    y = np.array([0.0, 0.0, 1.0, 1.0])
+    bounds = Bounds(np.array([[-3.0]]), np.array([[3.0]]), np.array([-1.0]), np.array([1.0]))
+    objective, result = _fit(X, y, np.ones(4), BINOMIAL, bounds, 0.0, True)
+    assert result.converged, result.reason
+    assert objective.to_data(result.theta)[0][0] == 3.0
