@@ -293,3 +293,15 @@ def test_separable_data_within_bounds_has_a_finite_optimum():
     objective, result = _fit(X, y, np.ones(4), BINOMIAL, bounds, 0.0, True)
     assert result.converged, result.reason
     assert objective.to_data(result.theta)[0][0] == 3.0
+
+
+def test_standard_errors_only_when_no_bound_is_reached(spark, frames):
+    df = frames[0][0]
+    free = LogisticRegression(featureCols=FEATURES, weightCol="weight", tol=TOL).fit(df).summary
+    loose = LogisticRegression(
+        featureCols=FEATURES, weightCol="weight", tol=TOL, upperBoundsOnCoefficients=_matrix(np.full((1, 4), 100.0))
+    ).fit(df)
+    assert loose.summary.coefficientStandardErrors is not None
+    np.testing.assert_allclose(loose.summary.coefficientStandardErrors, free.coefficientStandardErrors, rtol=1e-6)
+    tight = LogisticRegression(featureCols=FEATURES, weightCol="weight", tol=TOL, **BINOMIAL_PARAMS).fit(df)
+    assert tight.summary.converged and tight.summary.coefficientStandardErrors is None

@@ -92,17 +92,22 @@ class LogisticRegression(
 
 
 def _fit_many(dataset: DataFrame, confs: list[FitConf]) -> list[TrainedModel]:
+    """:func:`fit_many`, its conf errors naming the params."""
     with param_origins():
         return fit_many(dataset, confs)
 
 
 class _ParamsWriter(DefaultParamsWriter):
+    """pyspark.ml's metadata of the params, Matrix and Vector values encoded (:mod:`.param_json`)."""
+
     def saveImpl(self, path: str) -> None:
         params = {p.name: encoded(value) for p, value in self.instance._paramMap.items()}
         DefaultParamsWriter.saveMetadata(self.instance, path, self.sparkSession, paramMap=params)
 
 
 class _ParamsReader(DefaultParamsReader[LogisticRegression]):
+    """The estimator :class:`_ParamsWriter` saved, Matrix and Vector values decoded."""
+
     def load(self, path: str) -> LogisticRegression:
         metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
         estimator = LogisticRegression()

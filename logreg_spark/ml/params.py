@@ -12,7 +12,8 @@ The features come from exactly one source: ``featureCols`` (numeric columns, no
 ``VectorAssembler`` needed), ``hashFeatures``, ``indicesCol`` with ``valuesCol``
 and ``numFeatures``, or else ``featuresCol`` (an ML Vector or numeric array column).
 Every param has MLlib-style ``getX`` and ``setX`` methods (made from the table
-below), and a model carries its estimator's params.
+below), and a model carries its estimator's params. The bounds are MLlib's
+Matrix and Vector params; their conf keys hold lists (:func:`to_conf_value`).
 """
 
 from __future__ import annotations
