@@ -160,7 +160,8 @@ def bounded_optimum(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The minimiser of ``problem``'s smooth objective (no L1) over the box ``lower ≤ (β, b) ≤ upper``
     (margins × (d + 1), intercept last, ±inf where unbounded): SciPy's L-BFGS-B in standardized
-    coordinates, then Newton steps on the coordinates it leaves off their bounds (to rounding)."""
+    coordinates, then Newton steps on the coordinates it leaves off their bounds (to rounding),
+    each kept only if it lowers the objective."""
     from scipy.optimize import minimize
 
     m, d = problem.margins, problem.X.shape[1]
@@ -187,10 +188,13 @@ def bounded_optimum(
     point = found.x.reshape(m, d + 1) / scale
     at_bound = np.isclose(point, lower, rtol=1e-12, atol=1e-14) | np.isclose(point, upper, rtol=1e-12, atol=1e-14)
     free = (~(at_bound | fixed)).ravel()
-    for _ in range(4):
-        _, grad, Z = problem.smooth(point[:, :d], point[:, d])
+    for _ in range(4):  # kept only while they lower the objective (they do near the optimum)
+        value, grad, Z = problem.smooth(point[:, :d], point[:, d])
         H = problem.hessian(Z, np.arange(d))
         step = np.zeros(m * (d + 1))
         step[free] = -np.linalg.lstsq(H[np.ix_(free, free)], grad.ravel()[free], rcond=1e-14)[0]
-        point = np.clip(point + step.reshape(m, d + 1), lower, upper)
+        polished = np.clip(point + step.reshape(m, d + 1), lower, upper)
+        if not problem.smooth(polished[:, :d], polished[:, d])[0] <= value:
+            break
+        point = polished
     return point[:, :d], point[:, d]
