@@ -157,3 +157,48 @@ def _newton_decrement(H: np.ndarray, g: np.ndarray) -> float:
     scale = np.sqrt(np.where(np.diag(H) > 0, np.diag(H), 1.0))
     scaled = g / scale
     return 0.5 * float(scaled @ np.linalg.lstsq(H / np.outer(scale, scale), scaled, rcond=1e-12)[0])
+
+
+def bounded_optimum(
+    problem: Problem, lower: np.ndarray, upper: np.ndarray, fit_intercept: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The minimiser of ``problem``'s smooth objective (no L1) over the box ``lower ≤ (β, b) ≤ upper``
+    (margins × (d + 1), intercept last, ±inf where unbounded): SciPy's L-BFGS-B in standardized
+    coordinates, then Newton steps on the coordinates it leaves off their bounds (to rounding),
+    each kept only if it lowers the objective."""
+    from scipy.optimize import minimize
+
+    m, d = problem.margins, problem.X.shape[1]
+    scale = np.append(np.where(problem.std() > 0, problem.std(), 1.0), 1.0)  # (β σ, b): MLlib's coordinates
+    fixed = np.zeros((m, d + 1), dtype=bool)
+    fixed[:, d] = not fit_intercept
+    fixed[:, :d] |= problem.std() == 0
+
+    def value_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+        point = x.reshape(m, d + 1) / scale
+        value, grad, _ = problem.smooth(point[:, :d], point[:, d])
+        return value, np.where(fixed, 0.0, grad / scale).ravel()
+
+    box_lower, box_upper = np.where(fixed, 0.0, lower * scale), np.where(fixed, 0.0, upper * scale)
+    start = np.clip(np.zeros(m * (d + 1)), box_lower.ravel(), box_upper.ravel())
+    found = minimize(
+        value_and_gradient,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=list(zip(box_lower.ravel(), box_upper.ravel())),
+        options={"maxiter": 20000, "ftol": 1e-16, "gtol": 1e-13, "maxcor": 30},
+    )
+    point = found.x.reshape(m, d + 1) / scale
+    at_bound = np.isclose(point, lower, rtol=1e-12, atol=1e-14) | np.isclose(point, upper, rtol=1e-12, atol=1e-14)
+    free = (~(at_bound | fixed)).ravel()
+    for _ in range(4):  # kept only while they lower the objective (they do near the optimum)
+        value, grad, Z = problem.smooth(point[:, :d], point[:, d])
+        H = problem.hessian(Z, np.arange(d))
+        step = np.zeros(m * (d + 1))
+        step[free] = -np.linalg.lstsq(H[np.ix_(free, free)], grad.ravel()[free], rcond=1e-14)[0]
+        polished = np.clip(point + step.reshape(m, d + 1), lower, upper)
+        if not problem.smooth(polished[:, :d], polished[:, d])[0] <= value:
+            break
+        point = polished
+    return point[:, :d], point[:, d]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .bounds import Bounds, Box
 from .data import Summary
 from .engine import PassEngine
 from .family import BINOMIAL, Family
@@ -42,13 +43,20 @@ class Objective:
     """Loss, gradient and Hessian of the full-batch objective; counts data passes."""
 
     def __init__(
-        self, engine: PassEngine, scaling: FeatureScaling, penalty: ElasticNet, total_weight: float, family: Family
+        self,
+        engine: PassEngine,
+        scaling: FeatureScaling,
+        penalty: ElasticNet,
+        total_weight: float,
+        family: Family,
+        box: Box | None = None,
     ) -> None:
         self.engine = engine
         self.scaling = scaling
         self.penalty = penalty
         self.total_weight = total_weight
         self.family = family
+        self.box = box  # the bounds on θ, if any (:mod:`.bounds`)
         self.passes = 0
 
     @classmethod
@@ -62,19 +70,24 @@ class Objective:
         standardization: bool = True,
         fit_intercept: bool = True,
         family: Family = BINOMIAL,
+        bounds: Bounds | None = None,
     ) -> Objective:
         """The objective of a model with these settings (MLlib's meaning) on data with ``summary``,
         in coordinates of unit curvature at the start (:mod:`~logreg_spark.scaling`);
-        ``family`` says binomial or multinomial of K classes."""
+        ``family`` says binomial or multinomial of K classes; ``bounds`` (data scale, MLlib's
+        meaning) make it a problem over a :class:`~.bounds.Box`, in uncentred coordinates when
+        an intercept is bounded."""
         std = summary.std
         on_coefficients = ElasticNet.on_coefficients(reg_param, elastic_net_param, std, standardization)
         share = np.zeros(family.classes)
         share[: summary.class_weight.size] = summary.class_weight[: share.size] / summary.weight
+        centred = bounds is None or not bounds.on_intercepts
         scaling = FeatureScaling.build(
-            summary.mean, summary.m2 / summary.weight, std > 0, share, on_coefficients.l2, fit_intercept
+            summary.mean, summary.m2 / summary.weight, std > 0, share, on_coefficients.l2, fit_intercept, centred
         )
         penalty = on_coefficients.in_coordinates(scaling.coefficient_scale(), copies=family.n_margins)
-        return cls(engine, scaling, penalty, summary.weight, family)
+        box = Box.build(bounds, scaling) if bounds else None
+        return cls(engine, scaling, penalty, summary.weight, family, box)
 
     @property
     def n_params(self) -> int:
@@ -116,9 +129,10 @@ class Objective:
         coefficients (and the margins of every row move alike), so along t only the penalty
         has curvature: the L2 part's, small beside the data's. Under L1 the solvers drift there
         slowly; here t is chosen exactly (:meth:`ElasticNet.common_shift`). The data's gradient
-        in the solver's coordinates is the same at both points. The binomial model: ``ev``.
+        in the solver's coordinates is the same at both points. The binomial model, or a
+        bounded one (the shift could leave the box; MLlib does not centre bounded models): ``ev``.
         """
-        if not self.family.is_multinomial or self.penalty.is_zero:
+        if not self.family.is_multinomial or self.penalty.is_zero or self.box:
             return ev
         rows = self.family.rows(ev.theta)
         shift = self.penalty.common_shift(rows)
@@ -136,5 +150,9 @@ class Objective:
         )
 
     def optimality(self, ev: Evaluation) -> float:
-        """‖minimum-norm subgradient‖₂ of the full objective at ``ev.theta``."""
-        return float(np.linalg.norm(self.penalty.pseudo_gradient(ev.theta, ev.gradient)))
+        """‖minimum-norm subgradient‖₂ of the full objective at ``ev.theta``; within a box, of the
+        projected one (:meth:`~.bounds.Box.projected_gradient`): 0 exactly at the constrained optimum."""
+        subgradient = self.penalty.pseudo_gradient(ev.theta, ev.gradient)
+        if self.box:
+            subgradient = self.box.projected_gradient(ev.theta, subgradient)
+        return float(np.linalg.norm(subgradient))

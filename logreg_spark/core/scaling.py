@@ -61,17 +61,21 @@ class FeatureScaling:
         class_share: np.ndarray,
         l2: np.ndarray,
         fit_intercept: bool,
+        centred: bool = True,
     ) -> FeatureScaling:
         """Unit curvature at the start (see the module docstring). ``m2`` is the weighted mean
         centred second moment of each feature, ``estimated`` which features get a coefficient,
         ``class_share`` the πₖ of every class (with an intercept), ``l2`` the penalty's L2
-        strength on each data-scale coefficient."""
+        strength on each data-scale coefficient. ``centred = False`` keeps μ = 0 with an
+        intercept too (``b = v b̃``, so bounds on b are bounds on b̃; :mod:`.bounds`): the
+        curvature in βⱼ is then ``q E[xⱼ²] = q (m₂ⱼ + μⱼ²)``, as without an intercept."""
         share = class_share if fit_intercept else np.full_like(class_share, 1.0 / class_share.size)
         q = max(float(np.mean(share * (1.0 - share))), MIN_CURVATURE)
-        curvature = q * (m2 if fit_intercept else m2 + mean * mean) + l2
+        centre = fit_intercept and centred
+        curvature = q * (m2 if centre else m2 + mean * mean) + l2
         inv_scale = np.zeros_like(curvature)
         np.divide(1.0, np.sqrt(curvature), out=inv_scale, where=estimated & (curvature > 0))
-        return cls(inv_scale, 1.0 / np.sqrt(q), mean if fit_intercept else np.zeros_like(mean), fit_intercept)
+        return cls(inv_scale, 1.0 / np.sqrt(q), mean if centre else np.zeros_like(mean), fit_intercept)
 
     @property
     def n_features(self) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 from pyspark.ml import Estimator
 from pyspark.ml.classification import ProbabilisticClassifier
 from pyspark.ml.param import Param
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsReader, DefaultParamsWritable, DefaultParamsWriter
 from pyspark.sql import DataFrame
 
 from ..artifacts.checkpoint import Checkpoints, checkpointing
@@ -29,7 +29,8 @@ from ..training.fitting import fit
 from ..tuning.many import fit_many, shareable
 from .model import LogisticRegressionModel
 from .names import check_known
-from .params import LogisticRegressionParams
+from .param_json import decoded, encoded
+from .params import LogisticRegressionParams, param_origins
 
 
 class LogisticRegression(
@@ -63,6 +64,15 @@ class LogisticRegression(
         estimator.set_conf(conf)
         return estimator
 
+    def write(self) -> DefaultParamsWriter:
+        """pyspark.ml's writer of params, with Matrix and Vector values as MLlib writes them."""
+        return _ParamsWriter(self)
+
+    @classmethod
+    def read(cls) -> DefaultParamsReader[LogisticRegression]:
+        """pyspark.ml's reader of params, which reads the Matrix and Vector values :meth:`write` wrote."""
+        return _ParamsReader(cls)
+
     def fitMultiple(
         self, dataset: DataFrame, paramMaps: Sequence[dict[Param, Any]]
     ) -> Iterator[tuple[int, LogisticRegressionModel]]:
@@ -74,14 +84,40 @@ class LogisticRegression(
         confs = [estimator.fit_conf() for estimator in estimators]
         if not confs or not shareable(confs):
             return super().fitMultiple(dataset, paramMaps)
-        return _SharedFits(lambda: fit_many(dataset, confs), estimators, dataset)
+        return _SharedFits(lambda: _fit_many(dataset, confs), estimators, dataset)
 
     def _fit(self, dataset: DataFrame) -> LogisticRegressionModel:
         """Fit on ``dataset``; with ``checkpointPath`` the checkpoints are removed once the
         model is returned."""
         conf = self.fit_conf()
-        with checkpointing(dataset, conf) as checkpoints:
+        with param_origins(), checkpointing(dataset, conf) as checkpoints:
             return fit_model(dataset, conf, self, checkpoints)
+
+
+def _fit_many(dataset: DataFrame, confs: list[FitConf]) -> list[TrainedModel]:
+    """:func:`fit_many`, its conf errors naming the params."""
+    with param_origins():
+        return fit_many(dataset, confs)
+
+
+class _ParamsWriter(DefaultParamsWriter):
+    """pyspark.ml's metadata of the params, Matrix and Vector values encoded (:mod:`.param_json`)."""
+
+    def saveImpl(self, path: str) -> None:
+        params = {p.name: encoded(value) for p, value in self.instance._paramMap.items()}
+        DefaultParamsWriter.saveMetadata(self.instance, path, self.sparkSession, paramMap=params)
+
+
+class _ParamsReader(DefaultParamsReader[LogisticRegression]):
+    """The estimator :class:`_ParamsWriter` saved, Matrix and Vector values decoded."""
+
+    def load(self, path: str) -> LogisticRegression:
+        metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
+        estimator = LogisticRegression()
+        estimator._resetUid(metadata["uid"])
+        metadata["paramMap"] = {name: decoded(value) for name, value in metadata["paramMap"].items()}
+        DefaultParamsReader.getAndSetParams(estimator, metadata)
+        return estimator
 
 
 class _SharedFits:

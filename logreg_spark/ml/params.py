@@ -12,16 +12,19 @@ The features come from exactly one source: ``featureCols`` (numeric columns, no
 ``VectorAssembler`` needed), ``hashFeatures``, ``indicesCol`` with ``valuesCol``
 and ``numFeatures``, or else ``featuresCol`` (an ML Vector or numeric array column).
 Every param has MLlib-style ``getX`` and ``setX`` methods (made from the table
-below), and a model carries its estimator's params.
+below), and a model carries its estimator's params. The bounds are MLlib's
+Matrix and Vector params; their conf keys hold lists (:func:`to_conf_value`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import typing
 from collections.abc import Callable
 from typing import Any
 
+from pyspark.ml.linalg import DenseMatrix, DenseVector, Matrix, Vector
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import (
     HasAggregationDepth,
@@ -71,6 +74,10 @@ CONF_KEYS = {
     "thresholds": "model.thresholds",
     "classWeight": "model.class_weight",
     "initModel": "model.init_model",
+    "lowerBoundsOnCoefficients": "model.lower_bounds_on_coefficients",
+    "upperBoundsOnCoefficients": "model.upper_bounds_on_coefficients",
+    "lowerBoundsOnIntercepts": "model.lower_bounds_on_intercepts",
+    "upperBoundsOnIntercepts": "model.upper_bounds_on_intercepts",
     "solver": "solver.name",
     "maxIter": "solver.max_iter",
     "tol": "solver.tol",
@@ -98,8 +105,52 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
     int | None: TypeConverters.toInt,
     float | None: TypeConverters.toFloat,
 }
+
+
+def _matrix_rows(matrix: Matrix) -> list[list[float]]:
+    return [[float(v) for v in row] for row in matrix.toArray()]
+
+
+def _rows_matrix(rows: list[list[float]]) -> Matrix:
+    return DenseMatrix(len(rows), len(rows[0]) if rows else 0, [v for row in rows for v in row], isTransposed=True)
+
+
+def _vector_list(vector: Vector) -> list[float]:
+    return [float(v) for v in vector.toArray()]
+
+
+#: (param converter, param value → conf value, conf value → param value) of a Matrix and a Vector param.
+_Linalg = tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]
+_MATRIX: _Linalg = (TypeConverters.toMatrix, _matrix_rows, _rows_matrix)
+_VECTOR: _Linalg = (TypeConverters.toVector, _vector_list, DenseVector)
+#: Params whose values are pyspark.ml.linalg objects (MLlib's types) where their conf keys hold lists.
+_LINALG: dict[str, _Linalg] = {
+    "lowerBoundsOnCoefficients": _MATRIX,
+    "upperBoundsOnCoefficients": _MATRIX,
+    "lowerBoundsOnIntercepts": _VECTOR,
+    "upperBoundsOnIntercepts": _VECTOR,
+}
+
+
 #: Params whose conf value means "unset": they have no default, as in MLlib.
-_UNSET: dict[str, Any] = {"weightCol": "", "offsetCol": "", "numFeatures": None, "thresholds": []}
+_UNSET: dict[str, Any] = {
+    "weightCol": "",
+    "offsetCol": "",
+    "numFeatures": None,
+    "thresholds": [],
+    **dict.fromkeys(_LINALG),
+}
+
+
+def to_conf_value(name: str, value: Any) -> Any:
+    """Param ``name``'s value as its conf key holds it (a Matrix as rows of numbers, a Vector as a list)."""
+    return _LINALG[name][1](value) if name in _LINALG and value is not None else value
+
+
+def from_conf_value(name: str, value: Any) -> Any:
+    """A conf key's value as param ``name`` holds it (the inverse of :func:`to_conf_value`)."""
+    return _LINALG[name][2](value) if name in _LINALG and value is not None else value
+
 
 DOCS = {
     "featuresCol": "features column: an ML Vector or an array of numbers (when no other feature source is set)",
@@ -124,6 +175,10 @@ DOCS = {
     "thresholds": "per class: the class of the largest probability/threshold is predicted (>= 0, at most one 0)",
     "classWeight": "'' or 'balanced' (rows weighted inversely to their class's share)",
     "initModel": "model directory to start from",
+    "lowerBoundsOnCoefficients": "lower bounds on the coefficients (Matrix 1 x d; K x d for multinomial)",
+    "upperBoundsOnCoefficients": "upper bounds on the coefficients (Matrix 1 x d; K x d for multinomial)",
+    "lowerBoundsOnIntercepts": "lower bounds on the intercepts (Vector of 1; K for multinomial)",
+    "upperBoundsOnIntercepts": "upper bounds on the intercepts (Vector of 1; K for multinomial)",
     "solver": "'auto', 'newton', 'lbfgs' or 'gd'",
     "maxIter": "maximum number of iterations (>= 0)",
     "tol": "convergence tolerance on the optimality measure",
@@ -141,6 +196,12 @@ DOCS = {
 }
 
 
+def param_origins() -> contextlib.AbstractContextManager[None]:
+    """While entered, a conf error names the param that stands for the key (``regParam:
+    model.reg_param …``), also in the checks a fit makes once it has read the data."""
+    return origins({key: name for name, key in CONF_KEYS.items()})
+
+
 def _conf_field(name: str) -> tuple[dataclasses.Field[Any], Any]:
     """The conf field param ``name`` stands for, and its type."""
     section, key = CONF_KEYS[name].split(".")
@@ -153,6 +214,8 @@ def _conf_default(f: dataclasses.Field[Any]) -> Any:
 
 
 def _converter(name: str) -> Callable[[Any], Any]:
+    if name in _LINALG:
+        return _LINALG[name][0]
     return _CONVERTERS[_conf_field(name)[1]] if name in CONF_KEYS else TypeConverters.toString
 
 
@@ -240,7 +303,7 @@ class LogisticRegressionParams(
             del kwargs[name]
         for name, value in kwargs.items():
             if name in CONF_KEYS and value is not None:
-                _check_value(name, self.getParam(name).typeConverter(value))
+                _check_value(name, to_conf_value(name, self.getParam(name).typeConverter(value)))
         return super()._set(**kwargs)
 
     def fit_conf(self) -> FitConf:
@@ -254,9 +317,8 @@ class LogisticRegressionParams(
             if not self.isDefined(param) or (name == "featuresCol" and explicit_source and not self.isSet(param)):
                 continue
             section, field_name = key.split(".")
-            values[section][field_name] = self.getOrDefault(param)
-        where = {key: name for name, key in CONF_KEYS.items()}
-        with origins(where):
+            values[section][field_name] = to_conf_value(name, self.getOrDefault(param))
+        with param_origins():
             sections = {section: cls(**values[section]) for section, cls in _SECTIONS.items()}
             return FitConf(**sections)
 
@@ -270,7 +332,7 @@ class LogisticRegressionParams(
             if name in _UNSET and value == _UNSET[name]:
                 self.clear(self.getParam(name))
             else:
-                self._set(**{name: value})
+                self._set(**{name: from_conf_value(name, value)})
 
 
 def _add_params(cls: type[Params]) -> None:

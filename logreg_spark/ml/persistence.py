@@ -32,20 +32,22 @@ from ..artifacts.storage import StoragePath
 from ..errors import ModelError
 from ..settings.schema import FitConf, InputConf, ModelConf, SolverConf
 from .model import LogisticRegressionModel
+from .param_json import decoded, encoded
 
 METADATA = "metadata/part-00000"
 
 
 def _metadata(model: LogisticRegressionModel) -> str:
-    """The params as pyspark.ml's ``DefaultParamsWriter`` writes them (one JSON line)."""
+    """The params as pyspark.ml's ``DefaultParamsWriter`` writes them (one JSON line; Matrix and
+    Vector values as MLlib writes them: :mod:`.param_json`)."""
     cls = type(model)
     document = {
         "class": f"{cls.__module__}.{cls.__name__}",
         "timestamp": int(time.time() * 1000),
         "sparkVersion": pyspark.__version__,
         "uid": model.uid,
-        "paramMap": {p.name: model.getOrDefault(p) for p in model.params if model.isSet(p)},
-        "defaultParamMap": {p.name: model.getOrDefault(p) for p in model.params if model.hasDefault(p)},
+        "paramMap": {p.name: encoded(model.getOrDefault(p)) for p in model.params if model.isSet(p)},
+        "defaultParamMap": {p.name: encoded(model.getOrDefault(p)) for p in model.params if model.hasDefault(p)},
     }
     return json.dumps(document) + "\n"
 
@@ -91,7 +93,7 @@ def load_model(spark: SparkSession, path: str) -> LogisticRegressionModel:
             params: dict[str, Any] = document["paramMap"]
         except (ValueError, KeyError, TypeError) as err:
             raise ModelError(f"model.path {location.uri}: not pyspark.ml params ({err})") from None
-        model._set(**{name: value for name, value in params.items() if model.hasParam(name)})
+        model._set(**{name: decoded(value) for name, value in params.items() if model.hasParam(name)})
     else:
         conf = trained.metadata["conf"]
         sections = {"input": InputConf, "model": ModelConf, "solver": SolverConf}

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..core.decision import inconsistency, thresholds_problem
 from ..errors import ConfigError
+from .bounds import check_bounded_solver, check_bounds
 from .columns import check_feature_source, check_offset, check_roles
 from .sections import WHERE, Section, Where, at_least, between, greater_than, one_of
 
@@ -57,10 +58,17 @@ class ModelConf(Section, section="model"):
     thresholds: list[float] = field(default_factory=list, metadata=_THRESHOLDS)  # []: unset
     class_weight: str = field(default="", metadata=one_of("", "balanced"))
     init_model: str = ""
+    # MLlib's bounds (None: unset): K rows of d numbers, and K numbers (K = 1 for binomial)
+    lower_bounds_on_coefficients: list[list[float]] | None = None
+    upper_bounds_on_coefficients: list[list[float]] | None = None
+    lower_bounds_on_intercepts: list[float] | None = None
+    upper_bounds_on_intercepts: list[float] | None = None
 
     def __post_init__(self) -> None:
-        """A ``threshold`` other than the default must agree with ``thresholds``, as in MLlib."""
+        """A ``threshold`` other than the default must agree with ``thresholds``, as in MLlib; the
+        bounds are MLlib's (:func:`~logreg_spark.settings.bounds.check_bounds`)."""
         super().__post_init__()
+        check_bounds(self, WHERE.get())
         problem = inconsistency(self.threshold, self.thresholds) if self.thresholds and self.threshold != 0.5 else None
         if problem:
             raise ConfigError(f"{WHERE.get()('model.thresholds')}: model.threshold, model.thresholds: {problem}")
@@ -153,6 +161,7 @@ class FitConf:
                 f'{where("solver.name")}: solver.name = "newton" handles L2 only; '
                 'use "lbfgs" (or "auto") when model.elastic_net_param > 0'
             )
+        check_bounded_solver(self.model, self.solver.name, where)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -85,6 +85,8 @@ class Section:
                 object.__setattr__(self, f.name, float(value))
             elif _given_type(hint) == list[float]:
                 object.__setattr__(self, f.name, [float(v) for v in value])
+            elif _given_type(hint) == list[list[float]]:
+                object.__setattr__(self, f.name, [[float(v) for v in row] for row in value])
 
 
 @functools.cache
@@ -113,6 +115,8 @@ def _type_problem(value: Any, hint: Any) -> str | None:
         str: isinstance(value, str),
         list[str]: isinstance(value, list) and all(isinstance(v, str) for v in value),
         list[float]: isinstance(value, list) and all(_is_number(v) for v in value),
+        list[list[float]]: isinstance(value, list)
+        and all(isinstance(row, list) and all(_is_number(v) for v in row) for row in value),
         str | list[str]: isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
     }
     if accepted[hint]:
@@ -124,6 +128,7 @@ def _type_problem(value: Any, hint: Any) -> str | None:
         str: "a string",
         list[str]: "a list of strings",
         list[float]: "a list of numbers",
+        list[list[float]]: "a list of lists of numbers",
         str | list[str]: "a string or a list of strings",
     }
     return f"must be {names[hint]}"

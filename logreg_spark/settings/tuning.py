@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from ..core.folds import FoldRule
 from ..errors import ConfigError
+from .bounds import COEFFICIENT_KEYS, INTERCEPT_KEYS
 from .columns import check_roles
 from .schema import FitConf, ModelConf, SolverConf, require_input_path
 from .sections import WHERE, Check, Section, at_least, one_of
@@ -80,6 +81,7 @@ _NOT_FOR_TUNING = {
     "model.init_model": "every path starts from the intercept-only model",
     "model.class_weight": "class weights per fold are not supported by tune yet",
     "solver.checkpoint_path": "tune keeps no checkpoints",
+    **{f"model.{key}": "bounds are not supported by tune yet" for key in COEFFICIENT_KEYS + INTERCEPT_KEYS},
 }
 
 

@@ -49,7 +49,8 @@ def _curved(s: np.ndarray, y: np.ndarray) -> bool:
 
 
 def _on_free(pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray) -> deque[tuple[np.ndarray, np.ndarray]]:
-    """The curvature pairs restricted to the coordinates not held at zero by the L1 part.
+    """The curvature pairs restricted to the coordinates not ``fixed`` (held at zero by the L1
+    part, or at a bound: :mod:`.lbfgsb`).
 
     The direction there should be −(H_FF)⁻¹ g_F, the Newton step of the free coordinates F
     with the others fixed. The full two-loop gives −(H⁻¹)_FF g_F instead, which along strongly
@@ -62,6 +63,37 @@ def _on_free(pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray) -> 
     free = ~fixed
     kept = ((s * free, y * free) for s, y in pairs)
     return deque((s, y) for s, y in kept if _curved(s, y))
+
+
+class CurvatureMemory:
+    """What L-BFGS learns between iterations: the last ``memory`` curvature pairs, and the
+    Hessian's diagonal when a pass measured it (:data:`~.loop.DIAGONAL_EVERY`); restored from
+    ``resume``, saved as the solver's state."""
+
+    def __init__(self, memory: int, n_params: int, resume: Progress | None) -> None:
+        self.pairs: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=memory)
+        self.diagonal: np.ndarray | None = None
+        if resume:
+            s, y = (np.reshape(resume.state[name], (-1, n_params)) for name in ("s", "y"))
+            self.pairs.extend(zip(s, y))
+            if "diagonal" in resume.state:
+                self.diagonal = np.asarray(resume.state["diagonal"], dtype=float)
+
+    def state(self) -> SolverState:
+        state: SolverState = {"s": np.array([s for s, _ in self.pairs]), "y": np.array([y for _, y in self.pairs])}
+        return state if self.diagonal is None else {**state, "diagonal": self.diagonal}
+
+    def direction(self, gradient: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+        """The quasi-Newton direction for ``gradient`` with the ``fixed`` coordinates held (:func:`_on_free`)."""
+        return -_two_loop(gradient, _on_free(self.pairs, fixed), self.diagonal)
+
+    def learn(self, current: Evaluation, accepted: Evaluation) -> None:
+        """Keep the step's curvature pair if it has positive curvature, and the measured diagonal."""
+        s, y = accepted.theta - current.theta, accepted.gradient - current.gradient
+        if _curved(s, y):
+            self.pairs.append((s, y))
+        if accepted.diagonal is not None:
+            self.diagonal = metric(accepted.diagonal)
 
 
 def lbfgs(
@@ -84,28 +116,17 @@ def lbfgs(
     """
     penalty = objective.penalty
     l1 = penalty.l1 > 0
-    pairs: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=memory)
-    diagonal: np.ndarray | None = None
-    if resume:
-        n = len(theta0)
-        pairs.extend(zip(np.reshape(resume.state["s"], (-1, n)), np.reshape(resume.state["y"], (-1, n))))
-        if "diagonal" in resume.state:
-            diagonal = np.asarray(resume.state["diagonal"], dtype=float)
-
-    def saved() -> SolverState:
-        state: SolverState = {"s": np.array([s for s, _ in pairs]), "y": np.array([y for _, y in pairs])}
-        return state if diagonal is None else {**state, "diagonal": diagonal}
+    learned = CurvatureMemory(memory, len(theta0), resume)
 
     def step(current: Evaluation, history: list[IterationRecord]) -> tuple[Evaluation, float] | None:
-        nonlocal diagonal
         iteration = len(history)  # the one this step makes
         pseudo = penalty.pseudo_gradient(current.theta, current.gradient)
-        direction = -_two_loop(pseudo, _on_free(pairs, l1 & (current.theta == 0) & (pseudo == 0)), diagonal)
+        direction = learned.direction(pseudo, l1 & (current.theta == 0) & (pseudo == 0))
         # at zero, leave only into the orthant of −pseudo; elsewhere the trial projection keeps a
         # coordinate from crossing zero (constraining its sign too makes correlated pairs zigzag)
         direction[l1 & (current.theta == 0) & (np.sign(direction) != np.sign(-pseudo))] = 0.0
         if direction @ pseudo >= 0:  # not a descent direction: restart from steepest descent
-            pairs.clear()
+            learned.pairs.clear()
             direction = -pseudo
         orthant = np.where(current.theta != 0, np.sign(current.theta), np.sign(-pseudo))
 
@@ -117,21 +138,17 @@ def lbfgs(
         def sufficient(alpha: float, new: Evaluation) -> bool:
             return new.total <= current.total + ARMIJO * pseudo @ (new.theta - current.theta)
 
-        first_step = 1.0 if pairs else min(1.0, float(1.0 / np.linalg.norm(pseudo)))
+        first_step = 1.0 if learned.pairs else min(1.0, float(1.0 / np.linalg.norm(pseudo)))
         accepted = backtrack(objective, trial, sufficient, first_step, diagonal=iteration % DIAGONAL_EVERY == 0)
         if accepted:
-            s, y = accepted[0].theta - current.theta, accepted[0].gradient - current.gradient
-            if _curved(s, y):
-                pairs.append((s, y))
-            if accepted[0].diagonal is not None:
-                diagonal = metric(accepted[0].diagonal)
+            learned.learn(current, accepted[0])
         return accepted
 
     return iterate(
         objective,
         theta0,
         step,
-        saved,
+        learned.state,
         max_iter=max_iter,
         tol=tol,
         hessian=False,

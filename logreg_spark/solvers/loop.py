@@ -153,7 +153,8 @@ def backtrack(
     return None
 
 
-#: Stop reason when an unpenalized fit finds every row on its correct side.
+#: Stop reason when an unpenalized fit finds every row on its correct side (without bounds, which
+#: may keep the optimum finite).
 SEPARABLE = "separable data: the unpenalized maximum-likelihood estimate does not exist"
 
 #: One iteration: from the current evaluation and the history so far (the records of every
@@ -193,7 +194,7 @@ def iterate(
         ev, size = objective.recentred(accepted[0]), accepted[1]
         recorder.record(ev, size)
         reason = _stop_reason(recorder.history, tol, stall_window)
-        if objective.penalty.is_zero and ev.misclassified == 0:
+        if objective.penalty.is_zero and objective.box is None and ev.misclassified == 0:
             return SolverResult(ev.theta, False, SEPARABLE, recorder.history, ev)
         if reason:
             return SolverResult(ev.theta, reason == CONVERGED, reason, recorder.history, ev)

@@ -34,6 +34,7 @@ from ..solvers import SolverResult
 from ..spark.blocks import MAX_CLASSES
 from ..spark.prepare import BLOCK_BYTES, TrainingData
 from ..spark.reading import apply_invalid_policy
+from .bounds import bounds_of, check_constant_features
 from .solving import choose_solver, solve
 from .warm_start import StartingPoint, read_warm_start
 
@@ -81,9 +82,10 @@ def _class_weighted(data: TrainingData, conf: FitConf, family: Family) -> Traini
 
 def _objective(data: TrainingData, conf: FitConf, family: Family, engine: PassEngine | None) -> Objective:
     """The penalized loss over the cached blocks (passes run by ``engine``, by default the data's
-    own), as ``model`` asks."""
+    own), as ``model`` asks, within its bounds if it sets any."""
     model_conf = conf.model
-    return Objective.build(
+    bounds = bounds_of(model_conf, family, data.summary.n_features)
+    objective = Objective.build(
         engine or data.passes(),
         data.summary,
         reg_param=model_conf.reg_param,
@@ -91,14 +93,19 @@ def _objective(data: TrainingData, conf: FitConf, family: Family, engine: PassEn
         standardization=model_conf.standardization,
         fit_intercept=model_conf.fit_intercept,
         family=family,
+        bounds=bounds,
     )
+    if bounds:
+        check_constant_features(bounds, objective.scaling, data.spec.names)
+    return objective
 
 
 def _initial_point(
     objective: Objective, summary: Summary, features: list[str], conf: ModelConf, warm: StartingPoint | None
 ) -> np.ndarray:
     """Zero coefficients with the intercepts of the class frequencies (log-odds; for K classes
-    centred log weights, as MLlib), or the coefficients of ``model.init_model``."""
+    centred log weights, as MLlib), or the coefficients of ``model.init_model``; a solver within
+    bounds projects it into them."""
     family = objective.family
     coef, intercept = warm.arranged(features, family) if warm else family.prior(summary.class_weight, len(features))
     return objective.from_data(coef, intercept * conf.fit_intercept)
@@ -109,13 +116,17 @@ STATISTICS_MAX_FEATURES = 2000
 
 
 def _statistics(objective: Objective, result: SolverResult, conf: FitConf) -> dict[str, np.ndarray]:
-    """Standard errors etc. for a converged, unpenalized binomial fit with an intercept; else none."""
+    """Standard errors etc. for a converged, unpenalized binomial fit with an intercept and no
+    coefficient at a bound (the estimate's distribution is then not the normal one); else none."""
     if (
         conf.model.reg_param > 0
         or not conf.model.fit_intercept
         or not result.converged
         or objective.family.is_multinomial
     ):
+        return {}
+    if objective.box and objective.box.at_bound(result.theta).any():
+        log.info("no standard errors: a coefficient or intercept is at one of its bounds")
         return {}
     if objective.scaling.n_params > STATISTICS_MAX_FEATURES + 1:
         log.info(
@@ -135,8 +146,11 @@ def _statistics(objective: Objective, result: SolverResult, conf: FitConf) -> di
 
 
 def _coefficients(objective: Objective, result: SolverResult, conf: ModelConf) -> tuple[np.ndarray, float | np.ndarray]:
-    """The solution on the data's scale, in the family's identifiable form (:meth:`Family.identifiable`)."""
+    """The solution on the data's scale, in the family's identifiable form (:meth:`Family.identifiable`);
+    within bounds as it is (centring could leave them: MLlib does not centre a bounded model)."""
     coef, intercept = objective.to_data(result.theta)
+    if objective.box:
+        return coef, intercept
     return objective.family.identifiable(coef, intercept, penalized=conf.reg_param > 0)
 
 

@@ -27,6 +27,7 @@ from ..solvers import (
     gradient_descent,
     lbfgs,
     newton,
+    projected_lbfgs,
     resolve_solver,
 )
 
@@ -49,7 +50,7 @@ def check_newton_size(solver: str, n_params: int) -> None:
 
 def choose_solver(conf: SolverConf, objective: Objective, summary: Summary) -> str:
     """The solver ``solver.name`` asks for (``auto``: chosen by the problem's size and penalty)."""
-    solver = resolve_solver(conf.name, objective.penalty.has_l1, objective.n_params)
+    solver = resolve_solver(conf.name, objective.penalty.has_l1, objective.n_params, objective.box is not None)
     check_newton_size(solver, objective.n_params)
     log.info(
         "solver %s on %d rows x %d features%s",
@@ -90,7 +91,10 @@ def run_solver(
     on_iteration: OnIteration | None = None,
     resume: Progress | None = None,
 ) -> SolverResult:
-    """Run solver ``name`` from ``theta0`` (or ``resume``) with ``conf``'s settings, silently."""
+    """Run solver ``name`` from ``theta0`` (or ``resume``) with ``conf``'s settings, silently;
+    ``lbfgs`` within the objective's bounds, if any, is :func:`projected_lbfgs` (the conf refuses
+    the other solvers with bounds)."""
+    assert objective.box is None or name == "lbfgs", "only lbfgs takes bounds"
     common: _Shared = {"max_iter": conf.max_iter, "tol": conf.tol, "on_iteration": on_iteration, "resume": resume}
     if name == "newton":  # its (d + 1)² solve gains from BLAS threads
         return newton(objective, theta0, **common)
@@ -103,7 +107,8 @@ def run_solver(
             return gradient_descent(
                 objective, theta0, learning_rate=conf.learning_rate, line_search=conf.line_search, **common
             )
-        return lbfgs(objective, theta0, memory=conf.memory, **common)
+        quasi_newton = projected_lbfgs if objective.box else lbfgs
+        return quasi_newton(objective, theta0, memory=conf.memory, **common)
 
 
 def solve(
