@@ -27,7 +27,7 @@ from ..tuning.run import Tuned, tune_frame
 from .estimator import LogisticRegression, model_of
 from .model import LogisticRegressionModel
 from .names import check_known
-from .params import CONF_KEYS
+from .param_table import CONF_KEYS
 
 _LIST, _INT, _FLOAT, _STR = (
     TypeConverters.toListFloat,

@@ -37,7 +37,8 @@ from ..spark.reading import HASHED
 from ..spark.scoring import scored
 from .fit_report import FitReport
 from .linalg import coefficient_vector, compressed, feature_row
-from .params import OUTPUT_COLUMNS, LogisticRegressionParams
+from .param_table import OUTPUT_COLUMNS
+from .params import LogisticRegressionParams
 from .summary import (
     BinaryLogisticRegressionSummary,
     BinaryLogisticRegressionTrainingSummary,
