@@ -12,6 +12,10 @@ Only sums and at most about 2,000 curve points reach the driver. Rows are
 weighted by the model's ``weightCol`` when it is set and in the data (as
 MLlib's); a row with a null label, or a null, NaN or negative weight, is an
 :class:`~logreg_spark.errors.InputError` (with ``handleInvalid = "skip"``: left out).
+
+Each class derives from pyspark.ml's class of the same name, so code that checks
+``isinstance(summary, BinaryLogisticRegressionSummary)`` against pyspark's holds;
+every member of those is defined here, none reaches their JVM object (there is none).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from pyspark.ml import classification as mllib
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -48,11 +53,12 @@ def _schema(*names: str) -> StructType:
     return StructType([StructField(name, DoubleType(), False) for name in names])
 
 
-class LogisticRegressionSummary:
+class LogisticRegressionSummary(mllib.LogisticRegressionSummary):
     """MLlib's ``LogisticRegressionSummary``: metrics of the model's ``transform`` of a labelled
     DataFrame (``predictions``, made by ``transform()`` on first use)."""
 
     def __init__(self, transform: Callable[[], DataFrame], columns: SummaryColumns) -> None:
+        self._java_obj = None  # pyspark's JavaWrapper, which these never call
         self._transform, self._columns = transform, columns
 
     @cached_property
@@ -115,7 +121,7 @@ class LogisticRegressionSummary:
         return LabelMetrics.of_cells(y, p, w), sum(cell.n for cell in kept)
 
     @property
-    def labels(self) -> list[float]:
+    def labels(self) -> list[float]:  # type: ignore[override]  # pyspark annotates list[str]; MLlib returns floats
         """The labels seen, ascending: the order of every ``…ByLabel`` list."""
         return self._by_label[0].labels.tolist()
 
@@ -167,7 +173,7 @@ class LogisticRegressionSummary:
         return metrics.weighted(metrics.f_measure(beta))
 
 
-class LogisticRegressionTrainingSummary(LogisticRegressionSummary):
+class LogisticRegressionTrainingSummary(LogisticRegressionSummary, mllib.LogisticRegressionTrainingSummary):
     """MLlib's ``LogisticRegressionTrainingSummary``: the summary of the training data, with
     MLlib's ``objectiveHistory`` and ``totalIterations`` and this project's record of the fit
     (:class:`FitReport`)."""
@@ -218,7 +224,7 @@ class LogisticRegressionTrainingSummary(LogisticRegressionSummary):
         return self._report.pValues
 
 
-class BinaryLogisticRegressionSummary(LogisticRegressionSummary):
+class BinaryLogisticRegressionSummary(LogisticRegressionSummary, mllib.BinaryLogisticRegressionSummary):
     """MLlib's ``BinaryLogisticRegressionSummary``: with the threshold curves of the score, the
     probability of label 1 (labels above 0.5 count as positive)."""
 
@@ -272,5 +278,7 @@ class BinaryLogisticRegressionSummary(LogisticRegressionSummary):
         return self._frame([curves.thresholds, curves.recall], "threshold", "recall")
 
 
-class BinaryLogisticRegressionTrainingSummary(BinaryLogisticRegressionSummary, LogisticRegressionTrainingSummary):
+class BinaryLogisticRegressionTrainingSummary(
+    BinaryLogisticRegressionSummary, LogisticRegressionTrainingSummary, mllib.BinaryLogisticRegressionTrainingSummary
+):
     """MLlib's ``BinaryLogisticRegressionTrainingSummary``."""
