@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.classification import ProbabilisticClassifier
 from pyspark.ml.param import Param
@@ -45,10 +46,12 @@ class LogisticRegression(
     :mod:`logreg_spark.ml.params`. ``LogisticRegression(regParam=0.01, featureCols=["a", "b"])``.
     A ``ProbabilisticClassifier`` with MLlib's param mixins, as MLlib's estimator."""
 
+    @keyword_only
     def __init__(self, **params: Any) -> None:
         super().__init__()
         self.setParams(**params)
 
+    @keyword_only
     def setParams(self, **params: Any) -> LogisticRegression:
         """Set params by keyword, as MLlib's ``setParams``; an unknown name (with the closest
         known one) or a bad value is a :class:`ConfigError`."""

@@ -9,6 +9,8 @@ dense (row-major, as MLlib builds it), or sparse by columns or by rows;
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from pyspark.ml.linalg import DenseMatrix, DenseVector, Matrix, SparseMatrix, SparseVector, Vector
 from scipy import sparse
@@ -36,7 +38,9 @@ def compressed(coef: np.ndarray) -> Matrix:
         csc = sparse.csc_array(coef)
         return SparseMatrix(rows, cols, csc.indptr.tolist(), csc.indices.tolist(), csc.data.tolist())
     csr = sparse.csr_array(coef)
-    return SparseMatrix(rows, cols, csr.indptr.tolist(), csr.indices.tolist(), csr.data.tolist(), isTransposed=True)
+    # 1, not True: MLlib's matrices, made in the JVM, hold the int (their repr shows it)
+    row_major = cast(bool, 1)
+    return SparseMatrix(rows, cols, csr.indptr.tolist(), csr.indices.tolist(), csr.data.tolist(), row_major)
 
 
 def coefficient_vector(coef: np.ndarray) -> Vector:
