@@ -127,34 +127,39 @@ def check_folds(
 INTERCEPT_STEPS = 20
 
 
-def _path_gradient(engine: SharedPassEngine, everything: Summary, settings: ModelSettings) -> np.ndarray:
+def _path_gradient(engine: SharedPassEngine, everything: Summary, settings: ModelSettings) -> tuple[np.ndarray, int]:
     """The data's mean gradient of the coefficients (margins × d) at the intercept-only model: zero
-    coefficients, each intercept at its optimum. That optimum is the class prior (log-odds)
-    unless the rows have offsets (binomial only): then it solves ``Σ w (σ(b + o) − y) = 0``,
-    found by Newton's method in ``b`` from the prior, a pass per step, with the slope
-    ``Σ w (h − y)`` and curvature ``Σ w h (1 − h)`` of the pass. Without offsets the first pass
-    finds the slope 0 (to rounding) and is the only one."""
+    coefficients, each intercept at its optimum; and the passes it took. That optimum is the
+    class prior (log-odds), where the first pass finds the intercept's slope 0 (to rounding), so
+    one pass does, unless the rows have offsets (binomial only): then it solves
+    ``Σ w (σ(b + o) − y) = 0``, by Newton's method in ``b`` from the prior, a pass per step with
+    the slope ``Σ w (h − y)`` and curvature ``Σ w h (1 − h)`` of the pass."""
     family, d = settings.family, everything.n_features
     coef, intercept = family.prior(everything.class_weight, d)
     intercept = intercept * settings.fit_intercept
-    steps = INTERCEPT_STEPS if settings.fit_intercept and not family.is_multinomial else 0
-    layout = Layout(d, family, diagonal=steps > 0)
-    for _ in range(steps + 1):
+    newton = settings.fit_intercept and not family.is_multinomial
+    layout = Layout(d, family)
+    for passes in range(1, INTERCEPT_STEPS + 2):
         sums = engine.run(coef, intercept, layout)
         gradient = np.reshape(sums.gradient, (family.n_margins, -1)) / sums.weight
-        if not steps or abs(gradient[0, d]) <= 1e-12:
+        if not newton or abs(gradient[0, d]) <= 1e-12 or passes > INTERCEPT_STEPS:
             break
-        assert sums.diagonal is not None, "a layout with diagonal=True sums the curvature"
-        intercept -= gradient[0, d] * sums.weight / sums.diagonal[0, -1]
-    return gradient[:, :d]
+        if sums.diagonal is not None:  # a step from the second pass on, which sums the curvature too
+            intercept -= gradient[0, d] * sums.weight / sums.diagonal[0, -1]
+        layout = Layout(d, family, diagonal=True)
+    return gradient[:, :d], passes
 
 
-def _grid(engine: SharedPassEngine, everything: Summary, settings: ModelSettings, tune: TuneSection) -> Grid:
-    """The grid; a path needs the data's gradient at the intercept-only model (:func:`_path_gradient`)."""
-    gradient = np.zeros(0) if tune.reg_params else _path_gradient(engine, everything, settings)
+def _grid(
+    engine: SharedPassEngine, everything: Summary, settings: ModelSettings, tune: TuneSection
+) -> tuple[Grid, int]:
+    """The grid, and the passes it took: a path needs the data's gradient at the intercept-only
+    model (:func:`_path_gradient`)."""
+    gradient, passes = (np.zeros(0), 0) if tune.reg_params else _path_gradient(engine, everything, settings)
     std = everything.std
     unit = std if settings.standardization else (std > 0).astype(float)
-    return Grid.of(tune.elastic_net_params, tune.reg_params, tune.path_length, tune.path_min_ratio, gradient, unit)
+    grid = Grid.of(tune.elastic_net_params, tune.reg_params, tune.path_length, tune.path_min_ratio, gradient, unit)
+    return grid, passes
 
 
 #: The most partial sums a task holds in a pass, in bytes, unless one model per (α, fold) needs more.
@@ -223,8 +228,7 @@ def search(
     training = training_summaries(by_fold, held_out)
     check_folds(by_fold, training, held_out, settings.family.classes, ranked)
     batcher = Batcher(engine)
-    grid = _grid(engine, training[None], settings, tune)
-    passes = 0 if tune.reg_params else 1
+    grid, passes = _grid(engine, training[None], settings, tune)
     model_bytes = _model_bytes(d, settings)
     chains = _chains(grid, held_out, training, model_bytes, budget)
     log.info(
