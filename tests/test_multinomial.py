@@ -8,6 +8,7 @@ import pytest
 from helpers import small_problem
 from scipy import sparse
 
+from logreg_spark.core.bounds import Bounds
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.family import BINOMIAL, Family
@@ -129,3 +130,20 @@ def test_identifiable_centres_intercepts_and_unpenalized_coefficients():
     before, after = X @ coef.T + intercept, X @ centred.T + shifted
     np.testing.assert_allclose(after - after.mean(axis=1, keepdims=True), before - before.mean(axis=1, keepdims=True))
     assert identifiable(coef, intercept, penalized=True)[0] is coef
+
+
+def test_identifiable_within_bounds_centres_as_far_as_they_allow():
+    coef, intercept = np.array([[1.0, 2.0], [3.0, -2.0], [2.0, 0.0]]), np.array([-1.9, -2.1, -1.0])
+    inf = np.full((3, 2), np.inf)
+    unbounded = Bounds(-inf, inf, -inf[:, 0], inf[:, 0])
+    for got, want in zip(identifiable(coef, intercept, False, unbounded), identifiable(coef, intercept, False)):
+        np.testing.assert_allclose(got, want)
+    # intercepts at most 0: centring (+1.67) would leave the box; the nearest shift puts the largest at 0
+    capped = Bounds(-inf, inf, -inf[:, 0], np.zeros(3))
+    _, shifted = identifiable(coef, intercept, True, capped)
+    np.testing.assert_allclose(shifted, [-0.9, -1.1, 0.0])
+    np.testing.assert_allclose(identifiable(coef, shifted, True, capped)[1], shifted)
+    # unpenalized: each feature's column moves as far towards mean 0 as its bounds allow
+    floors = Bounds(np.array([[0.5, -np.inf]] * 3), inf, -inf[:, 0], inf[:, 0])
+    centred, _ = identifiable(coef, intercept, False, floors)
+    np.testing.assert_allclose(centred, [[0.5, 2.0], [2.5, -2.0], [1.5, 0.0]])

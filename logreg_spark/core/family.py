@@ -18,6 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from . import binomial, multinomial
+from .bounds import Bounds
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,13 @@ class Family:
         return binomial.softplus_and_sigmoid((1.0 - 2.0 * y) * margin)[0]
 
     def identifiable(
-        self, coef: np.ndarray, intercept: float | np.ndarray, penalized: bool
+        self, coef: np.ndarray, intercept: float | np.ndarray, penalized: bool, bounds: Bounds | None = None
     ) -> tuple[np.ndarray, float | np.ndarray]:
         """The reported form of a fitted model: MLlib's convention for the freedom the softmax
-        leaves (:func:`.multinomial.identifiable`); a binomial model has none."""
+        leaves, as near it as ``bounds`` allow (:func:`.multinomial.identifiable`); a binomial
+        model has none."""
         if self.is_multinomial:
-            return multinomial.identifiable(coef, np.asarray(intercept), penalized)
+            return multinomial.identifiable(coef, np.asarray(intercept), penalized, bounds)
         return coef, intercept
 
     def described(self) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import sparse
 
 from .binomial import curvature_sums, weighted_gram
+from .bounds import Bounds
 
 
 def log_softmax(Z: np.ndarray) -> np.ndarray:
@@ -69,9 +70,25 @@ def _hessian(X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray) -> 
     return H.reshape(K * d1, K * d1)
 
 
-def identifiable(coef: np.ndarray, intercept: np.ndarray, penalized: bool) -> tuple[np.ndarray, np.ndarray]:
+def identifiable(
+    coef: np.ndarray, intercept: np.ndarray, penalized: bool, bounds: Bounds | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """MLlib's convention for the freedom the softmax leaves: intercepts summing to zero
     (they are never penalized), and, without a penalty, coefficients of each feature too.
-    Neither changes a probability or the objective."""
-    intercept = intercept - intercept.mean()
-    return (coef if penalized else coef - coef.mean(axis=0)), intercept
+    Neither changes a probability or the objective. Within ``bounds`` (data scale) each shift
+    is the one nearest that convention the bounds allow (:func:`_centred_within`), so a
+    bounded model is reported one way too, whichever point of the flat optimum a solver ended at."""
+    if bounds is None:
+        intercept = intercept - intercept.mean()
+        return (coef if penalized else coef - coef.mean(axis=0)), intercept
+    intercept = _centred_within(intercept, bounds.intercept_lower, bounds.intercept_upper)
+    return (coef if penalized else _centred_within(coef, bounds.coef_lower, bounds.coef_upper)), intercept
+
+
+def _centred_within(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """``values − c``, one c per column, with the column's mean as near 0 as
+    ``lower ≤ values − c ≤ upper`` allows: c is the mean clipped to
+    ``[max(values − upper), min(values − lower)]``, an interval that holds 0 when
+    ``values`` is within the bounds."""
+    shift = np.clip(values.mean(axis=0), (values - upper).max(axis=0), (values - lower).min(axis=0))
+    return values - shift

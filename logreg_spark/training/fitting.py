@@ -146,12 +146,11 @@ def _statistics(objective: Objective, result: SolverResult, conf: FitConf) -> di
 
 
 def _coefficients(objective: Objective, result: SolverResult, conf: ModelConf) -> tuple[np.ndarray, float | np.ndarray]:
-    """The solution on the data's scale, in the family's identifiable form (:meth:`Family.identifiable`);
-    within bounds as it is (centring could leave them: MLlib does not centre a bounded model)."""
+    """The solution on the data's scale, in the family's identifiable form within the bounds
+    (:meth:`Family.identifiable`; MLlib leaves a bounded model wherever its solver stopped)."""
     coef, intercept = objective.to_data(result.theta)
-    if objective.box:
-        return coef, intercept
-    return objective.family.identifiable(coef, intercept, penalized=conf.reg_param > 0)
+    bounds = bounds_of(conf, objective.family, objective.scaling.n_features)
+    return objective.family.identifiable(coef, intercept, penalized=conf.reg_param > 0, bounds=bounds)
 
 
 def _metadata(
