@@ -10,6 +10,14 @@ always been, so existing ``except ValueError`` code keeps working.
 
 from __future__ import annotations
 
+import re
+
+
+def shown_uri(uri: str) -> str:
+    """``uri`` as messages show it, the same on every kind of session: a local file's as its
+    absolute path (Hadoop qualifies it as ``file:/a``, pyarrow as ``file:///a``), any other as it is."""
+    return re.sub(r"^file:(//)?(?=/)", "", uri)
+
 
 class UserError(Exception):
     """A problem the user can fix; the message is one line saying what and where."""

@@ -396,7 +396,7 @@ def test_multinomial_model_is_written_scored_and_evaluated(spark, tmp_path):
             ),
         )
     # a label the model reads as a feature
-    with pytest.raises(ConfigError, match=r"^input.label_col: 'Features' is a feature of the model at .*'features'"):
+    with pytest.raises(ConfigError, match=r"^input.label_col: 'Features' is a feature of the model .*'features'"):
         evaluate.run(
             spark,
             EvaluateConf(

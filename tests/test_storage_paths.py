@@ -10,7 +10,7 @@ import pytest
 
 from logreg_spark.artifacts.arrow_path import ArrowPath
 from logreg_spark.artifacts.paths import HadoopPath, check_apart, check_writable, staged_directory, storage_path
-from logreg_spark.errors import OutputError
+from logreg_spark.errors import OutputError, shown_uri
 
 #: More than one Py4J byte array (HadoopPath's limit) and than one copy buffer.
 LARGE = os.urandom(3 * (1 << 20) + 7)
@@ -244,3 +244,9 @@ def test_staged_directory_with_both_paths(make_path, tmp_path):
     with staged_directory(target, "overwrite", "output.path") as staging:
         staging.child("b").write_text("second")
     assert _written(tmp_path) == {"model/b": b"second"} and os.listdir(tmp_path) == ["model"]
+
+
+def test_messages_show_a_local_path_alike_on_every_kind_of_session():
+    for uri in ["file:/tmp/m", "file:///tmp/m", "/tmp/m"]:
+        assert shown_uri(uri) == "/tmp/m"
+    assert shown_uri("hdfs://nn/m") == "hdfs://nn/m" and shown_uri("s3a://b/file:/x") == "s3a://b/file:/x"

@@ -27,7 +27,7 @@ from ..artifacts import plots
 from ..artifacts.model_dir import read_model, write_small_parquet
 from ..artifacts.paths import staged_directory
 from ..core.metrics import CALIBRATION_BINS, calibration_bin, precision_recall_f1, threshold_metrics
-from ..errors import InputError
+from ..errors import InputError, shown_uri
 from ..spark import expressions
 from ..spark.blocks import LABEL, WEIGHT
 from ..spark.expressions import label_checks
@@ -290,5 +290,5 @@ def main(argv: list[str] | None = None) -> int:
         prog="evaluate",
         description="Evaluate a trained model on labelled Parquet data.",
         schema=EvaluateConf,
-        work=lambda spark, conf: f"metrics written to {run(spark, conf)}",
+        work=lambda spark, conf: f"metrics written to {shown_uri(run(spark, conf))}",
     )

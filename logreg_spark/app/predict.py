@@ -20,7 +20,7 @@ from pyspark.sql import SparkSession
 
 from ..artifacts.model_dir import read_model
 from ..artifacts.paths import staged_directory
-from ..errors import InputError
+from ..errors import InputError, shown_uri
 from ..spark.loaded_model import deciding, model_input, with_offset_col
 from ..spark.outputs import Output
 from ..spark.reading import apply_invalid_policy
@@ -74,5 +74,5 @@ def main(argv: list[str] | None = None) -> int:
         prog="predict",
         description="Score a Parquet table with a trained model.",
         schema=PredictConf,
-        work=lambda spark, conf: f"predictions written to {run(spark, conf)}",
+        work=lambda spark, conf: f"predictions written to {shown_uri(run(spark, conf))}",
     )

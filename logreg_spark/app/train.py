@@ -8,6 +8,7 @@ from pyspark.sql import SparkSession
 from ..artifacts.checkpoint import checkpointing
 from ..artifacts.paths import check_apart
 from ..artifacts.storage import StoragePath
+from ..errors import shown_uri
 from ..ml.estimator import LogisticRegression, fit_model
 from ..ml.persistence import export_mllib, save_model
 from ..settings.schema import Conf
@@ -48,5 +49,5 @@ def main(argv: list[str] | None = None) -> int:
         prog="train",
         description="Train a logistic regression on Spark.",
         schema=Conf,
-        work=lambda spark, conf: f"model written to {run(spark, conf)}",
+        work=lambda spark, conf: f"model written to {shown_uri(run(spark, conf))}",
     )

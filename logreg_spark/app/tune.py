@@ -18,6 +18,7 @@ from pyspark.sql import SparkSession
 from ..artifacts import plots
 from ..artifacts.model_dir import write_small_parquet
 from ..artifacts.paths import staged_directory
+from ..errors import shown_uri
 from ..ml.model import LogisticRegressionModel
 from ..ml.persistence import save_model
 from ..settings.tuning import TuneConf
@@ -101,5 +102,5 @@ def main(argv: list[str] | None = None) -> int:
         prog="tune",
         description="Tune reg_param and elastic_net_param by cross-validation in shared passes.",
         schema=TuneConf,
-        work=lambda spark, conf: f"tuning results written to {run(spark, conf)}",
+        work=lambda spark, conf: f"tuning results written to {shown_uri(run(spark, conf))}",
     )

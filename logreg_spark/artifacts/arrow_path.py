@@ -82,7 +82,7 @@ class ArrowPath(StoragePath):
     def status(self) -> FileInfo:
         info = self._info()
         if info.type == pafs.FileType.NotFound:
-            raise FileNotFoundError(f"{self.uri} does not exist")
+            raise FileNotFoundError(f"{self.shown} does not exist")
         return FileInfo(size=info.size or 0, modified_ms=(info.mtime_ns or 0) // 1_000_000)
 
     def children(self) -> list[Self]:
@@ -101,11 +101,11 @@ class ArrowPath(StoragePath):
         rename would move a directory into it), as is a directory on S3 or GCS (pyarrow moves
         only files there)."""
         if target.exists():
-            raise OutputError(f"could not move {self.uri} to {target.uri}: it exists")
+            raise OutputError(f"could not move {self.shown} to {target.shown}: it exists")
         try:
             self._fs.move(self._path, target._path)
         except (OSError, ArrowException) as err:
-            raise OutputError(f"could not move {self.uri} to {target.uri} ({err})") from None
+            raise OutputError(f"could not move {self.shown} to {target.shown} ({err})") from None
 
     def write_bytes(self, data: bytes | memoryview) -> None:
         self._fs.create_dir(posixpath.dirname(self._path), recursive=True)

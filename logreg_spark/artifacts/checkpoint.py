@@ -113,7 +113,7 @@ class Checkpoints:
             document = json.loads(path.read_text())
             if document["fingerprint"] != self.fingerprint:
                 raise CheckpointError(
-                    f"solver.checkpoint_path {self.directory.uri}: the checkpoint was made from another input, "
+                    f"solver.checkpoint_path {self.directory.shown}: the checkpoint was made from another input, "
                     "conf or version of the solver's coordinates or of the checkpoint files; delete it, or set "
                     'solver.resume = "never" to start afresh'
                 )
@@ -126,7 +126,7 @@ class Checkpoints:
                 },
             )
         except (KeyError, TypeError, ValueError, FileNotFoundError) as err:
-            raise CheckpointError(f"{path.uri}: not a readable checkpoint ({err})") from None
+            raise CheckpointError(f"{path.shown}: not a readable checkpoint ({err})") from None
         log.info("resuming from %s (iteration %d)", path.uri, iteration)
         return progress
 

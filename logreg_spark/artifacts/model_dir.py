@@ -98,13 +98,13 @@ def read_small_parquet(location: StoragePath) -> pa.Table:
     :class:`ModelError` if there are none or they cannot be read."""
     parts = sorted((p for p in location.children() if not p.name.startswith(("_", "."))), key=lambda p: p.name)
     if not parts:
-        raise ModelError(f"{location.uri}: cannot be read (no Parquet files there)")
+        raise ModelError(f"{location.shown}: cannot be read (no Parquet files there)")
     try:
         return pa.concat_tables([pq.read_table(pa.BufferReader(part.read_bytes())) for part in parts])
     except (pa.ArrowException, OSError) as err:
-        raise ModelError(f"{location.uri}: cannot be read ({str(err).splitlines()[0]})") from None
+        raise ModelError(f"{location.shown}: cannot be read ({str(err).splitlines()[0]})") from None
     except Py4JJavaError as err:
-        raise ModelError(f"{location.uri}: cannot be read ({java_root_message(err)})") from None
+        raise ModelError(f"{location.shown}: cannot be read ({java_root_message(err)})") from None
 
 
 def write_model(
@@ -262,7 +262,7 @@ def read_trained(spark: SparkSession, path: str) -> TrainedModel:
     ``model.json`` (an incomplete copy, or edited files) are a :class:`ModelError`.
     """
     directory = storage_path(spark, path)
-    where = f"model.path {directory.uri}"
+    where = f"model.path {directory.shown}"
     document = _read_document(directory, where)
     features = _feature_source(document, where)[0].names
     try:
@@ -295,5 +295,5 @@ def read_model(spark: SparkSession, path: str) -> LoadedModel:
     directory = storage_path(spark, path)
     model = scorer_of(read_trained(spark, path), directory.uri)
     if not 0.0 <= model.threshold <= 1.0:
-        raise ModelError(f"model.path {directory.uri}: coefficients or threshold are not finite numbers in range")
+        raise ModelError(f"model.path {directory.shown}: coefficients or threshold are not finite numbers in range")
     return model

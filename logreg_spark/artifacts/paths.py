@@ -77,7 +77,7 @@ class HadoopPath(StoragePath):
 
     def rename_to(self, target: Self) -> None:
         if not self._fs.rename(self._jpath, target._jpath):
-            raise OutputError(f"could not move {self.uri} to {target.uri}")
+            raise OutputError(f"could not move {self.shown} to {target.shown}")
 
     def write_bytes(self, data: bytes | memoryview) -> None:
         """Write ``data`` as this file, replacing it.
@@ -139,7 +139,7 @@ def check_apart(
         fixed = re.split(r"[*?\[{]", path, maxsplit=1)[0]
         source = _comparable(storage_path(spark, fixed.rstrip("/") or "/").uri)
         if out == source or out.startswith(source + "/") or source.startswith(out + "/"):
-            raise OutputError(f"{key} {target.uri} overlaps {against} {path}: write the output elsewhere")
+            raise OutputError(f"{key} {target.shown} overlaps {against} {path}: write the output elsewhere")
 
 
 def _comparable(uri: str) -> str:
@@ -154,7 +154,7 @@ OVERWRITE_HINT = 'set output.mode = "overwrite"'
 def check_writable(target: StoragePath, mode: str, key: str, overwrite_hint: str = OVERWRITE_HINT) -> None:
     """Fail early when ``mode = "error"`` and ``target`` exists (given as ``key``)."""
     if mode == "error" and target.exists():
-        raise OutputError(f"{key} {target.uri} already exists; {overwrite_hint} to replace it")
+        raise OutputError(f"{key} {target.shown} already exists; {overwrite_hint} to replace it")
 
 
 @contextmanager

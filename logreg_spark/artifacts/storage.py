@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
+from ..errors import shown_uri
+
 
 @dataclass(frozen=True)
 class FileInfo:
@@ -23,6 +25,11 @@ class StoragePath(ABC):
 
     #: The qualified URI, in a form Spark accepts.
     uri: str
+
+    @property
+    def shown(self) -> str:
+        """:attr:`uri` as messages show it (:func:`shown_uri`)."""
+        return shown_uri(self.uri)
 
     @abstractmethod
     def child(self, name: str) -> Self:

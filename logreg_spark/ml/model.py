@@ -171,7 +171,7 @@ class LogisticRegressionModel(
         Vector or array model reads the ``featuresCol`` param), the offsets of a model trained
         with them from the ``offsetCol`` param, the ``threshold`` or ``thresholds`` param (one
         per class)."""
-        found = scorer_of(self.trained, f"(model {self.uid})")
+        found = scorer_of(self.trained, self.uid)
         spec = found.spec
         if spec.vector_col and spec.vector_col != HASHED and self.isSet(self.getParam("featuresCol")):
             spec = replace(spec, vector_col=self.getOrDefault("featuresCol"))

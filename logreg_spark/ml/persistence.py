@@ -92,7 +92,7 @@ def load_model(spark: SparkSession, path: str) -> LogisticRegressionModel:
             model._resetUid(str(document["uid"]))
             params: dict[str, Any] = document["paramMap"]
         except (ValueError, KeyError, TypeError) as err:
-            raise ModelError(f"model.path {location.uri}: not pyspark.ml params ({err})") from None
+            raise ModelError(f"model.path {location.shown}: not pyspark.ml params ({err})") from None
         model._set(**{name: decoded(value) for name, value in params.items() if model.hasParam(name)})
     else:
         conf = trained.metadata["conf"]
@@ -114,7 +114,7 @@ def export_mllib(
     hashed model), or ``features`` for a model of named columns or index/value pairs."""
     scorer = model.scorer()
     if scorer.offset_col:
-        raise ModelError(f"{key} {target.uri}: MLlib's LogisticRegressionModel has no offset, and this model has one")
+        raise ModelError(f"{key} {target.shown}: MLlib's LogisticRegressionModel has no offset, and this model has one")
     trained = model.trained
     return write_mllib_model(
         spark,

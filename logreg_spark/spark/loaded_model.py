@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 
 from ..core.decision import Decision, decision_of, inconsistency
 from ..core.family import BINOMIAL, Family
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, shown_uri
 from .blocks import FeatureSpec
 from .reading import check_offset_column, check_pair_columns, locate_features, with_hashed_features
 
@@ -20,7 +20,7 @@ class LoadedModel:
     """A trained model read back for scoring. It goes to every scoring task with the function
     that uses it, so it holds no per-feature names (:attr:`features` derives them)."""
 
-    uri: str
+    uri: str  # the model directory's, or for a model in memory its uid
     coefficients: np.ndarray  # (d,), or (K, d) for K classes
     intercept: float | np.ndarray
     threshold: float
@@ -30,6 +30,11 @@ class LoadedModel:
     family: Family = BINOMIAL
     offset_col: str = ""  # the input column of each row's offset, added to its margin ("": none)
     class_thresholds: tuple[float, ...] = ()  # multinomial: MLlib's thresholds (empty: the most probable class)
+
+    @property
+    def shown(self) -> str:
+        """How messages name the model (:func:`~logreg_spark.errors.shown_uri`)."""
+        return shown_uri(self.uri)
 
     @property
     def decision(self) -> Decision:
@@ -56,7 +61,7 @@ def with_offset_col(model: LoadedModel, offset_col: str, key: str) -> LoadedMode
     if not offset_col:
         return model
     if not model.offset_col:
-        raise ConfigError(f"{key}: the model {model.uri} was trained without an offset; leave {key} out")
+        raise ConfigError(f"{key}: the model {model.shown} was trained without an offset; leave {key} out")
     return replace(model, offset_col=offset_col)
 
 
@@ -65,17 +70,17 @@ def model_input(df: DataFrame, model: LoadedModel, reader: str = "auto") -> Data
     it has the model's feature columns, of usable types and size (an array or Vector column's
     length found as ``input.reader`` says)."""
     if model.offset_col:
-        check_offset_column(df, model.offset_col, f"model offset ({model.uri})")
+        check_offset_column(df, model.offset_col, f"model offset ({model.shown})")
     if model.hashing:
         return with_hashed_features(df, *model.hashing)
-    spec, where = model.spec, f"model features ({model.uri})"
+    spec, where = model.spec, f"model features ({model.shown})"
     if spec.indices_col:
         check_pair_columns(df, spec, where, where)
         return df
     found = locate_features(df, spec.columns, spec.vector_col, where, reader)
     if spec.vector_col and found.d != spec.d:
         raise InputError(
-            f"column {spec.vector_col!r} has {found.d} values per row; the model at {model.uri} was trained on {spec.d}"
+            f"column {spec.vector_col!r} has {found.d} values per row; the model {model.shown} was trained on {spec.d}"
         )
     return df
 
@@ -85,7 +90,7 @@ def deciding(model: LoadedModel, threshold: float | None, thresholds: list[float
     was trained to (:mod:`~logreg_spark.core.decision`); a multinomial model takes no threshold."""
     if model.family.is_multinomial and threshold is not None:
         raise ConfigError(
-            f"model.threshold: the model at {model.uri} is multinomial; it predicts the class "
+            f"model.threshold: the model {model.shown} is multinomial; it predicts the class "
             "of the highest probability (leave model.threshold out, or set model.thresholds)"
         )
     if thresholds is None:
@@ -104,6 +109,6 @@ def check_not_features(model: LoadedModel, roles: dict[str, str]) -> None:
     for key, column in roles.items():
         if column and column.casefold() in features:
             raise ConfigError(
-                f"{key}: {column!r} is a feature of the model at {model.uri} ({features[column.casefold()]!r}); "
+                f"{key}: {column!r} is a feature of the model {model.shown} ({features[column.casefold()]!r}); "
                 "a label or weight column cannot be one of the model's features"
             )
