@@ -189,13 +189,19 @@ def test_invalid_rows_can_be_skipped_and_are_counted(spark, capsys, job_files, c
         ("csv", r"input.path .*csv: .*x.csv is not a Parquet file"),
     ],
 )
-def test_training_refuses_an_input_path_without_parquet(spark, capsys, job_files, tmp_path, where, message):
+def test_training_refuses_an_input_path_without_parquet(spark, capfd, job_files, tmp_path, where, message):
     _, out, conf = job_files(None)
     (tmp_path / "empty").mkdir()
     (tmp_path / "csv").mkdir()
     (tmp_path / "csv" / "x.csv").write_text("x0,x1,label\n1,2,0\n")
-    line = _failure(capsys, train.main, ["--conf", str(conf), "--set", f"input.path={tmp_path / where}"])
+    capfd.readouterr()
+    argv = ["--conf", str(conf), "--set", f"input.path={tmp_path / where}"]
+    assert train.main(argv) == 2
+    err = capfd.readouterr().err  # this process's file descriptor 2: the JVM's log lines too
+    line = err.strip().splitlines()[-1]
     assert re.search(message, line), line
+    # no Java stack trace ahead of it (Spark logs one for a missing path and for a failed task)
+    assert not re.search(r"^\s+at |Exception", err.replace(line, ""), flags=re.M), err[-3000:]
     _nothing_written(out)
 
 

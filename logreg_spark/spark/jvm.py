@@ -1,16 +1,17 @@
 """What the jobs read from Spark's JVM directly, where PySpark offers no Python API.
 
-Three things, kept here so that nothing else reaches through Py4J: what a Java
+Four things, kept here so that nothing else reaches through Py4J: what a Java
 exception says (its root cause, or Spark's error condition, for one-line errors), the storage a cached RDD
-takes in the block managers (memory and disk), and whether a DataFrame is a
-plain read of Parquet files (and which).
+takes in the block managers (memory and disk), whether a DataFrame is a
+plain read of Parquet files (and which), and the log levels that keep a job's
+console free of stack traces the job reports in one line anyway.
 """
 
 from __future__ import annotations
 
 from py4j.protocol import Py4JJavaError
 from pyspark import RDD
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 
 
 def java_root_message(err: Py4JJavaError) -> str:
@@ -62,3 +63,25 @@ def parquet_files(df: DataFrame) -> list[str] | None:
     if relation.fileFormat().getClass().getSimpleName() != "ParquetFileFormat":
         return None
     return list(df.inputFiles())
+
+
+#: Spark's loggers that print a stack trace ahead of a job's own one-line error in local mode,
+#: and the level that silences them: a failed task (its executor and its task set, which abort
+#: the job on the first failure there), and a missing input path (Spark warns while looking for
+#: a streaming sink's metadata in it).
+LOCAL_TRACE_LOGGERS = {
+    "org.apache.spark.executor.Executor": "OFF",
+    "org.apache.spark.scheduler.TaskSetManager": "OFF",
+    "org.apache.spark.sql.execution.streaming.sinks.FileStreamSink": "ERROR",
+}
+
+
+def quiet_local_traces(spark: SparkSession) -> None:
+    """Silence :data:`LOCAL_TRACE_LOGGERS`. For a job in local mode only: what they print there is
+    the failure the job ends with, as its one line (and, for a fault that is not the user's, with
+    the whole trace in the job's log); on a cluster the tasks' logs are the executors'."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None, "a classic session has a JVM"
+    log4j = jvm.org.apache.logging.log4j
+    for name, level in LOCAL_TRACE_LOGGERS.items():
+        log4j.core.config.Configurator.setLevel(name, log4j.Level.getLevel(level))

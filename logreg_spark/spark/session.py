@@ -14,9 +14,15 @@ import sys
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
+from .jvm import quiet_local_traces
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MASTER = "local[*]"
+
+#: What a job's session sets where neither spark-submit nor the conf did: no console progress
+#: bar (the jobs log their own progress, and the bar's redrawn lines clutter logs).
+JOB_DEFAULTS = {"spark.ui.showConsoleProgress": "false"}
 
 
 def is_connect(spark: SparkSession) -> bool:
@@ -97,7 +103,7 @@ def spark_session(settings: dict[str, str], app_name: str) -> SparkSession:
         return settings.get(key, default)
 
     builder = SparkSession.builder.appName(app_name)
-    for key, value in settings.items():
+    for key, value in {**JOB_DEFAULTS, **settings}.items():
         if submitted is None or not submitted.contains(key):
             builder = builder.config(key, value)
     master = chosen("spark.master", DEFAULT_MASTER)
@@ -110,4 +116,6 @@ def spark_session(settings: dict[str, str], app_name: str) -> SparkSession:
             os.environ["PYSPARK_PYTHON"] = sys.executable
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if master.startswith("local"):
+        quiet_local_traces(spark)
     return spark
