@@ -59,10 +59,17 @@ class CachedBlocks(Protocol):
     the partitions, in a tree of ``solver.aggregation_depth`` levels (0: :func:`tree_depth` chooses)."""
 
     def aggregate(
-        self, seq_op: SeqOp[Partial], comb_op: CombOp[Partial], partial_bytes: int, payload: Any = None
+        self,
+        seq_op: SeqOp[Partial],
+        comb_op: CombOp[Partial],
+        partial_bytes: int,
+        payload: Any = None,
+        per_partition: bool = False,
     ) -> Partial:
         """Every item folded by ``seq_op`` (each task sees ``payload``), the partials (of about
-        ``partial_bytes``) combined by ``comb_op`` in a tree. The first call fills the cache."""
+        ``partial_bytes``) combined by ``comb_op`` in a tree. The first call fills the cache.
+        ``per_partition``: a task per partition rather than ``tasks`` tasks, where the kind of
+        session allows it (the job that fills the cache, whose progress then shows per partition)."""
         ...
 
     def rebuild(self) -> None:
@@ -88,9 +95,14 @@ class RDDBlocks:
         self.tasks = tasks
 
     def aggregate(
-        self, seq_op: SeqOp[Partial], comb_op: CombOp[Partial], partial_bytes: int, payload: Any = None
+        self,
+        seq_op: SeqOp[Partial],
+        comb_op: CombOp[Partial],
+        partial_bytes: int,
+        payload: Any = None,
+        per_partition: bool = False,
     ) -> Partial:
-        rdd = self.rdd.coalesce(min(self.rdd.getNumPartitions(), self.tasks))
+        rdd = self.rdd if per_partition else self.rdd.coalesce(min(self.rdd.getNumPartitions(), self.tasks))
         depth = tree_depth(self.aggregation_depth, rdd.getNumPartitions(), partial_bytes)
         shared = None if payload is None else rdd.context.broadcast(payload)
         try:

@@ -97,7 +97,12 @@ class FrameBlocks:
         self.tasks = tasks
 
     def aggregate(
-        self, seq_op: SeqOp[Partial], comb_op: CombOp[Partial], partial_bytes: int, payload: Any = None
+        self,
+        seq_op: SeqOp[Partial],
+        comb_op: CombOp[Partial],
+        partial_bytes: int,
+        payload: Any = None,
+        per_partition: bool = False,  # a Connect client sees no tasks: always ``tasks`` of them
     ) -> Partial:
         check_payload(len(pickle.dumps(payload, protocol=5)))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
-from pyspark import RDD, StorageLevel
+from pyspark import RDD, Accumulator, StorageLevel
 from pyspark.sql import DataFrame
 
 from ..core.data import Block, ClassWeights, Summary
@@ -33,6 +33,7 @@ from .cached_blocks import BlockHandle, BlockItem, CachedBlocks, RDDBlocks
 from .connect_blocks import FrameBlocks, check_payload, default_parallelism
 from .engine import SparkPassEngine
 from .parquet_direct import direct_source
+from .progress import reading_progress
 from .reading import feature_spec, source_columns, training_columns, training_table, with_hashed_features
 from .session import is_connect, use_driver_python
 from .task import partition_id
@@ -55,14 +56,18 @@ def _blockify(
     label_limit: int,
     block_bytes: int,
     folds: FoldRule | None,
+    rows_read: Accumulator | None = None,
 ) -> Blockify:
     """A partition's Arrow batches → (handle, Problems), one per block of about ``block_bytes``,
-    of the columns ``conf`` names, stored as ``input.cache`` says."""
+    of the columns ``conf`` names, stored as ``input.cache`` says; each block's rows are added to
+    ``rows_read`` (when given)."""
     cache_id = uuid.uuid4().hex[:12]
     label_col, weight_col, offset_col, store = conf.label_col, conf.weight_col, conf.offset_col, conf.cache
 
     def emit(table: pa.Table) -> BlockItem:
         block, problems = block_from_table(table, spec, label_col, weight_col, label_limit, folds, offset_col)
+        if rows_read is not None:
+            rows_read.add(table.num_rows)
         if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
             block = block._replace(X=block.X.astype(np.float32))
         handle: BlockHandle = block
@@ -137,19 +142,22 @@ def _merge_summaries(a: Statistics | None, b: Statistics | None) -> Statistics |
     return a[0].merge(b[0]), a[1].merge(b[1])
 
 
-def _summarize(blocks: CachedBlocks, n_features: int, class_weights: ClassWeights | None) -> Statistics | None:
+def _summarize(
+    blocks: CachedBlocks, n_features: int, class_weights: ClassWeights | None, filling: bool = False
+) -> Statistics | None:
     """The statistics of the cached blocks' rows (under class weights, if given), and the
     validation counts of preparation.
 
-    The first call is the job that fills the cache. The cache holds no statistics (two
-    d-vectors per block): each block's are computed here, from the block as stored, and
-    merged, and only the merged ones reach the driver.
+    The first call (``filling``) is the job that fills the cache, a task per partition, so that
+    its progress shows as partitions finish. The cache holds no statistics (two d-vectors per
+    block): each block's are computed here, from the block as stored, and merged, and only the
+    merged ones reach the driver.
     """
 
     def add(acc: Statistics | None, item: BlockItem, _: None) -> Statistics | None:
         return _merge_summaries(acc, (Summary.of_block(item[0].load(), class_weights), item[1]))
 
-    return blocks.aggregate(add, _merge_summaries, 16 * n_features)  # a Summary: two d-vectors
+    return blocks.aggregate(add, _merge_summaries, 16 * n_features, per_partition=filling)  # a Summary: two d-vectors
 
 
 def _cached(
@@ -199,14 +207,17 @@ class TrainingData:
         tasks (None: one per core). With ``folds`` every block also holds its rows' fold ids.
         """
         started = time.perf_counter()
-        use_driver_python(df.sparkSession)
+        spark = df.sparkSession
+        use_driver_python(spark)
         fold_col = folds.column if folds else ""
         spec, columns = training_frame(df, conf, fold_col)
-        if is_connect(df.sparkSession):  # the smallest point (binomial), before any work
+        if is_connect(spark):  # the smallest point (binomial), before any work
             check_payload(8 * ((spec.d or len(spec.columns)) + 1))
-        blockify = _blockify(spec, conf, dtype, label_limit, block_bytes, folds)
-        blocks = _cached(df, (spec, columns, fold_col), conf, blockify, aggregation_depth, tasks)
-        merged = _summarize(blocks, spec.d or len(spec.columns), None)
+        log.info("preparing the training rows: reading, checking and caching them as blocks")
+        with reading_progress(spark, "preparing") as rows_read:
+            blockify = _blockify(spec, conf, dtype, label_limit, block_bytes, folds, rows_read)
+            blocks = _cached(df, (spec, columns, fold_col), conf, blockify, aggregation_depth, tasks)
+            merged = _summarize(blocks, spec.d or len(spec.columns), None, filling=True)
         if merged is None:
             blocks.release()
             raise InputError(f"input.path {conf.path}: no rows")

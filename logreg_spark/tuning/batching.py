@@ -57,6 +57,8 @@ class Batcher:
     """Collects the requests of the running solvers and runs them as one pass."""
 
     engine: SharedPassEngine
+    #: Called after each shared pass with the number of passes so far and the runs in this one.
+    on_pass: Callable[[int, int], None] | None = None
     passes: int = 0
     _pending: list[_Slot] = field(default_factory=list)
     _running: int = 0
@@ -137,6 +139,8 @@ class Batcher:
                     slot.end(error=err)
                 raise
             self.passes += 1
+            if self.on_pass is not None:
+                self.on_pass(self.passes, len(batch))
             for slot, outcome in zip(batch, outcomes):
                 slot.end(outcome)
 

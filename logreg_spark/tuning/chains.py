@@ -11,6 +11,7 @@ so the chain runs in a thread of the :class:`~.batching.Batcher`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,8 +89,11 @@ def objective_at(engine: ModelEngine, chain: Chain, settings: ModelSettings, reg
     )
 
 
-def walk(batcher: Batcher, chain: Chain, settings: ModelSettings) -> list[PathFit]:
-    """Fit ``chain`` at each of its λ values in turn, in the calling thread."""
+def walk(
+    batcher: Batcher, chain: Chain, settings: ModelSettings, on_fit: Callable[[PathFit], None] | None = None
+) -> list[PathFit]:
+    """Fit ``chain`` at each of its λ values in turn, in the calling thread; ``on_fit`` is told of
+    each fit as it ends."""
     engine = ModelEngine(batcher, chain.held_out)
     family = settings.family
     coef, intercept = family.prior(chain.summary.class_weight, chain.summary.n_features)
@@ -124,4 +128,6 @@ def walk(batcher: Batcher, chain: Chain, settings: ModelSettings) -> list[PathFi
                 shown_intercept,
             )
         )
+        if on_fit is not None:
+            on_fit(fits[-1])
     return fits

@@ -47,6 +47,7 @@ from ..training.solving import check_newton_size
 from .batching import Batcher
 from .chains import Chain, ModelSettings, PathFit, walk
 from .grid import Grid
+from .progress import SearchProgress
 
 log = logging.getLogger("logreg_spark")
 
@@ -227,10 +228,11 @@ def search(
         raise InputError(f'tune.metric = "{tune.metric}" is defined for a binomial model only; use "log_loss"')
     training = training_summaries(by_fold, held_out)
     check_folds(by_fold, training, held_out, settings.family.classes, ranked)
-    batcher = Batcher(engine)
     grid, passes = _grid(engine, training[None], settings, tune)
     model_bytes = _model_bytes(d, settings)
     chains = _chains(grid, held_out, training, model_bytes, budget)
+    progress = SearchProgress(len(held_out), len(grid.points()) * len(held_out))
+    batcher = Batcher(engine, on_pass=progress.passed)
     log.info(
         "tune: %d (λ, α) × %d folds in %d runs at once: at most %.3g MB of partial sums per task",
         len(grid.points()),
@@ -238,6 +240,6 @@ def search(
         len(chains),
         len(chains) * model_bytes / 1e6,
     )
-    walks = batcher.run([functools.partial(walk, batcher, chain, settings) for chain in chains])
+    walks = batcher.run([functools.partial(walk, batcher, chain, settings, progress.finished) for chain in chains])
     fits = [fit for chain_fits in walks for fit in chain_fits]
     return SearchResult(grid, fits, passes + batcher.passes, time.perf_counter() - started)
