@@ -5,7 +5,7 @@
                                  [--dtype float64|float32] [--warm-up-rows 20000] [--connect]
 
 With --connect, everything below runs through a Spark Connect server started
-for the run (benchmarks/connect_server.py, with --master and --driver-memory):
+for the run (logreg_spark/app/connect_server.py, with --master and --driver-memory):
 MLlib trains on the server, this project runs its passes from the client. Each
 of this project's fits is then also run as the training job on classic Spark,
 and a second table compares the seconds per pass (benchmarks/connect_compare.py).
@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 from connect_compare import classic_job, pass_rows
-from connect_server import connect_server
+from logreg_spark.app.connect_server import connect_server
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import DataFrame, SparkSession

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from connect_server import VENV_BIN, free_port, spark_env
+from logreg_spark.app.connect_server import VENV_BIN, free_port, spark_env
 
 
 def executor_java_options() -> list[str]:

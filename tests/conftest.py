@@ -49,8 +49,8 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def connect_url(tmp_path_factory):
-    """The ``sc://`` URL of one Spark Connect server (tests/connect_server.py) for the whole run."""
-    from connect_server import connect_server
+    """The ``sc://`` URL of one Spark Connect server (logreg_spark/app/connect_server.py) for the whole run."""
+    from logreg_spark.app.connect_server import connect_server
 
     with connect_server(tmp_path_factory.mktemp("connect")) as url:
         yield url

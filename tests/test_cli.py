@@ -2,11 +2,14 @@
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 
@@ -28,7 +31,7 @@ def test_sample_conf_trains_and_says_where_the_model_went(tmp_path):
         "--conf", "conf/local.toml", "--set", f"output.model_path={model}", "--set", "spark.spark.master=local[2]"
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == f"model written to file:{model}"
+    assert result.stdout.strip() == f"model written to {model}"  # the same on Spark Connect
     meta = json.loads((model / "model.json").read_text())
     assert meta["converged"] and meta["rows"] == 5000
     assert "iteration 1: loss" in result.stderr
@@ -81,3 +84,45 @@ def test_spark_submit_runs_the_same_job(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["iterations"] == 3 and meta["rows"] == 5000
+
+
+def test_the_console_command_runs_the_jobs_by_name(capsys):
+    from logreg_spark.app import console, train
+
+    assert console.JOBS["train"] is train.main
+    with pytest.raises(SystemExit) as bad:
+        console.main(["trian", "--conf", "conf/local.toml"])
+    assert bad.value.code == 2 and "invalid choice: 'trian'" in capsys.readouterr().err
+
+
+def test_connect_server_refuses_a_port_in_use(capsys):
+    from logreg_spark.app import console
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert console.main(["connect-server", "--port", str(port)]) == 2
+    assert capsys.readouterr().err == (
+        f"logreg-spark: error: --port {port}: something already listens there; choose another port\n"
+    )
+
+
+def test_connect_server_command_serves_until_terminated_and_stops_its_server(tmp_path):
+    """The documented one-liner: a server that a client reaches, gone with the command."""
+    from logreg_spark.app.connect_server import free_port
+
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "logreg-spark"), "connect-server", "--port", str(port)]
+    with open(tmp_path / "server.err", "wb") as err:
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
+    try:
+        line = server.stdout.readline()
+        assert line == f"Spark Connect server listening at sc://127.0.0.1:{port} (Ctrl-C stops it)\n", line
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=90) == 0
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # the server's JVM is gone with it

@@ -1,13 +1,15 @@
-"""A Spark Connect server on 127.0.0.1, started from PySpark's own distribution, for the tests
-(one per run) and benchmarks/compare.py --connect.
+"""A local Spark Connect server on 127.0.0.1, started from PySpark's own jars: ``logreg-spark
+connect-server`` for trying the Connect path, and one per test run (tests/conftest.py) and
+benchmark (benchmarks/compare.py --connect).
 
-Stopped by its process id, nothing else touched. Its Python workers run this virtual
-environment's interpreter.
+Each server is stopped by its own process id, nothing else touched. Its Python workers run this
+interpreter (its virtual environment has what the tasks import).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,9 +17,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
+
+from ..errors import ConfigError
 
 VENV_BIN = Path(sys.executable).parent
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+DEFAULT_PORT = 15002  # Spark Connect's own default
+STARTUP_SECONDS = 120
 
 
 def free_port() -> int:
@@ -39,43 +46,71 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _start(
+    port: int, master: str, driver_memory: str, log: IO[bytes] | None = None, cwd: Path | None = None
+) -> subprocess.Popen:
+    """The server's process, starting (``spark-submit`` of :data:`SERVER_CLASS`), its output
+    to ``log`` (None: this process's)."""
+    env = spark_env()
+    env["PYSPARK_PYTHON"] = os.environ.get("PYSPARK_PYTHON", sys.executable)
+    settings = {
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.log.level": "WARN",
+    }
+    command = [str(VENV_BIN / "spark-submit"), "--class", SERVER_CLASS, "--master", master]
+    command += ["--driver-memory", driver_memory]
+    for key, value in settings.items():
+        command += ["--conf", f"{key}={value}"]
+    stderr = None if log is None else subprocess.STDOUT
+    return subprocess.Popen([*command, "spark-internal"], env=env, stdout=log, stderr=stderr, cwd=cwd)
+
+
+def _wait_until_listening(server: subprocess.Popen, port: int, log_hint: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not _listening(port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"Spark Connect server did not start{log_hint}")
+        time.sleep(0.5)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 @contextmanager
 def connect_server(workdir: Path, master: str = "local[2]", driver_memory: str = "1g") -> Iterator[str]:
-    """Yield the ``sc://`` URL of a running server; stop exactly its process afterwards."""
+    """Yield the ``sc://`` URL of a running server on a free port, its log in ``workdir``; stop
+    exactly its process afterwards."""
     port = free_port()
-    env = spark_env()
-    env["PYSPARK_PYTHON"] = str(VENV_BIN / "python")
-    command = [
-        str(VENV_BIN / "spark-submit"),
-        "--class",
-        SERVER_CLASS,
-        "--master",
-        master,
-        "--driver-memory",
-        driver_memory,
-        "--conf",
-        f"spark.connect.grpc.binding.port={port}",
-        "--conf",
-        "spark.connect.grpc.binding.address=127.0.0.1",
-        "--conf",
-        "spark.ui.enabled=false",
-        "--conf",
-        "spark.sql.shuffle.partitions=4",
-        "spark-internal",
-    ]
     with open(workdir / "connect-server.log", "ab") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+        server = _start(port, master, driver_memory, log, workdir)
     try:
-        deadline = time.monotonic() + 120
-        while not _listening(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Spark Connect server did not start; see {workdir / 'connect-server.log'}")
-            time.sleep(0.5)
+        _wait_until_listening(server, port, f"; see {workdir / 'connect-server.log'}")
         yield f"sc://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _stop(server)
+
+
+def serve(port: int = DEFAULT_PORT, master: str = "local[2]", driver_memory: str = "2g") -> int:
+    """Run a server in the foreground (its warnings on this terminal) until Ctrl-C, SIGTERM or
+    its end; the server is stopped with this process."""
+    if _listening(port):
+        raise ConfigError(f"--port {port}: something already listens there; choose another port")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server = _start(port, master, driver_memory)
+    try:
+        _wait_until_listening(server, port, " (its output is above)")
+        print(f"Spark Connect server listening at sc://127.0.0.1:{port} (Ctrl-C stops it)", flush=True)
+        return server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(server)
