@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 from connect_compare import classic_job, pass_rows
-from logreg_spark.app.connect_server import connect_server
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import DataFrame, SparkSession
@@ -53,6 +52,7 @@ from sparse_data import FEATURES, write_sparse_classification
 from synthetic import write_classification
 
 from logreg_spark.app.config import Conf, InputConf, ModelConf, OutputConf, SolverConf
+from logreg_spark.app.connect_server import connect_server
 from logreg_spark.app.train import run
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
