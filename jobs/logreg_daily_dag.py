@@ -14,7 +14,7 @@ Settings come from the environment of the Airflow workers:
   ``predictions/``, ``checkpoints/`` (and ``tune/``) receive the outputs;
 - ``LOGREG_SPARK_CONN``: the Airflow connection of the Spark cluster (default ``spark_default``);
 - ``LOGREG_SPARK_PY_FILES`` / ``LOGREG_SPARK_ARCHIVES``: the packaged code and environment
-  for a cluster (see the README, "Shipping to a cluster"); empty in local mode;
+  for a cluster (see docs/guide/clusters.md); empty in local mode;
 - ``LOGREG_SPARK_TUNE``: ``1`` (or ``true``, ``yes``, ``on``) switches the weekly tuning on;
   unset, empty, ``0``, ``false``, ``no`` or ``off`` leave it off. Any other value fails the
   import of this file (an import error in Airflow's UI).

@@ -53,13 +53,13 @@ def test_cluster_model_equals_local_model(spark, cluster, tmp_path, cache):
     assert meta["rows"] == 5000 and meta["converged"]
 
 
-#: What the README's packed environment installs: what the package needs on the executors and the
+#: What the packed environment of docs/guide/clusters.md installs: what the package needs on the executors and the
 #: driver, without matplotlib (the job must run without it).
 PACKED = ["numpy", "pyarrow", "scipy", "pandas>=2.2,<3", "threadpoolctl", "venv-pack"]
 
 
 def _pack(dist: Path) -> tuple[Path, Path]:
-    """The README's packaging commands: the package as a zip, the executors' environment as an archive."""
+    """The packaging commands of docs/guide/clusters.md: the package as a zip, the executors' environment."""
     zipped, env, archive = dist / "logreg_spark.zip", dist / "env", dist / "logreg_spark_env.tar.gz"
     dist.mkdir()
     subprocess.run([sys.executable, "-m", "zipfile", "-c", str(zipped), "logreg_spark/"], cwd=ROOT, check=True)

@@ -48,7 +48,7 @@ def test_the_math_and_solver_layers_import_neither_spark_nor_arrow():
     assert json.loads(result.stdout) == {}
 
 
-#: The subpackages in layer order: each imports only itself and those before it (README's code map).
+#: The subpackages in layer order: each imports only itself and those before it (docs/design/code-map.md).
 LAYERS = ["core", "solvers", "settings", "spark", "artifacts", "training", "tuning", "ml", "app"]
 
 
