@@ -170,7 +170,11 @@ def test_multinomial_bounds_match_mllib_and_are_centred_as_far_as_they_allow(spa
         "lowerBoundsOnCoefficients": _matrix(np.zeros((3, 4))),
         "lowerBoundsOnIntercepts": Vectors.dense([0.0, 0.0, 0.0]),
     }
-    ours = LogisticRegression(featureCols=FEATURES, weightCol="weight", regParam=0.01, tol=TOL, **params).fit(df)
+    # tol 1e-8, and the optimum to 2e-8: on these rows the projected L-BFGS reaches the float64
+    # floor of the objective at a projected gradient of 2e-9 (an Armijo decrease below that is lost
+    # in the objective's rounding), where depending on the BLAS it stalled short of tol 1e-9. The
+    # optimum to 1e-8 over the box: test_the_optimum_over_the_box_is_scipys.
+    ours = LogisticRegression(featureCols=FEATURES, weightCol="weight", regParam=0.01, tol=1e-8, **params).fit(df)
     assert ours.summary.converged
     coef, intercept = ours.coefficientMatrix.toArray(), ours.interceptVector.toArray()
     assert coef.min() >= 0 and (coef == 0).any()  # not shifted out of the box
@@ -180,8 +184,8 @@ def test_multinomial_bounds_match_mllib_and_are_centred_as_far_as_they_allow(spa
     problem = Problem(X, y, w, 0.01, 0.0, True, 3)
     lower, upper = np.zeros((3, 5)), np.full((3, 5), np.inf)
     true_coef, true_intercept = bounded_optimum(problem, lower, upper)
-    assert _relative(coef, true_coef) < 1e-8
-    assert _relative(intercept, true_intercept - true_intercept.min()) < 1e-8
+    assert _relative(coef, true_coef) < 2e-8
+    assert _relative(intercept, true_intercept - true_intercept.min()) < 2e-8
     theirs = MLlibLogisticRegression(weightCol="weight", regParam=0.01, tol=1e-12, maxIter=1000, **params).fit(df)
     # MLlib stops short of the optimum (its coefficients differ by up to 5e-4 on the standardized
     # scale): close to ours, within its bounds, and with an objective higher by less than 1e-6
