@@ -212,19 +212,17 @@ def remote(request) -> str | None:
     return request.getfixturevalue("connect_url") if request.param == "connect" else None
 
 
-def test_a_killed_job_restarted_ends_with_the_uninterrupted_coefficients(tmp_path, remote):
-    checkpointing = ["--set", f"solver.checkpoint_path={tmp_path / 'ckpt'}", "--set", "solver.checkpoint_every=5"]
-    job = _job(tmp_path, remote, "--set", f"output.model_path={tmp_path / 'killed'}", *checkpointing)
+def _wait_for_a_checkpoint(job: subprocess.Popen, tmp_path: Path) -> None:
     deadline = time.monotonic() + 240
-    try:
-        while not _files(tmp_path):  # killed as soon as its first checkpoint is in place
-            assert job.poll() is None, job.communicate()[1][-2000:]
-            assert time.monotonic() < deadline, "no checkpoint written"
-            time.sleep(0.05)
-    finally:
-        os.killpg(job.pid, signal.SIGKILL)  # the driver and any JVM it started: the group this test made
-        job.communicate()
-    assert not (tmp_path / "killed").exists()
+    while not _files(tmp_path):
+        assert job.poll() is None, job.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "no checkpoint written"
+        time.sleep(0.05)
+
+
+def _resumed_equals_uninterrupted(tmp_path: Path, remote: str | None, checkpointing: list[str]) -> None:
+    """The killed job rerun (it resumes from its checkpoints) and an uninterrupted one, side by
+    side on ``remote``: the same coefficients, bit for bit."""
     restarted = _job(tmp_path, remote, "--set", f"output.model_path={tmp_path / 'killed'}", *checkpointing)
     uninterrupted = _job(tmp_path, remote, "--set", f"output.model_path={tmp_path / 'whole'}")
     for job in (restarted, uninterrupted):
@@ -233,7 +231,66 @@ def test_a_killed_job_restarted_ends_with_the_uninterrupted_coefficients(tmp_pat
         if job is restarted:
             assert "resuming from" in stderr
     assert _coefficients(tmp_path / "killed") == _coefficients(tmp_path / "whole")
+
+
+def test_a_killed_job_restarted_ends_with_the_uninterrupted_coefficients(tmp_path, remote):
+    checkpointing = ["--set", f"solver.checkpoint_path={tmp_path / 'ckpt'}", "--set", "solver.checkpoint_every=5"]
+    job = _job(tmp_path, remote, "--set", f"output.model_path={tmp_path / 'killed'}", *checkpointing)
+    try:
+        _wait_for_a_checkpoint(job, tmp_path)  # killed as soon as its first checkpoint is in place
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)  # the driver and any JVM it started: the group this test made
+        job.communicate()
+    assert not (tmp_path / "killed").exists()
+    _resumed_equals_uninterrupted(tmp_path, remote, checkpointing)
     history = pq.read_table(tmp_path / "killed" / "history").column("iteration").to_pylist()
     assert history == list(range(KILLED_JOB_ITERATIONS + 1))
     assert json.loads((tmp_path / "killed" / "model.json").read_text())["iterations"] == KILLED_JOB_ITERATIONS
     assert _files(tmp_path) == []
+
+
+def test_a_server_killed_mid_fit_ends_the_job_in_bounded_time_and_a_rerun_resumes(tmp_path, connect_url, monkeypatch):
+    """A Spark Connect server SIGKILLed after the first checkpoint: the job gives up within its
+    bound (LOGREG_SPARK_CONNECT_TIMEOUT) with one line naming the server, writes nothing, and its
+    rerun on another server resumes to the undisturbed coefficients."""
+    from logreg_spark.app.connect_server import free_port, start_server, stop_server
+
+    monkeypatch.setenv("LOGREG_SPARK_CONNECT_TIMEOUT", "5")
+    port = free_port()
+    server = start_server(port, tmp_path / "server.log", cwd=tmp_path)
+    checkpointing = ["--set", f"solver.checkpoint_path={tmp_path / 'ckpt'}", "--set", "solver.checkpoint_every=5"]
+    remote = f"sc://127.0.0.1:{port}"
+    job = _job(tmp_path, remote, "--set", f"output.model_path={tmp_path / 'killed'}", *checkpointing)
+    try:
+        _wait_for_a_checkpoint(job, tmp_path)
+        server.kill()  # the server's JVM (spark-submit execs it), by its own pid
+        server.wait()
+        killed = time.monotonic()
+        _, stderr = job.communicate(timeout=120)
+        waited = time.monotonic() - killed
+    finally:
+        stop_server(server)
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    assert job.returncode == 1, stderr[-2000:]
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith(f"logreg_spark: error: Spark Connect server {remote}: unreachable ("), last
+    assert waited < 60, waited  # 5 s of retries, each attempt's own time, and the process's exit
+    assert not (tmp_path / "killed").exists()
+    _resumed_equals_uninterrupted(tmp_path, connect_url, checkpointing)
+
+
+def test_a_job_pointed_at_no_server_fails_in_bounded_time_with_one_line(tmp_path, monkeypatch):
+    from logreg_spark.app.connect_server import free_port
+
+    monkeypatch.setenv("LOGREG_SPARK_CONNECT_TIMEOUT", "3")
+    remote = f"sc://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    job = _job(tmp_path, remote, "--set", f"output.model_path={tmp_path / 'm'}")
+    _, stderr = job.communicate(timeout=120)
+    assert job.returncode == 1
+    assert (
+        stderr.strip().splitlines()[-1].startswith(f"logreg_spark: error: Spark Connect server {remote}: unreachable")
+    )
+    assert "Traceback" not in stderr and "RETRIES_EXCEEDED" not in stderr
+    assert time.monotonic() - started < 60 and not (tmp_path / "m").exists()

@@ -20,7 +20,7 @@ from pyspark.sql import SparkSession
 
 from ..errors import UserError
 from ..spark.jvm import java_failure_message
-from ..spark.session import spark_session
+from ..spark.session import is_connect, remote_of, spark_session
 from .config import AnyConf, load_job_conf
 
 log = logging.getLogger("logreg_spark")
@@ -64,6 +64,26 @@ def _failure(err: Exception) -> tuple[str, int]:
     return f"{type(err).__name__}: {first}" if first else type(err).__name__, 1
 
 
+def _connect_failure(err: Exception, remote: str) -> tuple[str, int] | None:
+    """The line and exit code for a Spark Connect server that could not be reached, else None."""
+    if not remote:
+        return None
+    from ..spark.connect_wait import unreachable  # the client's libraries: Connect only
+
+    line = unreachable(err, remote)
+    return None if line is None else (line, 1)
+
+
+def _stop(spark: SparkSession, failed: bool) -> None:
+    """Stop the job's session. A failed Spark Connect job only closes its client: releasing the
+    session is a call to a server that may be gone (retried for the whole bound again), and the
+    server drops an idle session by itself; a closed client makes no call at exit either."""
+    if failed and is_connect(spark):
+        spark.client.close()
+    else:
+        spark.stop()
+
+
 def job_main(
     argv: list[str] | None,
     *,
@@ -76,23 +96,26 @@ def job_main(
     args = parse_args(prog, description, argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    spark = None
+    spark, remote, failed = None, "", False
     joined = SparkSession.getActiveSession() is not None  # embedded: leave the caller's session running
     try:
         conf = load_job_conf(args.conf, args.set, schema)
+        remote = remote_of(conf.spark)
         spark = spark_session(conf.spark, f"logreg_spark {prog}")
         done = work(spark, conf)
     except UserError as err:
+        failed = True
         print(f"logreg_spark: error: {err}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - the job's last word must be one line
-        line, code = _failure(err)
-        if code != 2:
+        failed = True
+        line, code = _connect_failure(err, remote) or _failure(err)
+        if code != 2 and not line.startswith("Spark Connect server"):
             log.exception("%s failed", prog)
         print(f"logreg_spark: error: {line}", file=sys.stderr)
         return code
     finally:
         if spark is not None and not joined:
-            spark.stop()
+            _stop(spark, failed)
     print(done)
     return 0

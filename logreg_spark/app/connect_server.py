@@ -46,7 +46,7 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _start(
+def _launch(
     port: int, master: str, driver_memory: str, log: IO[bytes] | None = None, cwd: Path | None = None
 ) -> subprocess.Popen:
     """The server's process, starting (``spark-submit`` of :data:`SERVER_CLASS`), its output
@@ -76,7 +76,8 @@ def _wait_until_listening(server: subprocess.Popen, port: int, log_hint: str) ->
         time.sleep(0.5)
 
 
-def _stop(server: subprocess.Popen) -> None:
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop the server process ``server`` (SIGTERM, then SIGKILL after a minute)."""
     server.terminate()
     try:
         server.wait(timeout=60)
@@ -85,18 +86,31 @@ def _stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
+def start_server(
+    port: int, log: Path, master: str = "local[2]", driver_memory: str = "1g", cwd: Path | None = None
+) -> subprocess.Popen:
+    """A server listening on ``port``, its output appended to ``log``; the caller stops it
+    (:func:`stop_server`)."""
+    with open(log, "ab") as output:
+        server = _launch(port, master, driver_memory, output, cwd)
+    try:
+        _wait_until_listening(server, port, f"; see {log}")
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
 @contextmanager
 def connect_server(workdir: Path, master: str = "local[2]", driver_memory: str = "1g") -> Iterator[str]:
     """Yield the ``sc://`` URL of a running server on a free port, its log in ``workdir``; stop
     exactly its process afterwards."""
     port = free_port()
-    with open(workdir / "connect-server.log", "ab") as log:
-        server = _start(port, master, driver_memory, log, workdir)
+    server = start_server(port, workdir / "connect-server.log", master, driver_memory, workdir)
     try:
-        _wait_until_listening(server, port, f"; see {workdir / 'connect-server.log'}")
         yield f"sc://127.0.0.1:{port}"
     finally:
-        _stop(server)
+        stop_server(server)
 
 
 def serve(port: int = DEFAULT_PORT, master: str = "local[2]", driver_memory: str = "2g") -> int:
@@ -105,7 +119,7 @@ def serve(port: int = DEFAULT_PORT, master: str = "local[2]", driver_memory: str
     if _listening(port):
         raise ConfigError(f"--port {port}: something already listens there; choose another port")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server = _start(port, master, driver_memory)
+    server = _launch(port, master, driver_memory)
     try:
         _wait_until_listening(server, port, " (its output is above)")
         print(f"Spark Connect server listening at sc://127.0.0.1:{port} (Ctrl-C stops it)", flush=True)
@@ -113,4 +127,4 @@ def serve(port: int = DEFAULT_PORT, master: str = "local[2]", driver_memory: str
     except KeyboardInterrupt:
         return 0
     finally:
-        _stop(server)
+        stop_server(server)

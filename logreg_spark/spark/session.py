@@ -25,17 +25,30 @@ DEFAULT_MASTER = "local[*]"
 JOB_DEFAULTS = {"spark.ui.showConsoleProgress": "false"}
 
 
+def remote_of(settings: dict[str, str]) -> str:
+    """The Spark Connect endpoint a job runs on: ``SPARK_REMOTE``, else the conf's ``spark.remote``
+    ("" for none)."""
+    return os.environ.get("SPARK_REMOTE") or settings.get("spark.remote", "")
+
+
 def is_connect(spark: SparkSession) -> bool:
     """Whether ``spark`` is a Spark Connect session (no JVM, no RDDs, no ``sparkContext``)."""
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
-def _connect_session(remote: str, settings: dict[str, str], app_name: str) -> SparkSession:
+def _connect_session(remote: str, settings: dict[str, str]) -> SparkSession:
     """A session on the Spark Connect server at ``remote``, with the ``settings`` it can take at
-    run time; the others (a master, executor sizes, static settings) belong to the server."""
+    run time; the others (a master, executor sizes, static settings) belong to the server. It
+    gives up on a server it cannot reach after a bounded time (:mod:`.connect_wait`)."""
     if "spark.master" in settings:
         log.info("SPARK_REMOTE=%s: running on that Spark Connect server; spark.master is not used", remote)
-    spark = SparkSession.builder.remote(remote).appName(app_name).getOrCreate()
+    from .connect_wait import bound_connect_wait, timeout_seconds  # the client's libraries: Connect only
+
+    seconds = timeout_seconds()
+    # no builder options: they are calls to the server, made before the wait can be bounded (the
+    # application's name is the server's anyway)
+    spark = SparkSession.builder.remote(remote).getOrCreate()
+    bound_connect_wait(spark, seconds)
     ignored = []
     for key, value in settings.items():
         if key in ("spark.master", "spark.remote"):
@@ -91,9 +104,9 @@ def spark_session(settings: dict[str, str], app_name: str) -> SparkSession:
     In local mode with no Python chosen for the workers, the workers run this
     interpreter, so a plain virtual environment works without any variable.
     """
-    remote = os.environ.get("SPARK_REMOTE") or settings.get("spark.remote")
+    remote = remote_of(settings)
     if remote:
-        return _connect_session(remote, settings, app_name)
+        return _connect_session(remote, settings)
     submitted = _submitted_conf()
 
     def chosen(key: str, default: str) -> str:
