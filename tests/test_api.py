@@ -2,6 +2,7 @@
 evaluators, save/load across the API and the jobs, and its refusals."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -311,3 +312,18 @@ def test_to_mllib_scores_as_the_model_does(spark, data, tmp_path, label_col):
     assert kept.coefficientMatrix == exported.coefficientMatrix and (tmp_path / "mllib" / "data").is_dir()
     with pytest.raises(OutputError, match="already exists; delete it first"):
         model.to_mllib(str(tmp_path / "mllib"))
+
+
+def test_fewer_hashed_folds_than_asked_is_a_warning_that_says_so(spark, caplog):
+    from logreg_spark import LogisticRegressionCV
+
+    rows = [(float(i % 3), float(i % 2), float(i % 5)) for i in range(12)]
+    df = spark.createDataFrame(rows, ["a", "label", "b"])
+    cv = LogisticRegressionCV(estimator=LogisticRegression(featureCols=["a", "b"]), numFolds=20, regParams=[0.1])
+    cv.fit(df)
+    found = re.search(
+        r"tune.folds = 20 \(numFolds in the API\): only (\d+) of those folds hold any of the 12 rows; "
+        r"the search holds out those (\d+)",
+        caplog.text,
+    )
+    assert found and found.group(1) == found.group(2) and int(found.group(1)) < 20, caplog.text[-2000:]

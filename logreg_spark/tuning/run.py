@@ -47,6 +47,7 @@ def tune_frame(df: DataFrame, conf: TuneFitConf) -> Tuned:
         family = family_of(data, conf.fit_conf(0.0, 0.0))
         by_fold = data.fold_summaries()
         held_out = rule.held_out(sorted(by_fold))
+        _warn_if_fewer_folds(rule.folds, held_out, data.summary.rows)
         settings = ModelSettings(family, conf.model.standardization, conf.model.fit_intercept, conf.solver)
         # on Spark Connect every point of a pass travels in its plan, which has a size limit
         budget = min(PARTIAL_BUDGET, PAYLOAD_LIMIT // 2) if is_connect(df.sparkSession) else PARTIAL_BUDGET
@@ -74,6 +75,19 @@ def tune_frame(df: DataFrame, conf: TuneFitConf) -> Tuned:
         result.seconds,
     )
     return Tuned(result, values, selection, held_out, trained)
+
+
+def _warn_if_fewer_folds(asked: int, held_out: list[int], rows: int) -> None:
+    """Say so when hashed k-fold gave fewer folds than asked (some hold no rows, as on small data)."""
+    if asked and len(held_out) < asked:
+        log.warning(
+            "tune.folds = %d (numFolds in the API): only %d of those folds hold any of the %d rows; "
+            "the search holds out those %d",
+            asked,
+            len(held_out),
+            rows,
+            len(held_out),
+        )
 
 
 def _metric_values(df: DataFrame, conf: TuneFitConf, result: SearchResult) -> list[float]:
