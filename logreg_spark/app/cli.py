@@ -109,8 +109,9 @@ def job_main(
         return 2
     except Exception as err:  # noqa: BLE001 - the job's last word must be one line
         failed = True
-        line, code = _connect_failure(err, remote) or _failure(err)
-        if code != 2 and not line.startswith("Spark Connect server"):
+        unreachable = _connect_failure(err, remote)  # an outage said in full by its line: no traceback
+        line, code = unreachable or _failure(err)
+        if code != 2 and unreachable is None:
             log.exception("%s failed", prog)
         print(f"logreg_spark: error: {line}", file=sys.stderr)
         return code
