@@ -10,7 +10,30 @@ always been, so existing ``except ValueError`` code keeps working.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
+from collections.abc import Iterator, Mapping
+
+#: How messages name a setting, by its conf key: the key itself in a job, the param that stands
+#: for it in the Python API (see :func:`naming`).
+_NAMES: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("names", default=None)
+
+
+def named(key: str) -> str:
+    """Conf ``key`` as the user set it: the key (``input.label_col``), or under :func:`naming`
+    the name given for it (``labelCol``)."""
+    return (_NAMES.get() or {}).get(key, key)
+
+
+@contextlib.contextmanager
+def naming(names: Mapping[str, str]) -> Iterator[None]:
+    """While entered, messages name conf keys as ``names`` does (key → the name a user set)."""
+    token = _NAMES.set(names)
+    try:
+        yield
+    finally:
+        _NAMES.reset(token)
 
 
 def shown_uri(uri: str) -> str:
@@ -19,8 +42,24 @@ def shown_uri(uri: str) -> str:
     return re.sub(r"^file:(//)?(?=/)", "", uri)
 
 
+#: How a message about rows refused by ``input.invalid = "error"`` begins.
+INVALID_ROWS = "invalid rows ("
+
+
 class UserError(Exception):
     """A problem the user can fix; the message is one line saying what and where."""
+
+
+def raised_in_task(err: BaseException) -> UserError | None:
+    """The :class:`UserError` a Spark task raised, which reaches the driver as the text of its
+    traceback (PySpark's ``PythonException``, on classic Spark and Spark Connect): the last
+    line naming one of this module's classes; else None."""
+    said = re.findall(rf"^{re.escape(__name__)}\.(\w+): (.+)$", str(err), re.MULTILINE)
+    if not said:
+        return None
+    kind, message = said[-1]
+    cls = globals().get(kind)
+    return cls(message.strip()) if isinstance(cls, type) and issubclass(cls, UserError) else None
 
 
 class ConfigError(UserError, ValueError):

@@ -262,11 +262,11 @@ def test_params_mean_what_the_conf_means():
         (lambda: LogisticRegression(indicesCol="i").fit_conf(), "^indicesCol: input.indices_col needs"),
         (
             lambda: LogisticRegression(featureCols=["x0", "label"]).fit_conf(),
-            r"^featureCols: input.features names 'label', which is also input.label_col \(the label\)",
+            r"^featureCols: featureCols names 'label', which is also labelCol \(the label\)",
         ),
         (
             lambda: LogisticRegression(featuresCol="w", weightCol="w").fit_conf(),
-            r"^featuresCol: input.features_col names 'w', which is also input.weight_col",
+            r"^featuresCol: featuresCol names 'w', which is also weightCol",
         ),
         (
             lambda: LogisticRegression(solver="newton", regParam=0.1, elasticNetParam=0.5).fit_conf(),

@@ -73,7 +73,7 @@ def test_the_sample_conf_trains_on_connect_with_only_spark_remote_set(spark, con
     """SPARK_REMOTE wins over the sample conf's spark.master; the model equals a classic run's."""
     done = _job("--set", f"output.model_path={tmp_path / 'connect'}", remote=connect_url)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "spark.master is not used" in done.stderr and "newton converged" in done.stderr
+    assert "spark.master = local[*] is not used" in done.stderr and "newton converged" in done.stderr
     assert done.stdout.strip() == f"model written to {tmp_path / 'connect'}"  # as on classic Spark (test_cli.py)
     train.run(spark, load_conf([ROOT / "conf" / "local.toml"], [f"output.model_path={tmp_path / 'classic'}"]))
     np.testing.assert_allclose(_coefficients(tmp_path / "connect"), _coefficients(tmp_path / "classic"), rtol=1e-12)

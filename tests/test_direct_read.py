@@ -24,7 +24,8 @@ from logreg_spark.settings.schema import (
     PredictOutputConf,
 )
 from logreg_spark.spark import parquet_direct
-from logreg_spark.spark.parquet_direct import Piece, direct_source, local_path
+from logreg_spark.spark.input_files import local_path
+from logreg_spark.spark.parquet_direct import Piece, direct_source
 from logreg_spark.spark.prepare import TrainingData
 from logreg_spark.spark.reading import locate_features, read_input
 from logreg_spark.training.fitting import fit

@@ -238,7 +238,7 @@ def test_a_multinomial_model_takes_no_offset(spark, data):
     with pytest.raises(ConfigError, match=r"^offsetCol: input.offset_col needs a binomial model"):
         LogisticRegression(featureCols=FEATURES, offsetCol="off", family="multinomial").fit_conf()
     df = spark.read.parquet(str(data[0] / "rows")).withColumn("label", (F.col("id") % 3).cast("int"))
-    with pytest.raises(InputError, match=r"input.offset_col 'off': offsets need a binomial model.* 3 classes"):
+    with pytest.raises(InputError, match=r"offsetCol 'off': offsets need a binomial model.* 3 classes"):
         LogisticRegression(featureCols=FEATURES, offsetCol="off").fit(df)
 
 

@@ -19,6 +19,7 @@ from pyspark.errors import PythonException
 from pyspark.sql import SparkSession
 
 from ..errors import UserError
+from ..spark.failures import user_error
 from ..spark.jvm import java_failure_message
 from ..spark.session import is_connect, remote_of, spark_session
 from .config import AnyConf, load_job_conf
@@ -49,14 +50,15 @@ def _failure(err: Exception) -> tuple[str, int]:
     """The one line a job that raised ``err`` ends with, and its exit code.
 
     A Python task's exception reaches the driver as its traceback's text: its last
-    line says what happened, and a :class:`UserError` raised in a task is one here too.
+    line says what happened, and a :class:`UserError` raised in a task is one here too;
+    so is an input file Spark's reader could not read.
     """
+    found = user_error(err)
+    if found is not None:
+        return str(found), 2
     if isinstance(err, PythonException):
         lines = str(err).split("JVM stacktrace:")[0].splitlines()
         last = next((line for line in reversed(lines) if line.strip() and not line[0].isspace()), "")
-        kind, _, message = last.partition(": ")
-        if kind.startswith(f"{UserError.__module__}."):
-            return message, 2
         return f"{type(err).__name__}: {last}", 1
     if isinstance(err, Py4JJavaError):
         return f"{type(err).__name__}: {java_failure_message(err)}", 1
@@ -96,27 +98,22 @@ def job_main(
     args = parse_args(prog, description, argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    spark, remote, failed = None, "", False
+    spark, remote = None, ""
     joined = SparkSession.getActiveSession() is not None  # embedded: leave the caller's session running
     try:
         conf = load_job_conf(args.conf, args.set, schema)
         remote = remote_of(conf.spark)
         spark = spark_session(conf.spark, f"logreg_spark {prog}")
-        done = work(spark, conf)
+        line, code = work(spark, conf), 0
     except UserError as err:
-        failed = True
-        print(f"logreg_spark: error: {err}", file=sys.stderr)
-        return 2
+        line, code = f"logreg_spark: error: {err}", 2
     except Exception as err:  # noqa: BLE001 - the job's last word must be one line
-        failed = True
         unreachable = _connect_failure(err, remote)  # an outage said in full by its line: no traceback
-        line, code = unreachable or _failure(err)
+        said, code = unreachable or _failure(err)
         if code != 2 and unreachable is None:
             log.exception("%s failed", prog)
-        print(f"logreg_spark: error: {line}", file=sys.stderr)
-        return code
-    finally:
-        if spark is not None and not joined:
-            _stop(spark, failed)
-    print(done)
-    return 0
+        line = f"logreg_spark: error: {said}"
+    if spark is not None and not joined:
+        _stop(spark, code != 0)  # before the last line: Spark's warnings while it stops come first
+    print(line, file=sys.stderr if code else sys.stdout)
+    return code

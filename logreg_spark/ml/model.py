@@ -38,7 +38,7 @@ from ..spark.scoring import scored
 from .fit_report import FitReport
 from .linalg import coefficient_vector, compressed, feature_row
 from .param_table import OUTPUT_COLUMNS
-from .params import LogisticRegressionParams
+from .params import LogisticRegressionParams, param_origins
 from .summary import (
     BinaryLogisticRegressionSummary,
     BinaryLogisticRegressionTrainingSummary,
@@ -209,6 +209,10 @@ class LogisticRegressionModel(
         }
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        with param_origins():
+            return self._scored_frame(dataset)
+
+    def _scored_frame(self, dataset: DataFrame) -> DataFrame:
         scorer = self.scorer()
         names = {param: self.getOrDefault(param) for param in OUTPUT_COLUMNS}
         added = [name for name in names.values() if name]

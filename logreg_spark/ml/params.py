@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -45,9 +45,10 @@ from pyspark.ml.param.shared import (
 )
 
 from ..core.decision import binary_threshold, inconsistency
-from ..errors import ConfigError
+from ..errors import ConfigError, naming
 from ..settings.schema import FitConf, InputConf, ModelConf, SolverConf
 from ..settings.sections import origins
+from ..spark.failures import user_errors
 from .param_table import CONF_KEYS, DOCS, LINALG, OUTPUT_COLUMNS, UNSET, from_conf_value, to_conf_value
 
 _SECTIONS: dict[str, type] = {"input": InputConf, "model": ModelConf, "solver": SolverConf}
@@ -63,10 +64,15 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
 }
 
 
-def param_origins() -> contextlib.AbstractContextManager[None]:
+@contextlib.contextmanager
+def param_origins() -> Iterator[None]:
     """While entered, a conf error names the param that stands for the key (``regParam:
-    model.reg_param …``), also in the checks a fit makes once it has read the data."""
-    return origins({key: name for name, key in CONF_KEYS.items()})
+    model.reg_param …``), also in the checks a fit makes once it has read the data; an input
+    error names the param alone (``labelCol: …``); and a user error a Spark task raised (an
+    invalid row, say) is raised as itself (:func:`~logreg_spark.spark.failures.user_errors`)."""
+    params = {key: name for name, key in CONF_KEYS.items()}
+    with origins(params), naming(params), user_errors():
+        yield
 
 
 def _conf_field(name: str) -> tuple[dataclasses.Field[Any], Any]:

@@ -33,6 +33,7 @@ from pyspark.sql.types import DoubleType, StructField, StructType
 
 from ..core.metrics import LabelMetrics, ThresholdCurves
 from ..errors import InputError
+from ..spark.failures import user_errors
 from ..spark.ranking import binned_scores
 from .fit_report import FitReport
 
@@ -106,11 +107,12 @@ class LogisticRegressionSummary(mllib.LogisticRegressionSummary):
     def _by_label(self) -> tuple[LabelMetrics, int]:
         """The per-label sums (one aggregation) and the number of rows counted."""
         label, weight, valid = self._label_and_weight()
-        cells = (
-            self.predictions.groupBy(label.alias("y"), F.col(self.predictionCol).alias("p"), valid.alias("valid"))
-            .agg(F.sum(weight).alias("w"), F.count("*").alias("n"))
-            .collect()
-        )
+        with user_errors():  # the first job over the predictions: a row that cannot be scored fails it
+            cells = (
+                self.predictions.groupBy(label.alias("y"), F.col(self.predictionCol).alias("p"), valid.alias("valid"))
+                .agg(F.sum(weight).alias("w"), F.count("*").alias("n"))
+                .collect()
+            )
         if not self._columns.skip_invalid and any(not cell.valid for cell in cells):
             weighted = bool(self._columns.weight)
             params = "labelCol/weightCol" if weighted else "labelCol"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from ..errors import ConfigError, named
 from .sections import Where
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def check_roles(conf: InputConf, more: dict[str, str], where: Where) -> None:
     key of :data:`ROLES` → its column), nor has two roles: a label among the features trains a
     model on its own answer, without a word. Names are compared as Spark resolves them by
     default, without case."""
-    named = {
+    columns_of = {
         "input.features": conf.features,
         "input.hash_features": conf.hash_features,
         "input.features_col": [conf.features_col],
@@ -66,12 +66,12 @@ def check_roles(conf: InputConf, more: dict[str, str], where: Where) -> None:
         **{key: [column] for key, column in more.items()},
     }
     first: dict[str, tuple[str, str]] = {}
-    for key, columns in named.items():
+    for key, columns in columns_of.items():
         for column in filter(None, columns):
             earlier, spelled = first.setdefault(column.casefold(), (key, column))
             if earlier != key and key in ROLES:
                 raise ConfigError(
-                    f"{where(earlier)}: {earlier} names {spelled!r}, which is also {key} ({ROLES[key]}); "
+                    f"{where(earlier)}: {named(earlier)} names {spelled!r}, which is also {named(key)} ({ROLES[key]}); "
                     "one column cannot be both"
                 )
 

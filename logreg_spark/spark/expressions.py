@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 
 from ..core.decision import Decision
 from ..core.family import Family
+from ..errors import INVALID_ROWS, named
 from .blocks import BAD_WEIGHT, LABEL, NOT_FINITE, WEIGHT, FeatureSpec, Problems, label_problem
 from .session import is_connect
 
@@ -127,7 +128,9 @@ class RowChecks:
         (``input.invalid = "error"`` where nothing counts the rows first)."""
         described = [F.when(check.bad, F.lit(f"column {check.column!r}: {check.problem}")) for check in self.checks]
         problems = F.concat_ws("; ", *described)
-        message = F.concat(F.lit("invalid rows ("), problems, F.lit('); set input.invalid = "skip" to drop them'))
+        message = F.concat(
+            F.lit(INVALID_ROWS), problems, F.lit(f'); set {named("input.invalid")} = "skip" to drop them')
+        )
         return F.when(self.valid(), F.lit(True)).otherwise(F.raise_error(message))
 
     @property

@@ -14,6 +14,8 @@ a job's input is a plain read of Parquet files on the local file system
   its task reads (:meth:`DirectSource.run`): no Arrow hand-off, no Row objects.
 - the length of an array or Vector column is its first value's, read on the
   driver (:meth:`DirectSource.first_length`) rather than by a Spark job.
+- the files' footers are read on the driver first: files that disagree are an
+  input error there, not in a task (:mod:`~logreg_spark.spark.input_files`).
 
 Anything else is read by Spark: a DataFrame that is not ``spark.read.parquet``
 and nothing after it, partition columns, files not on the local file system
@@ -29,7 +31,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,6 +40,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from ..errors import InputError
+from .input_files import file_types, local_path, numeric_drift, schemas
 from .jvm import parquet_files
 from .session import is_connect
 
@@ -155,6 +157,7 @@ def direct_source(df: DataFrame, columns: list[str], reader: str = "auto") -> Di
         sizes = [os.path.getsize(path) for path in paths]
     except OSError:  # not visible from the driver: let Spark read them
         return None
+    numeric_drift(file_types(schemas(paths), columns))  # files that disagree: an InputError
     spark = df.sparkSession
     case_sensitive = (spark.conf.get("spark.sql.caseSensitive") or "false").lower() == "true"
     return DirectSource(
@@ -172,15 +175,6 @@ def _readable(dtype: T.DataType) -> bool:
     return isinstance(dtype, VectorUDT | T.StringType | T.BinaryType | T.BooleanType | T.DateType) or (
         isinstance(dtype, T.NumericType) and not isinstance(dtype, T.DecimalType)
     )
-
-
-def local_path(uri: str, quoted: bool = True) -> str | None:
-    """The path on this machine of a ``file:`` URI, else None. ``quoted``: escaped as a URI
-    (``%20``, as Spark lists input files), not as Hadoop prints a path (``file:/a b``)."""
-    parts = urlsplit(uri)
-    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-        return None
-    return unquote(parts.path) if quoted else uri[len("file:") :].removeprefix("//localhost").removeprefix("//")
 
 
 def _partitions(paths: list[str], sizes: list[int], parallelism: int) -> tuple[tuple[Piece, ...], ...]:

@@ -220,7 +220,7 @@ class TrainingData:
             merged = _summarize(blocks, spec.d or len(spec.columns), None, filling=True)
         if merged is None:
             blocks.release()
-            raise InputError(f"input.path {conf.path}: no rows")
+            raise InputError(f"input.path {conf.path}: no rows" if conf.path else "the DataFrame has no rows")
         summary, problems = merged
         seconds = time.perf_counter() - started
         log.info("prepared %d rows x %d features in %.2f s", summary.rows, summary.n_features, seconds)

@@ -25,9 +25,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..errors import InputError
+from ..errors import INVALID_ROWS, InputError, named
 from ..settings.schema import InputConf, ScoredInputConf
 from .blocks import FOLD, LABEL, OFFSET, WEIGHT, FeatureSpec, Problems
+from .input_files import aligned
 from .jvm import java_root_message
 from .parquet_direct import direct_source
 from .session import is_connect
@@ -40,7 +41,8 @@ def _col(name: str) -> F.Column:
 
 
 def read_input(spark: SparkSession, conf: InputConf | ScoredInputConf) -> DataFrame:
-    """The Parquet input; a missing path, or one without Parquet files, is an :class:`InputError`.
+    """The Parquet input; a missing path, or one without Parquet files, is an :class:`InputError`,
+    as are local files that disagree (:func:`~logreg_spark.spark.input_files.aligned`).
 
     On Spark Connect the server would resolve a relative path against its own working
     directory: it is made absolute here, against this process's, as on classic Spark.
@@ -52,7 +54,6 @@ def read_input(spark: SparkSession, conf: InputConf | ScoredInputConf) -> DataFr
     try:
         df = spark.read.parquet(*paths)
         df.schema  # noqa: B018 - Spark Connect reads the footers only when asked: fail here, not later
-        return df
     except AnalysisException as err:
         if getattr(err, "getCondition", lambda: None)() == "UNABLE_TO_INFER_SCHEMA":
             raise InputError(f"{where}: no Parquet files there (an empty directory?)") from None
@@ -61,21 +62,23 @@ def read_input(spark: SparkSession, conf: InputConf | ScoredInputConf) -> DataFr
         raise InputError(f"{where}: {java_root_message(err)}") from None
     except PySparkException as err:  # the same on Spark Connect, where every server error is one
         raise InputError(f"{where}: {str(err).splitlines()[0]}") from None
+    return aligned(df)
 
 
-def apply_invalid_policy(problems: Problems, policy: str) -> None:
-    """``input.invalid``: refuse invalid rows (``error``), or say how many are dropped (``skip``)."""
+def apply_invalid_policy(problems: Problems, policy: str, key: str = "input.invalid") -> None:
+    """``input.invalid``: refuse invalid rows (``error``), or say how many are dropped (``skip``).
+    ``key`` names the setting (a task, where :func:`~logreg_spark.errors.named` cannot, is given it)."""
     if not problems.counts:
         return
     described = "; ".join(problems.describe())
     if policy == "error":
-        raise InputError(f'invalid rows ({described}); set input.invalid = "skip" to drop them')
+        raise InputError(f'{INVALID_ROWS}{described}); set {named(key)} = "skip" to drop them')
     log.warning("skipping invalid rows: %s", described)
 
 
 def _field(df: DataFrame, name: str, key: str) -> T.StructField:
     if name not in df.columns:
-        raise InputError(f"{key}: column {name!r} is not in the input (columns: {', '.join(df.columns)})")
+        raise InputError(f"{named(key)}: column {name!r} is not in the input (columns: {', '.join(df.columns)})")
     return df.schema[name]
 
 
@@ -90,7 +93,7 @@ def with_hashed_features(df: DataFrame, columns: list[str], dim: int) -> DataFra
     for name in columns:
         _field(df, name, "input.hash_features")
     if HASHED in df.columns:
-        raise InputError(f"input.hash_features: the input already has a column {HASHED!r}")
+        raise InputError(f"{named('input.hash_features')}: the input already has a column {HASHED!r}")
     return FeatureHasher(inputCols=columns, outputCol=HASHED, numFeatures=dim).transform(df)
 
 
@@ -116,18 +119,19 @@ def locate_features(
         for name in columns:
             dtype = _field(df, name, key).dataType
             if not isinstance(dtype, numeric):
-                raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not numeric")
+                raise InputError(f"{named(key)}: column {name!r} is {dtype.simpleString()}, not numeric")
         return FeatureSpec(columns=columns)
     dtype = _field(df, vector_col, key).dataType
     if not isinstance(dtype, VectorUDT) and not (
         isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, numeric)
     ):
         raise InputError(
-            f"{key}: column {vector_col!r} is {dtype.simpleString()}, not an array of numbers or a Spark ML Vector"
+            f"{named(key)}: column {vector_col!r} is {dtype.simpleString()}, "
+            "not an array of numbers or a Spark ML Vector"
         )
     d = _first_length(df, vector_col, isinstance(dtype, VectorUDT), reader)
     if d is None:
-        raise InputError(f"{key}: column {vector_col!r} has no non-null rows")
+        raise InputError(f"{named(key)}: column {vector_col!r} has no non-null rows")
     return FeatureSpec(vector_col=vector_col, d=d)
 
 
@@ -152,7 +156,7 @@ def check_pair_columns(df: DataFrame, spec: FeatureSpec, indices_key: str, value
     ):
         dtype = _field(df, name, key).dataType
         if not (isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, elements)):
-            raise InputError(f"{key}: column {name!r} is {dtype.simpleString()}, not an array of {kind}")
+            raise InputError(f"{named(key)}: column {name!r} is {dtype.simpleString()}, not an array of {kind}")
     return spec
 
 
@@ -173,13 +177,15 @@ def label_and_weight_columns(df: DataFrame, label_col: str, weight_col: str) -> 
     label_type = _field(df, label_col, "input.label_col").dataType
     if not isinstance(label_type, (T.NumericType, T.BooleanType)):
         raise InputError(
-            f"input.label_col: column {label_col!r} is {label_type.simpleString()}; "
+            f"{named('input.label_col')}: column {label_col!r} is {label_type.simpleString()}; "
             "labels must be class numbers 0, 1, … as integer, boolean or double"
         )
     if weight_col:
         weight_type = _field(df, weight_col, "input.weight_col").dataType
         if not isinstance(weight_type, T.NumericType):
-            raise InputError(f"input.weight_col: column {weight_col!r} is {weight_type.simpleString()}, not numeric")
+            raise InputError(
+                f"{named('input.weight_col')}: column {weight_col!r} is {weight_type.simpleString()}, not numeric"
+            )
         weight = _col(weight_col).cast("double")
     else:
         weight = F.lit(1.0)
@@ -192,7 +198,9 @@ def _fold_column(df: DataFrame, fold_col: str) -> list[F.Column]:
         return []
     fold_type = _field(df, fold_col, "tune.fold_col").dataType
     if not isinstance(fold_type, T.IntegralType):
-        raise InputError(f"tune.fold_col: column {fold_col!r} is {fold_type.simpleString()}; fold ids must be integers")
+        raise InputError(
+            f"{named('tune.fold_col')}: column {fold_col!r} is {fold_type.simpleString()}; fold ids must be integers"
+        )
     return [_col(fold_col).cast("double").alias(FOLD)]
 
 
@@ -200,7 +208,7 @@ def check_offset_column(df: DataFrame, offset_col: str, key: str) -> None:
     """``df`` has the numeric column ``offset_col``; errors name ``key``."""
     offset_type = _field(df, offset_col, key).dataType
     if not isinstance(offset_type, T.NumericType):
-        raise InputError(f"{key}: column {offset_col!r} is {offset_type.simpleString()}, not numeric")
+        raise InputError(f"{named(key)}: column {offset_col!r} is {offset_type.simpleString()}, not numeric")
 
 
 def _offset_column(df: DataFrame, offset_col: str) -> list[F.Column]:

@@ -32,9 +32,10 @@ from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from .blocks import Problems
+from .input_files import local_path
 from .loaded_model import LoadedModel
 from .outputs import Output, output_values
-from .parquet_direct import DirectSource, direct_source, local_path
+from .parquet_direct import DirectSource, direct_source
 from .scoring import row_check, scored_schema, scored_table
 from .task import partition_id
 

@@ -24,6 +24,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ..errors import named
 from . import expressions
 from .blocks import LABEL, WEIGHT, Problems, feature_matrix, labels_and_weights, offsets
 from .loaded_model import LoadedModel
@@ -106,11 +107,13 @@ def scored_batches(
     """The ``mapInArrow`` function: :func:`scored_table` of each batch (``policy = "error"``:
     invalid rows fail the task instead)."""
 
+    key = named("input.invalid")  # as the user set it: the task cannot ask
+
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             table, problems = scored_table(model, check, keep, add, pa.Table.from_batches([batch]))
             if problems.rows_dropped:
-                apply_invalid_policy(problems, policy)
+                apply_invalid_policy(problems, policy, key)
             yield from table.to_batches()
 
     return run

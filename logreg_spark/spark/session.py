@@ -41,7 +41,11 @@ def _connect_session(remote: str, settings: dict[str, str]) -> SparkSession:
     run time; the others (a master, executor sizes, static settings) belong to the server. It
     gives up on a server it cannot reach after a bounded time (:mod:`.connect_wait`)."""
     if "spark.master" in settings:
-        log.info("SPARK_REMOTE=%s: running on that Spark Connect server; spark.master is not used", remote)
+        log.warning(
+            "running on the Spark Connect server %s; spark.master = %s is not used (the server has its own)",
+            remote,
+            settings["spark.master"],
+        )
     from .connect_wait import bound_connect_wait, timeout_seconds  # the client's libraries: Connect only
 
     seconds = timeout_seconds()

@@ -28,7 +28,7 @@ from ..core.family import BINOMIAL, Family
 from ..core.folds import FoldRule
 from ..core.inference import SingularHessian, coefficient_statistics
 from ..core.objective import Objective
-from ..errors import InputError
+from ..errors import InputError, named
 from ..settings.schema import FitConf, ModelConf
 from ..solvers import SolverResult
 from ..spark.blocks import MAX_CLASSES
@@ -49,25 +49,25 @@ def family_of(data: TrainingData, conf: FitConf) -> Family:
     if summary.rows == 0:
         raise InputError("no valid rows to train on")
     if summary.weight <= 0:
-        raise InputError(f"input.weight_col {conf.input.weight_col!r}: all weights are zero")
+        raise InputError(f"{named('input.weight_col')} {conf.input.weight_col!r}: all weights are zero")
     present = np.flatnonzero(summary.class_weight > 0)
     if present.size == 1:
         raise InputError(
-            f"input.label_col {label_col!r}: every row has label {present[0]}; "
+            f"{named('input.label_col')} {label_col!r}: every row has label {present[0]}; "
             "logistic regression needs two classes or more"
         )
     multinomial = conf.model.family == "multinomial" or (conf.model.family == "auto" and summary.labels_seen > 2)
     classes = max(summary.labels_seen, 2) if multinomial else 2
     if multinomial and conf.input.offset_col:
         raise InputError(
-            f"input.offset_col {conf.input.offset_col!r}: offsets need a binomial model, but "
-            f"input.label_col {label_col!r} has {classes} classes (an offset added to every class "
+            f"{named('input.offset_col')} {conf.input.offset_col!r}: offsets need a binomial model, but "
+            f"{named('input.label_col')} {label_col!r} has {classes} classes (an offset added to every class "
             "margin cancels in the softmax)"
         )
     absent = sorted(set(range(classes)) - set(present.tolist()))
     if absent:
         raise InputError(
-            f"input.label_col {label_col!r}: no rows (of positive weight) have label {absent[0]}; "
+            f"{named('input.label_col')} {label_col!r}: no rows (of positive weight) have label {absent[0]}; "
             f"labels must be 0 … {classes - 1} with every class present"
         )
     return Family.multinomial(classes) if multinomial else BINOMIAL
