@@ -359,3 +359,19 @@ def test_an_incomplete_model_directory_is_refused_by_the_jobs(spark, capsys, mod
     )
     assert "coefficients: cannot be read" in _failure(capsys, predict.main, ["--conf", str(conf)])
     _nothing_written(tmp_path / "out")
+
+
+def test_a_file_spark_cannot_read_ends_the_job_in_one_line_naming_it(spark, capsys, tmp_path):
+    """A partitioned directory is read by Spark alone (the files lack the partition column): its
+    failure on 64-bit integers in a file where the schema has doubles is exit 2, naming the file."""
+    for part, values in (("1", _good()["x1"]), ("2", pa.array(np.arange(ROWS)))):
+        (tmp_path / "data" / f"part={part}").mkdir(parents=True)
+        pq.write_table(pa.table({**_good(), "x1": values}), tmp_path / "data" / f"part={part}" / "f.parquet")
+    conf = tmp_path / "job.toml"
+    conf.write_text(BASE_CONF.format(data=tmp_path / "data", out=tmp_path / "out"))
+    line = _failure(capsys, train.main, ["--conf", str(conf)])
+    assert line.startswith(
+        "logreg_spark: error: an input file could not be read: Encountered error while reading file "
+    )
+    assert f"{tmp_path / 'data'}/part=" in line and "[x1]" in line, line
+    _nothing_written(tmp_path / "out")

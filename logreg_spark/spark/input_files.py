@@ -105,14 +105,16 @@ def aligned(df: DataFrame) -> DataFrame:
     """``df``, a read of Parquet files, checked from its files' footers where they are local
     (:func:`numeric_drift`): a column stored as numbers of different types is read per group of
     files that agree, as double, and the groups are joined by name. Spark's reader would fail
-    on a 64-bit integer in a file whose column the schema says is a double, or the reverse."""
+    on a 64-bit integer in a file whose column the schema says is a double, or the reverse (as it
+    still does on a partitioned directory, whose partition columns the files do not hold)."""
     files = local_files(df.inputFiles())
     if files is None:
         return df
     read = schemas(files)
     drifting = numeric_drift(file_types(read))
-    if not drifting:
-        return df
+    in_files = {name.lower() for schema in read.values() for name in schema.names}
+    if not drifting or any(name.lower() not in in_files for name in df.columns):
+        return df  # nothing to align, or partition columns, which only Spark's read of the directory has
     groups: dict[tuple[str, ...], list[str]] = {}
     for path, schema in read.items():
         key = tuple(_type_name(schema.field(c).type) if c in schema.names else "" for c in drifting)
