@@ -158,7 +158,7 @@ def test_ten_million_sparse_features_from_index_value_pairs(tmp_path):
     conf = (
         f'[input]\npath = "{tmp_path / "data"}"\nindices_col = "idx"\nvalues_col = "val"\n'
         f"num_features = {d}\n[model]\nreg_param = {reg_param}\n"
-        '[solver]\nname = "lbfgs"\nmemory = 3\nmax_iter = 8\ntol = 1e-9\n'
+        '[solver]\nname = "lbfgs"\nmemory = 3\nmax_iter = 5\ntol = 1e-9\n'
         f'[output]\nmodel_path = "{tmp_path / "model"}"\n'
         '[spark]\n"spark.master" = "local[2]"\n"spark.driver.memory" = "3g"\n'
     )
