@@ -1,5 +1,10 @@
 import os
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,8 +21,51 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "benchmarks")]
 # spark-submit (this session's driver, the jobs') reads SPARK_SUBMIT_OPTS; the standalone master and
 # workers (tests/cluster.py) SPARK_DAEMON_JAVA_OPTS; subprocesses inherit both. A value set outside wins.
 FAST_START_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-os.environ.setdefault("SPARK_SUBMIT_OPTS", FAST_START_JVM)
-os.environ.setdefault("SPARK_DAEMON_JAVA_OPTS", FAST_START_JVM)
+# They also share the classes a Spark driver loads (class data sharing): tests/jvm_archive.py writes an
+# archive of them in the background as the session starts, and each JVM started once it is there maps it
+# instead of loading the classes from the jars (about 5 s sooner each: a training job on the sample data
+# 17 s -> 11 s). Before it is there, or where it does not match the JVM's class path (the JVM checks),
+# a JVM starts as before, silently (-Xlog:cds*=off). Not when SPARK_SUBMIT_OPTS is set outside.
+ARCHIVE_DIR = None if "SPARK_SUBMIT_OPTS" in os.environ else Path(tempfile.mkdtemp(prefix="logreg_spark_jvm_"))
+SHARED_CLASSES = f" -XX:SharedArchiveFile={ARCHIVE_DIR / 'spark.jsa'} -Xlog:cds*=off" if ARCHIVE_DIR else ""
+os.environ.setdefault("SPARK_SUBMIT_OPTS", FAST_START_JVM + SHARED_CLASSES)
+os.environ.setdefault("SPARK_DAEMON_JAVA_OPTS", FAST_START_JVM + SHARED_CLASSES)
+_archiving: subprocess.Popen | None = None
+
+
+def pytest_sessionstart(session):
+    """Start writing the class data sharing archive (tests/jvm_archive.py), if this session uses one."""
+    global _archiving
+    if ARCHIVE_DIR is None:
+        return
+    writing, archive = ARCHIVE_DIR / "writing.jsa", ARCHIVE_DIR / "spark.jsa"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_GATEWAY_PORT", "SPARK_REMOTE")}
+    env["SPARK_SUBMIT_OPTS"] = f"{FAST_START_JVM} -XX:ArchiveClassesAtExit={writing} -Xlog:cds*=off"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    _archiving = process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "jvm_archive.py"), str(ARCHIVE_DIR)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: its JVM is stopped with it (pytest_unconfigure)
+    )
+
+    def publish() -> None:
+        """Name the archive where the JVMs look for it once it is whole (its JVM has exited)."""
+        if process.wait() == 0 and writing.exists():
+            os.replace(writing, archive)
+
+    threading.Thread(target=publish, daemon=True).start()
+
+
+def pytest_unconfigure(config):
+    """Stop the archive's writer if it still runs, and remove the archive."""
+    if _archiving is not None and _archiving.poll() is None:
+        os.killpg(_archiving.pid, signal.SIGKILL)
+        _archiving.wait()
+    if ARCHIVE_DIR is not None:
+        shutil.rmtree(ARCHIVE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
