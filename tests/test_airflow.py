@@ -143,25 +143,6 @@ def _in_airflow(
     )
 
 
-def test_daily_dag_trains_evaluates_and_predicts(airflow_bin, tmp_path):
-    """One run; that a rerun of a date gives identical coefficients is tested in test_checkpoint.py."""
-    data, home = tmp_path / "data", tmp_path / "airflow"
-    home.mkdir()
-    for source in ("events", "holdout", "to_score"):
-        shutil.copytree(ROOT / "data" / "sample", data / source / f"dt={DAY}")
-    result = _dags_test(airflow_bin, home, data)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    assert "state=success" in result.stdout + result.stderr
-    model = json.loads((data / "models" / f"dt={DAY}" / "model.json").read_text())
-    assert model["rows"] == 5000 and model["converged"]
-    assert model["conf"]["model"]["reg_param"] == CONF_REG_PARAM  # tuning is off by default
-    metrics = json.loads((data / "evaluations" / f"dt={DAY}" / "metrics.json").read_text())
-    assert metrics["rows"] == 5000 and 0.8 < metrics["roc_auc"] < 1
-    predictions = pq.read_table(data / "predictions" / f"dt={DAY}")
-    assert predictions.num_rows == 5000 and "probability" in predictions.column_names
-    assert list((data / "checkpoints" / f"dt={DAY}").glob("checkpoint-*")) == []
-
-
 def _last_json(result: subprocess.CompletedProcess):
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     return json.loads(result.stdout.splitlines()[-1])
@@ -256,21 +237,30 @@ def test_malformed_tune_json_fails_the_training_in_one_line(airflow_bin, tmp_pat
     assert errors == [f"ValueError: {tune_json}: {message}" for _, message in cases]
 
 
-def test_weekly_tune_feeds_the_daily_training(airflow_bin, tmp_path):
-    """The weekly DAG writes tune.json where the daily training reads it, and its choice is the model's penalty."""
+def test_weekly_tune_feeds_the_daily_dag_which_trains_evaluates_and_predicts(airflow_bin, tmp_path):
+    """The weekly DAG writes tune.json where the daily training reads it, its choice is the model's penalty,
+    and the daily DAG's evaluation and prediction run on that model. One run; that a rerun of a date gives
+    identical coefficients is tested in test_checkpoint.py, the daily DAG without tuning in the tests above."""
     data, home = tmp_path / "data", tmp_path / "airflow"
     home.mkdir()
-    shutil.copytree(ROOT / "data" / "sample", data / "events" / f"dt={DAY}")
+    for source in ("events", "holdout", "to_score"):
+        shutil.copytree(ROOT / "data" / "sample", data / source / f"dt={DAY}")
     tune = _dags_test(airflow_bin, home, data, "dags", "test", "logreg_spark_weekly_tune", settings=TUNE_ON)
     assert tune.returncode == 0, (tune.stdout + tune.stderr)[-3000:]
     assert "state=success" in tune.stdout + tune.stderr
     best = json.loads((data / "tune" / "tune.json").read_text())["best"]
     assert (data / "tune" / "best" / "model.json").exists() and best["reg_param"] != CONF_REG_PARAM
 
-    train = _dags_test(airflow_bin, home, data, "tasks", "test", "logreg_spark_daily", "train", settings=TUNE_ON)
-    assert train.returncode == 0, (train.stdout + train.stderr)[-3000:]
-    assert "the last tune's choice" in train.stdout + train.stderr
+    daily = _dags_test(airflow_bin, home, data, settings=TUNE_ON)
+    assert daily.returncode == 0, (daily.stdout + daily.stderr)[-3000:]
+    assert "state=success" in daily.stdout + daily.stderr
+    assert "the last tune's choice" in daily.stdout + daily.stderr
     model = json.loads((data / "models" / f"dt={DAY}" / "model.json").read_text())
     assert model["rows"] == 5000 and model["converged"]
     assert model["conf"]["model"]["reg_param"] == best["reg_param"]
     assert model["conf"]["model"]["elastic_net_param"] == best["elastic_net_param"]
+    metrics = json.loads((data / "evaluations" / f"dt={DAY}" / "metrics.json").read_text())
+    assert metrics["rows"] == 5000 and 0.8 < metrics["roc_auc"] < 1
+    predictions = pq.read_table(data / "predictions" / f"dt={DAY}")
+    assert predictions.num_rows == 5000 and "probability" in predictions.column_names
+    assert list((data / "checkpoints" / f"dt={DAY}").glob("checkpoint-*")) == []
