@@ -97,7 +97,7 @@ def _progress(theta: np.ndarray, iterations: int, state: dict) -> Progress:
     """A solver's progress after ``iterations`` iterations, with awkward floats in its history."""
     losses = np.random.default_rng(iterations).standard_normal(iterations + 1)
     history = [IterationRecord(i, float(loss), 1 / 3, 0.1 * i, 1e-7, 2 * i) for i, loss in enumerate(losses)]
-    return Progress(theta, history, state)
+    return Progress(theta, history, lambda: state)
 
 
 def test_a_million_feature_lbfgs_checkpoint_reads_back_bit_for_bit_in_seconds(spark, tmp_path):

@@ -2,6 +2,7 @@
 
 import contextlib
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.objective import Objective
 from logreg_spark.solvers import gradient_descent, lbfgs, newton, newton_direction, resolve_solver
+from logreg_spark.solvers.loop import Progress
 from logreg_spark.training.solving import one_blas_thread
 
 
@@ -121,9 +123,11 @@ def test_a_resumed_solver_takes_exactly_the_uninterrupted_steps(name, alpha):
     options = {"gd": {"learning_rate": 4.0, "line_search": True}, "lbfgs": {"memory": 3}, "newton": {}}[name]
     solver = {"gd": gradient_descent, "lbfgs": lbfgs, "newton": newton}[name]
     seen = []
-    whole = solver(
-        _objective(X, y, w, 0.01, alpha), np.zeros(6), max_iter=12, tol=0.0, on_iteration=seen.append, **options
-    )
+
+    def keep(progress: Progress) -> None:  # as a checkpoint does: the state as it is at that iteration
+        seen.append(replace(progress, state_of=lambda state=progress.state: state))
+
+    whole = solver(_objective(X, y, w, 0.01, alpha), np.zeros(6), max_iter=12, tol=0.0, on_iteration=keep, **options)
     stop = seen[5]  # as a checkpoint would hold it after iteration 5
     assert stop.last.iteration == 5 and (name != "lbfgs" or len(stop.state["s"]) == 3)
     resumed = solver(_objective(X, y, w, 0.01, alpha), np.zeros(6), max_iter=12, tol=0.0, resume=stop, **options)

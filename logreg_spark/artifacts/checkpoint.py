@@ -117,13 +117,14 @@ class Checkpoints:
                     "conf or version of the solver's coordinates or of the checkpoint files; delete it, or set "
                     'solver.resume = "never" to start afresh'
                 )
+            state = {
+                name: self._read_array(value) if isinstance(value, dict) else value
+                for name, value in document["state"].items()
+            }
             progress = Progress(
                 theta=self._read_array(document["theta"]),
                 history=[IterationRecord(**record) for record in document["history"]],
-                state={
-                    name: self._read_array(value) if isinstance(value, dict) else value
-                    for name, value in document["state"].items()
-                },
+                state_of=lambda: state,
             )
         except (KeyError, TypeError, ValueError, FileNotFoundError) as err:
             raise CheckpointError(f"{path.shown}: not a readable checkpoint ({err})") from None

@@ -15,6 +15,7 @@ per coordinate, 0 on the intercepts: :meth:`ElasticNet.in_coordinates`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -47,8 +48,9 @@ class ElasticNet:
             l1=np.tile(np.pad(self.l1 * np.abs(scale), pad), copies),
         )
 
-    @property
+    @cached_property
     def has_l1(self) -> bool:
+        """Whether any coordinate has an L1 part (asked every iteration: kept, not rescanned)."""
         return bool(np.any(self.l1 > 0))
 
     @property
@@ -90,7 +92,10 @@ class ElasticNet:
         return np.where((a > 0) | (c > 0), shift, 0.0)
 
     def pseudo_gradient(self, theta: np.ndarray, smooth_grad: np.ndarray) -> np.ndarray:
-        """The minimum-norm subgradient of smooth + L1 at θ: zero exactly at the optimum."""
+        """The minimum-norm subgradient of smooth + L1 at θ: zero exactly at the optimum (without
+        an L1 part, ``smooth_grad`` itself)."""
+        if not self.has_l1:
+            return smooth_grad
         at_zero = theta == 0.0
         shrunk = np.sign(smooth_grad) * np.maximum(np.abs(smooth_grad) - self.l1, 0.0)
         return np.where(at_zero, shrunk, smooth_grad + self.l1 * np.sign(theta))

@@ -48,7 +48,9 @@ def _curved(s: np.ndarray, y: np.ndarray) -> bool:
     return bool(s @ y > 1e-12 * np.sqrt((s @ s) * (y @ y)))
 
 
-def _on_free(pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray) -> deque[tuple[np.ndarray, np.ndarray]]:
+def _on_free(
+    pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray | None
+) -> deque[tuple[np.ndarray, np.ndarray]]:
     """The curvature pairs restricted to the coordinates not ``fixed`` (held at zero by the L1
     part, or at a bound: :mod:`.lbfgsb`).
 
@@ -58,7 +60,7 @@ def _on_free(pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray) -> 
     inverse of their small curvature difference, so that every step backtracks. A pair whose
     restriction has no positive curvature is left out.
     """
-    if not fixed.any():
+    if fixed is None or not fixed.any():
         return pairs
     free = ~fixed
     kept = ((s * free, y * free) for s, y in pairs)
@@ -83,8 +85,9 @@ class CurvatureMemory:
         state: SolverState = {"s": np.array([s for s, _ in self.pairs]), "y": np.array([y for _, y in self.pairs])}
         return state if self.diagonal is None else {**state, "diagonal": self.diagonal}
 
-    def direction(self, gradient: np.ndarray, fixed: np.ndarray) -> np.ndarray:
-        """The quasi-Newton direction for ``gradient`` with the ``fixed`` coordinates held (:func:`_on_free`)."""
+    def direction(self, gradient: np.ndarray, fixed: np.ndarray | None) -> np.ndarray:
+        """The quasi-Newton direction for ``gradient`` with the ``fixed`` coordinates held (:func:`_on_free`;
+        None: none)."""
         return -_two_loop(gradient, _on_free(self.pairs, fixed), self.diagonal)
 
     def learn(self, current: Evaluation, accepted: Evaluation) -> None:
@@ -115,24 +118,28 @@ def lbfgs(
     and this is plain L-BFGS.
     """
     penalty = objective.penalty
-    l1 = penalty.l1 > 0
+    # the coordinates with an L1 part; None without any: plain L-BFGS, no d-sized orthant work
+    l1 = penalty.l1 > 0 if penalty.has_l1 else None
     learned = CurvatureMemory(memory, len(theta0), resume)
 
     def step(current: Evaluation, history: list[IterationRecord]) -> tuple[Evaluation, float] | None:
         iteration = len(history)  # the one this step makes
         pseudo = penalty.pseudo_gradient(current.theta, current.gradient)
-        direction = learned.direction(pseudo, l1 & (current.theta == 0) & (pseudo == 0))
-        # at zero, leave only into the orthant of −pseudo; elsewhere the trial projection keeps a
-        # coordinate from crossing zero (constraining its sign too makes correlated pairs zigzag)
-        direction[l1 & (current.theta == 0) & (np.sign(direction) != np.sign(-pseudo))] = 0.0
+        at_zero = None if l1 is None else l1 & (current.theta == 0)
+        direction = learned.direction(pseudo, None if at_zero is None else at_zero & (pseudo == 0))
+        if at_zero is not None:
+            # at zero, leave only into the orthant of −pseudo; elsewhere the trial projection keeps a
+            # coordinate from crossing zero (constraining its sign too makes correlated pairs zigzag)
+            direction[at_zero & (np.sign(direction) != np.sign(-pseudo))] = 0.0
         if direction @ pseudo >= 0:  # not a descent direction: restart from steepest descent
             learned.pairs.clear()
             direction = -pseudo
-        orthant = np.where(current.theta != 0, np.sign(current.theta), np.sign(-pseudo))
+        orthant = None if l1 is None else np.where(current.theta != 0, np.sign(current.theta), np.sign(-pseudo))
 
         def trial(alpha: float) -> np.ndarray:
             point = current.theta + alpha * direction
-            point[l1 & (np.sign(point) != orthant)] = 0.0
+            if orthant is not None:
+                point[l1 & (np.sign(point) != orthant)] = 0.0
             return point
 
         def sufficient(alpha: float, new: Evaluation) -> bool:

@@ -47,7 +47,14 @@ class Progress:
 
     theta: np.ndarray
     history: list[IterationRecord]
-    state: SolverState  # gd: the step size; lbfgs: the curvature pairs; newton: nothing
+    #: The solver's state, made when asked, as it is then: an ``on_iteration`` that keeps it (a
+    #: checkpoint that is due) asks during its call. (L-BFGS's pairs are 2 m d numbers, not worth
+    #: copying every iteration.) gd: the step size; lbfgs: the curvature pairs; newton: nothing.
+    state_of: Callable[[], SolverState]
+
+    @property
+    def state(self) -> SolverState:
+        return self.state_of()
 
     @property
     def last(self) -> IterationRecord:
@@ -81,7 +88,7 @@ class _Recorder:
         self.started = now
         self.history.append(rec)
         if self.on_iteration:
-            self.on_iteration(Progress(ev.theta, list(self.history), self.state()))
+            self.on_iteration(Progress(ev.theta, list(self.history), self.state))
         return norm
 
 
