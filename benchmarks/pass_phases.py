@@ -9,9 +9,10 @@ reports each phase as the difference of two medians (these machines are noisy: `
 - fixed: a reduction whose tasks load their blocks and return nothing (job and task start, the
   blocks reaching the Python workers);
 - point: the same with the point (d + 1 coefficients) sent to every task as a pass sends it;
-- sums: the tasks also compute every block's sums at the point, but return none of them;
-- partials: the whole pass (:meth:`SparkPassEngine.run`): the partials built, serialised and
-  combined in the tree, the driver's unpacking;
+- sums: the tasks also compute every block's sums at the point (each on its own, not added up),
+  but return none of them;
+- partials: the whole pass (:meth:`SparkPassEngine.run`): the blocks' sums added up in each
+  task, the partials serialised and combined in the tree, the driver's unpacking;
 - driver step: a whole L-BFGS fit's time between its passes, per pass (the solver's vector
   work, the coordinates' changes, the line search's bookkeeping).
 """
@@ -28,9 +29,10 @@ from pathlib import Path
 import numpy as np
 from compare import add_shared_arguments, dataset, numpy_floor, our_fit
 
+from logreg_spark.core.columns import add_block_sums
 from logreg_spark.core.data import effective_weights
 from logreg_spark.core.family import BINOMIAL
-from logreg_spark.core.sums import Layout, Request, shared_block_sums
+from logreg_spark.core.sums import Layout, Request
 from logreg_spark.spark.cached_blocks import BlockItem
 from logreg_spark.spark.prepare import TrainingData
 from logreg_spark.spark.session import spark_session
@@ -52,7 +54,7 @@ def _count(acc: int | None, item: BlockItem, payload: object) -> int:
 
 def _sums_kept(acc: int | None, item: BlockItem, requests: list[Request]) -> int:
     block = item[0].load()
-    shared_block_sums(block.X, block.y, effective_weights(block, None), block.fold, requests, block.offset)
+    add_block_sums(None, block, effective_weights(block, None), requests)
     return (acc or 0) + 1
 
 

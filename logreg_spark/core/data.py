@@ -12,13 +12,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .columns import OwnColumns
 from .sums import Features
 
 
 class Block(NamedTuple):
     """Rows of training data: features ``X`` (n × d), labels ``y`` (0/1), weights ``w``, for
     cross-validation each row's ``fold`` id (:mod:`.folds`), else None, and each row's ``offset``
-    (a fixed term of its margin, ``input.offset_col``), else None.
+    (a fixed term of its margin, ``input.offset_col``), else None; ``own``, when the rows of a
+    wide CSR ``X`` use few of its columns, those columns (:class:`~.columns.OwnColumns`).
 
     A dense ``X`` is column-major: both products of a pass (X·θ and rᵀX) run
     about three times faster with BLAS on it than on a row-major X of these
@@ -30,6 +32,7 @@ class Block(NamedTuple):
     w: np.ndarray
     fold: np.ndarray | None = None
     offset: np.ndarray | None = None
+    own: OwnColumns | None = None  # a wide CSR X's own columns, for the passes (:mod:`.columns`)
 
     def load(self) -> Block:
         """A block is its own handle (see :mod:`logreg_spark.block_store`)."""

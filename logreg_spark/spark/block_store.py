@@ -26,6 +26,7 @@ import numpy as np
 from pyspark import SparkFiles
 from scipy import sparse
 
+from ..core.columns import OwnColumns
 from ..core.data import Block
 
 #: Blocks memory-mapped by this Python worker, by directory.
@@ -61,13 +62,14 @@ def _arrays(block: Block) -> dict[str, np.ndarray]:
     else:
         features = {"X": X}
     optional = {name: values for name, values in (("fold", block.fold), ("offset", block.offset)) if values is not None}
-    return features | {"y": block.y, "w": block.w} | optional
+    own = {} if block.own is None else {"own.columns": block.own.columns, "own.indices": block.own.indices}
+    return features | {"y": block.y, "w": block.w} | optional | own
 
 
 @dataclass(frozen=True)
 class BlockFile:
     """A block written as ``.npy`` files (``X``, or a CSR ``X``'s arrays; ``y``; ``w``; ``fold``;
-    ``offset``) in ``directory`` on one machine."""
+    ``offset``; its own columns' two arrays) in ``directory`` on one machine."""
 
     directory: str
     nbytes: int
@@ -97,7 +99,9 @@ class BlockFile:
         X = arrays.get("X")
         if X is None:
             X = sparse.csr_array(tuple(arrays[f"X.{part}"] for part in _CSR_PARTS), shape=tuple(arrays["X.shape"]))
-        block = _OPEN[self.directory] = Block(X, arrays["y"], arrays["w"], arrays.get("fold"), arrays.get("offset"))
+        own = OwnColumns(arrays["own.columns"], arrays["own.indices"]) if "own.columns" in arrays else None
+        block = Block(X, arrays["y"], arrays["w"], arrays.get("fold"), arrays.get("offset"), own)
+        _OPEN[self.directory] = block
         return block
 
     def remove(self) -> None:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..core.columns import add_block_sums
 from ..core.data import effective_weights
-from ..core.sums import HeldOut, Layout, Request, Sums, shared_block_sums, shared_size, unpack_requests
+from ..core.sums import HeldOut, Layout, Request, Sums, shared_size, unpack_requests
 from .block_store import BlockLost
 from .cached_blocks import BlockItem
 
@@ -37,7 +38,32 @@ class LostBlocks:
     reason: str  # the first lost block's BlockLost message
 
 
-Partial = np.ndarray | LostBlocks
+class TaskSums:
+    """A task's flat sums: dense while it adds its blocks' up. It leaves the task (is pickled) as
+    its non-zero entries only when they fill under two thirds of it, where their positions and
+    values take fewer bytes: a wide model's task touches only its rows' columns. Either way the
+    receiver gets the same dense vector back."""
+
+    __slots__ = ("flat",)
+
+    def __init__(self, flat: np.ndarray) -> None:
+        self.flat = flat
+
+    def __reduce__(self) -> tuple:
+        touched = np.flatnonzero(self.flat)
+        if 3 * touched.size >= 2 * self.flat.size:
+            return TaskSums, (self.flat,)
+        index = touched.astype(np.int32) if self.flat.size < 2**31 else touched
+        return _from_entries, (self.flat.size, index, self.flat[touched])
+
+
+def _from_entries(size: int, index: np.ndarray, values: np.ndarray) -> TaskSums:
+    flat = np.zeros(size)
+    flat[index] = values
+    return TaskSums(flat)
+
+
+Partial = TaskSums | LostBlocks
 
 
 def _add_partials(a: Partial | None, b: Partial | None) -> Partial | None:
@@ -46,7 +72,7 @@ def _add_partials(a: Partial | None, b: Partial | None) -> Partial | None:
         return a
     if isinstance(b, LostBlocks) or a is None:
         return b
-    a += b
+    a.flat += b.flat
     return a
 
 
@@ -68,7 +94,7 @@ class SparkPassEngine:
             except BlockLost as lost:
                 return LostBlocks(str(lost))
             w = effective_weights(block, class_weights)
-            return _add_partials(acc, shared_block_sums(block.X, block.y, w, block.fold, point, block.offset))
+            return TaskSums(add_block_sums(None if acc is None else acc.flat, block, w, point))
 
         return self.data.blocks.aggregate(add_block, _add_partials, 8 * shared_size(requests), requests)
 
@@ -85,7 +111,7 @@ class SparkPassEngine:
             total = self._aggregate(requests)
             if isinstance(total, LostBlocks):
                 raise RuntimeError(f"cached blocks were lost again after rebuilding them: {total.reason}")
-        flat = np.zeros(shared_size(requests)) if total is None else total
+        flat = np.zeros(shared_size(requests)) if total is None else total.flat
         results = unpack_requests(flat, requests)
         expected = self.data.summary.rows
         for sums, held_out in results:

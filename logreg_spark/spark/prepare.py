@@ -23,6 +23,7 @@ import pyarrow as pa
 from pyspark import RDD, Accumulator, StorageLevel
 from pyspark.sql import DataFrame
 
+from ..core.columns import OwnColumns
 from ..core.data import Block, ClassWeights, Summary
 from ..core.folds import FoldRule
 from ..errors import InputError
@@ -70,6 +71,7 @@ def _blockify(
             rows_read.add(table.num_rows)
         if dtype == "float32":  # stored narrower; every pass widens chunks back to float64
             block = block._replace(X=block.X.astype(np.float32))
+        block = block._replace(own=OwnColumns.of(block.X))
         handle: BlockHandle = block
         if store == "local":
             # unique per write: a recomputed partition may hold other rows than the lost one

@@ -1,0 +1,82 @@
+"""A wide sparse block's pass in its own columns gives the full-width sums bit for bit, and a task's
+partial leaves it as its touched entries without changing a bit (no Spark)."""
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from logreg_spark.core.columns import OwnColumns, add_block_sums
+from logreg_spark.core.data import Block
+from logreg_spark.core.family import BINOMIAL, Family
+from logreg_spark.core.sums import Layout, Request, shared_block_sums
+from logreg_spark.spark.engine import TaskSums, _from_entries
+
+
+def wide_block(rows: int, per_row: int, d: int, seed: int, dtype=np.float64) -> Block:
+    """Rows using ``per_row`` of d columns each, from the even ones; labels of 3 classes."""
+    rng = np.random.default_rng(seed)
+    indices = np.sort(rng.choice(d // 2, size=(rows, per_row), replace=True) * 2, axis=1)
+    X = sparse.csr_array(
+        (rng.lognormal(size=rows * per_row).astype(dtype), indices.ravel(), np.arange(0, rows * per_row + 1, per_row)),
+        shape=(rows, d),
+    )
+    X.sum_duplicates()
+    y = rng.integers(0, 3, rows).astype(np.float64)
+    return Block(X, y, rng.uniform(0.5, 2.0, rows), rng.integers(0, 3, rows), rng.normal(scale=0.3, size=rows))
+
+
+def requests(d: int, family: Family, hessian: bool, diagonal: bool, seed: int) -> list[Request]:
+    """Three models sharing a pass: one on every row, two holding out a fold."""
+    rng = np.random.default_rng(seed)
+    shape = (family.n_margins, d) if family.is_multinomial else (d,)
+    layout = Layout(d, family, hessian, diagonal)
+    out = []
+    for held_out in (None, 0, 2):
+        intercept = rng.normal(size=family.n_margins)
+        coef = rng.normal(scale=0.1, size=shape)
+        out.append(Request(coef, intercept if family.is_multinomial else float(intercept[0]), layout, held_out))
+    return out
+
+
+@pytest.mark.parametrize("family", [BINOMIAL, Family.multinomial(3)], ids=["binomial", "3 classes"])
+@pytest.mark.parametrize("hessian, diagonal", [(False, False), (False, True), (True, False)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_own_columns_give_the_full_width_sums_bit_for_bit(family, hessian, diagonal, dtype):
+    d = 600 if hessian else 5000  # a Hessian is (K (d + 1))² numbers
+    block = wide_block(60 if hessian else 400, 7, d, seed=1, dtype=dtype)
+    own = OwnColumns.of(block.X)
+    assert own is not None and own.columns.size < d / 2
+    point = requests(d, family, hessian, diagonal, seed=2)
+    labels = block.y if family.is_multinomial else (block.y > 0).astype(np.float64)
+    block = block._replace(y=labels)
+    full = shared_block_sums(block.X, block.y, block.w, block.fold, point, block.offset)
+    narrow = add_block_sums(None, block._replace(own=own), block.w, point)
+    assert narrow.tobytes() == full.tobytes()
+    # added to what a task holds already, as a dense block's sums are
+    twice = add_block_sums(full.copy(), block._replace(own=own), block.w, point)
+    assert twice.tobytes() == (full + full).tobytes()
+
+
+def test_blocks_that_use_many_of_their_columns_or_are_dense_keep_them_all():
+    dense = np.asfortranarray(np.ones((4, 3)))
+    assert OwnColumns.of(dense) is None
+    crowded = sparse.csr_array(np.eye(10)[:6])  # 6 of 10 columns
+    assert OwnColumns.of(crowded) is None
+    few = sparse.csr_array(np.eye(10)[:5])
+    own = OwnColumns.of(few)
+    assert own is not None and own.columns.tolist() == [0, 1, 2, 3, 4]
+    assert (own.narrowed(few).toarray() == np.eye(5)).all()
+
+
+@pytest.mark.parametrize("touched", [0, 10, 500, 1000])
+def test_a_task_partial_pickles_to_the_same_vector(touched):
+    flat = np.zeros(1000)
+    rng = np.random.default_rng(touched)
+    flat[rng.choice(1000, touched, replace=False)] = rng.normal(size=touched)
+    restored = pickle.loads(pickle.dumps(TaskSums(flat.copy()), protocol=5))
+    assert isinstance(restored, TaskSums) and restored.flat.tobytes() == flat.tobytes()
+    sent = pickle.dumps(TaskSums(flat), protocol=5)
+    assert (len(sent) < 8 * 1000) == (3 * touched < 2 * 1000)  # entries only when they take fewer bytes
+    assert _from_entries(3, np.array([2], np.int32), np.array([1.5])).flat.tolist() == [0.0, 0.0, 1.5]
