@@ -31,7 +31,7 @@ from ..core.objective import Objective
 from ..errors import InputError, named
 from ..settings.schema import FitConf, ModelConf
 from ..solvers import SolverResult
-from ..spark.blocks import MAX_CLASSES
+from ..spark.blocks import MAX_CLASSES, FeatureSpec
 from ..spark.prepare import BLOCK_BYTES, TrainingData
 from ..spark.reading import apply_invalid_policy
 from .bounds import bounds_of, check_constant_features
@@ -101,13 +101,17 @@ def _objective(data: TrainingData, conf: FitConf, family: Family, engine: PassEn
 
 
 def _initial_point(
-    objective: Objective, summary: Summary, features: list[str], conf: ModelConf, warm: StartingPoint | None
+    objective: Objective, summary: Summary, spec: FeatureSpec, conf: ModelConf, warm: StartingPoint | None
 ) -> np.ndarray:
     """Zero coefficients with the intercepts of the class frequencies (log-odds; for K classes
-    centred log weights, as MLlib), or the coefficients of ``model.init_model``; a solver within
-    bounds projects it into them."""
+    centred log weights, as MLlib), or the coefficients of ``model.init_model`` (matched by
+    name: the names of a wide Vector's features are only made then); a solver within bounds
+    projects it into them."""
     family = objective.family
-    coef, intercept = warm.arranged(features, family) if warm else family.prior(summary.class_weight, len(features))
+    if warm:
+        coef, intercept = warm.arranged(spec.names, family)
+    else:
+        coef, intercept = family.prior(summary.class_weight, summary.n_features)
     return objective.from_data(coef, intercept * conf.fit_intercept)
 
 
@@ -208,7 +212,7 @@ def fit_prepared(
     assert engine is None or not conf.model.class_weight, "a given engine does not weight rows by class"
     data = _class_weighted(data, conf, family)
     objective = _objective(data, conf, family, engine)
-    theta0 = _initial_point(objective, data.summary, data.spec.names, conf.model, warm)
+    theta0 = _initial_point(objective, data.summary, data.spec, conf.model, warm)
     solver = choose_solver(conf.solver, objective, data.summary)
     result = solve(solver, objective, theta0, conf.solver, checkpoints)
     statistics = _statistics(objective, result, conf)
