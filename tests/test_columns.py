@@ -59,11 +59,13 @@ def test_own_columns_give_the_full_width_sums_bit_for_bit(family, hessian, diago
     assert twice.tobytes() == (full + full).tobytes()
 
 
-def test_blocks_that_use_many_of_their_columns_or_are_dense_keep_them_all():
+def test_blocks_that_use_many_of_their_columns_none_or_are_dense_keep_them_all():
     dense = np.asfortranarray(np.ones((4, 3)))
     assert OwnColumns.of(dense) is None
     crowded = sparse.csr_array(np.eye(10)[:6])  # 6 of 10 columns
     assert OwnColumns.of(crowded) is None
+    empty = sparse.csr_array((3, 10))  # rows of empty vectors use no column
+    assert OwnColumns.of(empty) is None
     few = sparse.csr_array(np.eye(10)[:5])
     own = OwnColumns.of(few)
     assert own is not None and own.columns.tolist() == [0, 1, 2, 3, 4]

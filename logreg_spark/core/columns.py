@@ -44,11 +44,12 @@ class OwnColumns:
 
     @classmethod
     def of(cls, X: Features) -> OwnColumns | None:
-        """``X``'s own columns; None for a dense ``X`` or one whose rows use over :data:`MAX_SHARE` of them."""
+        """``X``'s own columns; None for a dense ``X``, one whose rows use over :data:`MAX_SHARE` of
+        them, or none at all (rows of empty vectors: the full-width pass has nothing to skip then)."""
         if isinstance(X, np.ndarray):
             return None
         columns, indices = np.unique(X.indices, return_inverse=True)
-        if columns.size > MAX_SHARE * X.shape[1]:
+        if not 0 < columns.size <= MAX_SHARE * X.shape[1]:
             return None
         return cls(columns.astype(X.indices.dtype), indices.astype(X.indices.dtype))
 
