@@ -11,7 +11,7 @@ from logreg_spark.core.columns import OwnColumns, add_block_sums
 from logreg_spark.core.data import Block
 from logreg_spark.core.family import BINOMIAL, Family
 from logreg_spark.core.sums import Layout, Request, shared_block_sums
-from logreg_spark.spark.engine import TaskSums, _from_entries
+from logreg_spark.spark.engine import TaskSums, TouchedSums, _add_partials
 
 
 def wide_block(rows: int, per_row: int, d: int, seed: int, dtype=np.float64) -> Block:
@@ -72,13 +72,30 @@ def test_blocks_that_use_many_of_their_columns_none_or_are_dense_keep_them_all()
     assert (own.narrowed(few).toarray() == np.eye(5)).all()
 
 
+def _sent(flat: np.ndarray) -> TaskSums | TouchedSums:
+    return pickle.loads(pickle.dumps(TaskSums(flat.copy()), protocol=5))
+
+
+def _dense(partial: TaskSums | TouchedSums) -> np.ndarray:
+    return (partial.dense() if isinstance(partial, TouchedSums) else partial).flat
+
+
 @pytest.mark.parametrize("touched", [0, 10, 500, 1000])
-def test_a_task_partial_pickles_to_the_same_vector(touched):
+def test_a_task_partial_arrives_as_the_same_vector(touched):
     flat = np.zeros(1000)
     rng = np.random.default_rng(touched)
     flat[rng.choice(1000, touched, replace=False)] = rng.normal(size=touched)
-    restored = pickle.loads(pickle.dumps(TaskSums(flat.copy()), protocol=5))
-    assert isinstance(restored, TaskSums) and restored.flat.tobytes() == flat.tobytes()
-    sent = pickle.dumps(TaskSums(flat), protocol=5)
-    assert (len(sent) < 8 * 1000) == (3 * touched < 2 * 1000)  # entries only when they take fewer bytes
-    assert _from_entries(3, np.array([2], np.int32), np.array([1.5])).flat.tolist() == [0.0, 0.0, 1.5]
+    arrived = _sent(flat)
+    assert isinstance(arrived, TouchedSums) == (3 * touched < 2 * 1000)  # entries only when they take fewer bytes
+    assert _dense(arrived).tobytes() == flat.tobytes()
+    assert (len(pickle.dumps(TaskSums(flat), protocol=5)) < 8 * 1000) == isinstance(arrived, TouchedSums)
+
+
+def test_partials_add_up_in_any_form():
+    rng = np.random.default_rng(3)
+    flats = [np.where(rng.random(1000) < share, rng.normal(size=1000), 0.0) for share in (0.05, 0.9, 0.2, 0.01)]
+    total = None
+    for flat in flats:
+        total = _add_partials(total, _sent(flat))
+    expected = ((flats[0] + flats[1]) + flats[2]) + flats[3]
+    assert total is not None and _dense(total).tobytes() == expected.tobytes()

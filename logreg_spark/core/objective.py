@@ -109,7 +109,8 @@ class Objective:
         scale = 1.0 / self.total_weight
         l2_value, l2_grad = self.penalty.smooth_value_and_gradient(theta)
         value = sums.loss * scale + l2_value
-        gradient = self.scaling.gradient_to_solver(sums.gradient * scale).ravel() + l2_grad
+        gradient = self.scaling.gradient_to_solver(sums.gradient * scale).ravel()
+        gradient += l2_grad
         hess = None
         if hessian:
             assert sums.hessian is not None, "a layout with hessian=True unpacks a Hessian"
@@ -119,7 +120,8 @@ class Objective:
         diag = None
         if diagonal:
             assert sums.diagonal is not None, "a layout with diagonal=True unpacks the diagonal's sums"
-            diag = self.scaling.diagonal_to_solver(sums.diagonal * scale).ravel() + self.penalty.l2
+            diag = self.scaling.diagonal_to_solver(sums.diagonal * scale).ravel()
+            diag += self.penalty.l2
         return Evaluation(theta, value, gradient, hess, value + self.penalty.l1_value(theta), sums.misclassified, diag)
 
     def recentred(self, ev: Evaluation) -> Evaluation:

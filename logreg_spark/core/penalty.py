@@ -59,10 +59,11 @@ class ElasticNet:
 
     def smooth_value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """The L2 part ½ Σ l2ⱼ θⱼ² and its gradient."""
-        return 0.5 * float(self.l2 @ (theta * theta)), self.l2 * theta
+        gradient = self.l2 * theta
+        return 0.5 * float(theta @ gradient), gradient
 
     def l1_value(self, theta: np.ndarray) -> float:
-        return float(self.l1 @ np.abs(theta))
+        return float(self.l1 @ np.abs(theta)) if self.has_l1 else 0.0
 
     def prox(self, theta: np.ndarray, step: float | np.ndarray) -> np.ndarray:
         """argmin_u Σ (uⱼ − θⱼ)² / (2 stepⱼ) + Σ l1ⱼ|uⱼ|: soft thresholding at stepⱼ·l1ⱼ (one step for

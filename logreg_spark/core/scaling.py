@@ -117,12 +117,18 @@ class FeatureScaling:
         return np.concatenate([scaled, np.expand_dims(centred, -1)], axis=-1)
 
     def gradient_to_solver(self, grad: np.ndarray) -> np.ndarray:
-        """``Aᵀ g`` for a data-scale gradient ``g = (g_β, g_b)`` (or one such row per class)."""
+        """``Aᵀ g`` for a data-scale gradient ``g = (g_β, g_b)`` (or one such row per class):
+        ``(g_β − μ g_b) · u`` and ``g_b · v``, computed in the result (on a wide model every fresh
+        d-sized temporary is tens of megabytes to page in)."""
         d = self.n_features
-        g_coef = (grad[..., :d] - self.mean * grad[..., d:]) * self.inv_scale
-        if not self.fit_intercept:
-            return g_coef
-        return np.concatenate([g_coef, grad[..., d:] * self.intercept_scale], axis=-1)
+        out = np.empty(grad.shape[:-1] + (self.n_params,))
+        coef = out[..., :d]
+        np.multiply(self.mean, grad[..., d:], out=coef)
+        np.subtract(grad[..., :d], coef, out=coef)
+        coef *= self.inv_scale
+        if self.fit_intercept:
+            out[..., d] = grad[..., d] * self.intercept_scale
+        return out
 
     def hessian_to_solver(self, hess: np.ndarray, margins: int = 1) -> np.ndarray:
         """``Aᵀ H A`` for a data-scale Hessian over ``(β, b)``, or over ``margins`` such blocks."""
@@ -132,16 +138,23 @@ class FeatureScaling:
         return A.T @ hess @ A
 
     def diagonal_to_solver(self, sums: np.ndarray) -> np.ndarray:
-        """The diagonal of ``Aᵀ H A`` (m × n_params) from the sums ``[Σ v x², Σ v x, Σ v]`` of each
-        margin (:class:`~logreg_spark.sums.Sums`): ``uⱼ² Σ v (xⱼ − μⱼ)²``, and ``v² Σ v`` for the
-        intercept."""
+        """The diagonal of ``Aᵀ H A`` (m × n_params) from the sums ``[Σ v x², Σ v x, Σ v]``
+        of each margin (:class:`~logreg_spark.sums.Sums`): ``uⱼ² Σ v (xⱼ − μⱼ)²``, computed as
+        ``uⱼ² (Σ v x² + μⱼ (μⱼ Σ v − 2 Σ v x))`` in the result, and ``v² Σ v`` for the intercept."""
         d = self.n_features
         squares, firsts, totals = sums[:, :d], sums[:, d : 2 * d], sums[:, 2 * d :]
-        centred = squares - 2.0 * self.mean * firsts + self.mean * self.mean * totals
-        coef = centred * self.inv_scale * self.inv_scale
-        if not self.fit_intercept:
-            return coef
-        return np.hstack([coef, totals * self.intercept_scale**2])
+        out = np.empty((sums.shape[0], self.n_params))
+        coef = out[:, :d]
+        np.multiply(self.mean, totals, out=coef)
+        coef -= firsts
+        coef -= firsts
+        coef *= self.mean
+        coef += squares
+        coef *= self.inv_scale
+        coef *= self.inv_scale
+        if self.fit_intercept:
+            out[:, d:] = totals * self.intercept_scale**2
+        return out
 
     def matrix(self) -> np.ndarray:
         """``A``, (d + 1) × n_params: solver coordinates → (β, b) of one margin."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
+from scipy.linalg.blas import daxpy
 
 from ..core.objective import Evaluation, Objective
 from .loop import (
@@ -21,24 +23,37 @@ from .loop import (
 )
 
 
-def _two_loop(
-    vector: np.ndarray, pairs: deque[tuple[np.ndarray, np.ndarray]], diagonal: np.ndarray | None = None
-) -> np.ndarray:
+class Pair(NamedTuple):
+    """A curvature pair: the step ``s``, the gradient's change ``y``, and ``sy = sᵀy``."""
+
+    s: np.ndarray
+    y: np.ndarray
+    sy: float
+
+
+def _axpy(a: float, x: np.ndarray, q: np.ndarray) -> None:
+    """``q += a x`` in place, without the d-sized temporary ``a * x`` (on a driver holding a wide
+    model, every fresh temporary is tens of megabytes to page in)."""
+    out = daxpy(x, q, a=a)
+    assert out is q, "daxpy updates a contiguous float64 vector in place"
+
+
+def _two_loop(vector: np.ndarray, pairs: deque[Pair], diagonal: np.ndarray | None = None) -> np.ndarray:
     """The L-BFGS inverse-Hessian approximation applied to ``vector``; its initial guess is the
     inverse of the Hessian's ``diagonal`` when given, else the scalar ``sᵀy / yᵀy`` of the last pair."""
-    q = vector.copy()
+    q = np.array(vector, dtype=np.float64, order="C")
     alphas = []
-    for s, y in reversed(pairs):
-        alpha = (s @ q) / (s @ y)
-        q -= alpha * y
+    for pair in reversed(pairs):
+        alpha = (pair.s @ q) / pair.sy
+        _axpy(-alpha, pair.y, q)
         alphas.append(alpha)
     if diagonal is not None:
         q /= diagonal
     elif pairs:
-        s, y = pairs[-1]
-        q *= (s @ y) / (y @ y)
-    for (s, y), alpha in zip(pairs, reversed(alphas)):
-        q += (alpha - (y @ q) / (s @ y)) * s
+        last = pairs[-1]
+        q *= last.sy / (last.y @ last.y)
+    for pair, alpha in zip(pairs, reversed(alphas)):
+        _axpy(alpha - (pair.y @ q) / pair.sy, pair.s, q)
     return q
 
 
@@ -48,9 +63,7 @@ def _curved(s: np.ndarray, y: np.ndarray) -> bool:
     return bool(s @ y > 1e-12 * np.sqrt((s @ s) * (y @ y)))
 
 
-def _on_free(
-    pairs: deque[tuple[np.ndarray, np.ndarray]], fixed: np.ndarray | None
-) -> deque[tuple[np.ndarray, np.ndarray]]:
+def _on_free(pairs: deque[Pair], fixed: np.ndarray | None) -> deque[Pair]:
     """The curvature pairs restricted to the coordinates not ``fixed`` (held at zero by the L1
     part, or at a bound: :mod:`.lbfgsb`).
 
@@ -63,38 +76,49 @@ def _on_free(
     if fixed is None or not fixed.any():
         return pairs
     free = ~fixed
-    kept = ((s * free, y * free) for s, y in pairs)
-    return deque((s, y) for s, y in kept if _curved(s, y))
+    kept = ((pair.s * free, pair.y * free) for pair in pairs)
+    return deque(Pair(s, y, float(s @ y)) for s, y in kept if _curved(s, y))
 
 
 class CurvatureMemory:
     """What L-BFGS learns between iterations: the last ``memory`` curvature pairs, and the
     Hessian's diagonal when a pass measured it (:data:`~.loop.DIAGONAL_EVERY`); restored from
-    ``resume``, saved as the solver's state."""
+    ``resume``, saved as the solver's state.
+
+    A new pair is computed into the arrays of the pair it pushes out (or of one that was not
+    kept): after the first ``memory`` iterations, learning allocates nothing."""
 
     def __init__(self, memory: int, n_params: int, resume: Progress | None) -> None:
-        self.pairs: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=memory)
+        self.pairs: deque[Pair] = deque(maxlen=memory)
         self.diagonal: np.ndarray | None = None
+        self._spare: tuple[np.ndarray, np.ndarray] | None = None
         if resume:
             s, y = (np.reshape(resume.state[name], (-1, n_params)) for name in ("s", "y"))
-            self.pairs.extend(zip(s, y))
+            self.pairs.extend(Pair(si.copy(), yi.copy(), float(si @ yi)) for si, yi in zip(s, y))
             if "diagonal" in resume.state:
                 self.diagonal = np.asarray(resume.state["diagonal"], dtype=float)
 
     def state(self) -> SolverState:
-        state: SolverState = {"s": np.array([s for s, _ in self.pairs]), "y": np.array([y for _, y in self.pairs])}
+        state: SolverState = {"s": np.array([p.s for p in self.pairs]), "y": np.array([p.y for p in self.pairs])}
         return state if self.diagonal is None else {**state, "diagonal": self.diagonal}
 
     def direction(self, gradient: np.ndarray, fixed: np.ndarray | None) -> np.ndarray:
         """The quasi-Newton direction for ``gradient`` with the ``fixed`` coordinates held (:func:`_on_free`;
         None: none)."""
-        return -_two_loop(gradient, _on_free(self.pairs, fixed), self.diagonal)
+        direction = _two_loop(gradient, _on_free(self.pairs, fixed), self.diagonal)
+        return np.negative(direction, out=direction)
 
     def learn(self, current: Evaluation, accepted: Evaluation) -> None:
         """Keep the step's curvature pair if it has positive curvature, and the measured diagonal."""
-        s, y = accepted.theta - current.theta, accepted.gradient - current.gradient
-        if _curved(s, y):
-            self.pairs.append((s, y))
+        s, y = self._spare or (np.empty_like(current.theta), np.empty_like(current.gradient))
+        np.subtract(accepted.theta, current.theta, out=s)
+        np.subtract(accepted.gradient, current.gradient, out=y)
+        if not _curved(s, y):
+            self._spare = s, y
+        else:
+            oldest = self.pairs[0] if len(self.pairs) == self.pairs.maxlen else None
+            self._spare = None if oldest is None else (oldest.s, oldest.y)
+            self.pairs.append(Pair(s, y, float(s @ y)))
         if accepted.diagonal is not None:
             self.diagonal = metric(accepted.diagonal)
 
@@ -137,7 +161,8 @@ def lbfgs(
         orthant = None if l1 is None else np.where(current.theta != 0, np.sign(current.theta), np.sign(-pseudo))
 
         def trial(alpha: float) -> np.ndarray:
-            point = current.theta + alpha * direction
+            point = np.multiply(direction, alpha)
+            point += current.theta
             if orthant is not None:
                 point[l1 & (np.sign(point) != orthant)] = 0.0
             return point

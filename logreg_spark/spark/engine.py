@@ -41,8 +41,7 @@ class LostBlocks:
 class TaskSums:
     """A task's flat sums: dense while it adds its blocks' up. It leaves the task (is pickled) as
     its non-zero entries only when they fill under two thirds of it, where their positions and
-    values take fewer bytes: a wide model's task touches only its rows' columns. Either way the
-    receiver gets the same dense vector back."""
+    values take fewer bytes: a wide model's task touches only its rows' columns."""
 
     __slots__ = ("flat",)
 
@@ -54,26 +53,40 @@ class TaskSums:
         if 3 * touched.size >= 2 * self.flat.size:
             return TaskSums, (self.flat,)
         index = touched.astype(np.int32) if self.flat.size < 2**31 else touched
-        return _from_entries, (self.flat.size, index, self.flat[touched])
+        return TouchedSums, (self.flat.size, index, self.flat[touched])
 
 
-def _from_entries(size: int, index: np.ndarray, values: np.ndarray) -> TaskSums:
-    flat = np.zeros(size)
-    flat[index] = values
-    return TaskSums(flat)
+@dataclass(frozen=True)
+class TouchedSums:
+    """A task's sums as they arrive from it in entries: the ``values`` at ``index`` of a ``size``-long
+    vector, zero elsewhere. The combination adds them where they are, without a dense copy."""
+
+    size: int
+    index: np.ndarray
+    values: np.ndarray
+
+    def dense(self) -> TaskSums:
+        flat = np.zeros(self.size)
+        flat[self.index] = self.values
+        return TaskSums(flat)
 
 
-Partial = TaskSums | LostBlocks
+Partial = TaskSums | TouchedSums | LostBlocks
 
 
 def _add_partials(a: Partial | None, b: Partial | None) -> Partial | None:
-    """``a + b``, reusing ``a``'s memory; lost blocks win over any sums, so they reach the driver."""
+    """``a + b``, into ``a``'s memory when it is dense (as a task's own is while it adds); lost
+    blocks win over any sums, so they reach the driver."""
     if isinstance(a, LostBlocks) or b is None:
         return a
     if isinstance(b, LostBlocks) or a is None:
         return b
-    a.flat += b.flat
-    return a
+    total = a.dense() if isinstance(a, TouchedSums) else a
+    if isinstance(b, TouchedSums):
+        total.flat[b.index] += b.values  # the positions of one task's entries are distinct
+    else:
+        total.flat += b.flat
+    return total
 
 
 class SparkPassEngine:
@@ -94,6 +107,7 @@ class SparkPassEngine:
             except BlockLost as lost:
                 return LostBlocks(str(lost))
             w = effective_weights(block, class_weights)
+            assert not isinstance(acc, TouchedSums), "a task adds its blocks' sums into a dense vector"
             return TaskSums(add_block_sums(None if acc is None else acc.flat, block, w, point))
 
         return self.data.blocks.aggregate(add_block, _add_partials, 8 * shared_size(requests), requests)
@@ -111,7 +125,10 @@ class SparkPassEngine:
             total = self._aggregate(requests)
             if isinstance(total, LostBlocks):
                 raise RuntimeError(f"cached blocks were lost again after rebuilding them: {total.reason}")
-        flat = np.zeros(shared_size(requests)) if total is None else total.flat
+        if total is None:
+            flat = np.zeros(shared_size(requests))
+        else:
+            flat = (total.dense() if isinstance(total, TouchedSums) else total).flat
         results = unpack_requests(flat, requests)
         expected = self.data.summary.rows
         for sums, held_out in results:
