@@ -8,9 +8,10 @@ import pytest
 from scipy import sparse
 
 from logreg_spark.core.columns import OwnColumns, add_block_sums
-from logreg_spark.core.data import Block
+from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.family import BINOMIAL, Family
 from logreg_spark.core.sums import Layout, Request, shared_block_sums
+from logreg_spark.spark.compact import TaskSummary
 from logreg_spark.spark.engine import TaskSums, TouchedSums, _add_partials
 
 
@@ -99,3 +100,19 @@ def test_partials_add_up_in_any_form():
         total = _add_partials(total, _sent(flat))
     expected = ((flats[0] + flats[1]) + flats[2]) + flats[3]
     assert total is not None and _dense(total).tobytes() == expected.tobytes()
+
+
+def test_a_wide_tasks_statistics_arrive_as_the_same_summary_in_fewer_bytes():
+    d, rng = 2**20, np.random.default_rng(5)
+    X = sparse.random_array((50, d), density=20 / d, format="csr", rng=rng)
+    block = Block(X, (rng.random(50) < 0.5).astype(float), np.ones(50))
+    summary = Summary.of_block(block)
+    sent = pickle.dumps(TaskSummary(summary), protocol=5)
+    assert len(sent) < 0.01 * 16 * d  # two d-vectors' entries, not the vectors
+    arrived = pickle.loads(sent).summary
+    for field in ("rows", "weight", "weight_sq"):
+        assert getattr(arrived, field) == getattr(summary, field)
+    for field in ("class_weight", "class_rows", "mean", "m2"):
+        assert getattr(arrived, field).tobytes() == getattr(summary, field).tobytes()
+    dense = Summary.of_block(Block(np.ones((3, 4)), np.array([0.0, 1.0, 1.0]), np.ones(3)))
+    assert pickle.loads(pickle.dumps(TaskSummary(dense))).summary.mean.tolist() == [1.0] * 4

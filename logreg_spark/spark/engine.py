@@ -23,6 +23,7 @@ from ..core.data import effective_weights
 from ..core.sums import HeldOut, Layout, Request, Sums, shared_size, unpack_requests
 from .block_store import BlockLost
 from .cached_blocks import BlockItem
+from .compact import spread, touched
 
 if TYPE_CHECKING:
     from .prepare import TrainingData
@@ -39,9 +40,8 @@ class LostBlocks:
 
 
 class TaskSums:
-    """A task's flat sums: dense while it adds its blocks' up. It leaves the task (is pickled) as
-    its non-zero entries only when they fill under two thirds of it, where their positions and
-    values take fewer bytes: a wide model's task touches only its rows' columns."""
+    """A task's flat sums: dense while it adds its blocks' up; it leaves the task (is pickled) as
+    :class:`TouchedSums` when its entries take fewer bytes (:func:`~.compact.touched`)."""
 
     __slots__ = ("flat",)
 
@@ -49,11 +49,8 @@ class TaskSums:
         self.flat = flat
 
     def __reduce__(self) -> tuple:
-        touched = np.flatnonzero(self.flat)
-        if 3 * touched.size >= 2 * self.flat.size:
-            return TaskSums, (self.flat,)
-        index = touched.astype(np.int32) if self.flat.size < 2**31 else touched
-        return TouchedSums, (self.flat.size, index, self.flat[touched])
+        entries = touched(self.flat)
+        return (TaskSums, (self.flat,)) if entries is None else (TouchedSums, (self.flat.size, *entries))
 
 
 @dataclass(frozen=True)
@@ -66,9 +63,7 @@ class TouchedSums:
     values: np.ndarray
 
     def dense(self) -> TaskSums:
-        flat = np.zeros(self.size)
-        flat[self.index] = self.values
-        return TaskSums(flat)
+        return TaskSums(spread(self.size, self.index, self.values))
 
 
 Partial = TaskSums | TouchedSums | LostBlocks

@@ -31,6 +31,7 @@ from ..settings.schema import InputConf
 from .block_store import BlockFile
 from .blocks import FeatureSpec, Problems, block_from_table
 from .cached_blocks import BlockHandle, BlockItem, CachedBlocks, RDDBlocks
+from .compact import TaskSummary
 from .connect_blocks import FrameBlocks, check_payload, default_parallelism
 from .engine import SparkPassEngine
 from .parquet_direct import direct_source
@@ -132,7 +133,7 @@ def training_frame(df: DataFrame, conf: InputConf, fold_col: str = "") -> tuple[
     return spec, training_columns(df, spec, conf, fold_col)
 
 
-Statistics = tuple[Summary, Problems]
+Statistics = tuple[TaskSummary, Problems]
 
 #: What :func:`training_frame` found and made, with the fold column it was given.
 Training = tuple[FeatureSpec, DataFrame, str]
@@ -157,7 +158,7 @@ def _summarize(
     """
 
     def add(acc: Statistics | None, item: BlockItem, _: None) -> Statistics | None:
-        return _merge_summaries(acc, (Summary.of_block(item[0].load(), class_weights), item[1]))
+        return _merge_summaries(acc, (TaskSummary(Summary.of_block(item[0].load(), class_weights)), item[1]))
 
     return blocks.aggregate(add, _merge_summaries, 16 * n_features, per_partition=filling)  # a Summary: two d-vectors
 
@@ -223,7 +224,7 @@ class TrainingData:
         if merged is None:
             blocks.release()
             raise InputError(f"input.path {conf.path}: no rows" if conf.path else "the DataFrame has no rows")
-        summary, problems = merged
+        summary, problems = merged[0].summary, merged[1]
         seconds = time.perf_counter() - started
         log.info("prepared %d rows x %d features in %.2f s", summary.rows, summary.n_features, seconds)
         data = cls(blocks, conf.cache, spec, summary, problems, seconds)
@@ -234,20 +235,20 @@ class TrainingData:
         """The same cached blocks, each row's weight multiplied by its class's factor."""
         statistics = _summarize(self.blocks, self.summary.n_features, class_weights)
         assert statistics is not None, "prepared blocks hold rows (prepare raised InputError otherwise)"
-        summary, _ = statistics
-        return replace(self, summary=summary, class_weights=class_weights)
+        return replace(self, summary=statistics[0].summary, class_weights=class_weights)
 
     def fold_summaries(self) -> dict[int, Summary]:
         """The statistics of each fold's rows, by fold id (blocks prepared with ``folds``)."""
 
-        def add(acc: dict[int, Summary] | None, item: BlockItem, _: None) -> dict[int, Summary]:
+        def add(acc: dict[int, TaskSummary] | None, item: BlockItem, _: None) -> dict[int, TaskSummary]:
             block = item[0].load()
             assert block.fold is not None, "blocks prepared with folds hold fold ids"
             found = {int(f): Summary.of_block(_rows_of(block, block.fold == f)) for f in np.unique(block.fold)}
-            return _merge_by_fold(acc, found)
+            return _merge_by_fold(acc, {fold: TaskSummary(summary) for fold, summary in found.items()})
 
         # a Summary per fold: two d-vectors each, for about 8 folds
-        return self.blocks.aggregate(add, _merge_by_fold, 128 * self.summary.n_features) or {}
+        merged = self.blocks.aggregate(add, _merge_by_fold, 128 * self.summary.n_features) or {}
+        return {fold: found.summary for fold, found in merged.items()}
 
     def passes(self) -> SparkPassEngine:
         """An engine running passes over these cached blocks."""
@@ -287,7 +288,7 @@ def _rows_of(block: Block, rows: np.ndarray) -> Block:
     return Block(block.X[rows], block.y[rows], block.w[rows])
 
 
-def _merge_by_fold(a: dict[int, Summary] | None, b: dict[int, Summary] | None) -> dict[int, Summary]:
+def _merge_by_fold(a: dict[int, TaskSummary] | None, b: dict[int, TaskSummary] | None) -> dict[int, TaskSummary]:
     merged = dict(a or {})
     for fold, summary in (b or {}).items():
         merged[fold] = merged[fold].merge(summary) if fold in merged else summary
