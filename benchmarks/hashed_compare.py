@@ -175,15 +175,15 @@ def main() -> None:
     write_data(path, args.rows, args.fields, args.levels)
     settings = {"spark.master": args.master, "spark.driver.memory": args.driver_memory}
     spark = spark_session({**settings, "spark.ui.showConsoleProgress": "false"}, "logreg_spark hashed benchmark")
+    results: list[dict] = []
     try:
-        results = [
-            measure(spark, HashedData(path, args.rows, args.fields, bits), args.reg_param, args.work)
-            for bits in args.bits
-        ]
+        for bits in args.bits:  # each size's results kept as soon as measured: a bigger one may fail
+            results.append(measure(spark, HashedData(path, args.rows, args.fields, bits), args.reg_param, args.work))
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2))
+            print(table(results[-1:]), flush=True)
     finally:
         spark.stop()
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
     print(table(results))
 
 
