@@ -129,3 +129,16 @@ def test_jobs_compare_times_the_three_jobs_on_both_sides(tmp_path):
     assert result["setup"]["mllib"] > 0 and result["setup"]["ours"] > 0
     for side in ("mllib", "ours"):
         assert 0.5 < result["evaluation"][side]["roc_auc"] <= 1
+
+
+def test_hashed_compare_fits_the_same_objective_as_mllib(tmp_path):
+    table = run_compare(
+        tmp_path,
+        *("--rows", "3000", "--fields", "5", "--levels", "300", "--bits", "10", "--reg-param", "1e-3"),
+        script="hashed_compare.py",
+    )
+    assert "| 3,000 rows × 5 hashed fields, 2^10 buckets | ours / MLlib |" in table
+    (result,) = json.loads((tmp_path / "r.json").read_text())
+    mllib, ours = result["mllib"], result["ours"]
+    assert abs(ours["objective"] - mllib["objective"]) <= 1e-6 * mllib["objective"]
+    assert ours["passes"] > 0 and mllib["passes"] > 0 and ours["whole"] > 0 and mllib["whole"] > 0
