@@ -2,19 +2,19 @@
 
     python benchmarks/sizing.py [--rows 100000 400000] [--features 100000 1000000 10000000]
                                 [--nonzeros 30] [--workers 1 2] [--work /tmp/logreg_bench] [--json PATH]
+    python benchmarks/sizing.py --from-json PATH     # the tables again from a saved run
 
 For each --workers count it starts a standalone cluster on 127.0.0.1 (tests/cluster.py: one
 core per worker, its own executor JVM and Python workers), prepares every rows × features
 dataset of the grid as a training job does, and times a pass by phase (pass_phases.phases).
-Least squares over the grid then give the constants of
+At each width d, least squares over the rows and worker counts give
 
-    pass seconds ≈ c_job + c_nnz · nnz / workers + d · (c_d + c_dw · workers)
+    pass seconds ≈ per_pass(d) + per_nnz(d) · nnz / workers
 
-(c_dw: what each task's point and partial cost per coefficient: the point is sent to every
-task, and with one level of reduction the driver receives every task's partial). The driver's
-step per pass is measured apart, from L-BFGS fits without Spark at each width (the same solver
-code on a small in-process engine), as c_step · d; the cache's bytes per non-zero from the
-prepared data. Last, the model's projections for the sizes the docs discuss.
+and the partials phase with one worker what one task's partial costs (``per_partial``). The
+driver's step per pass is measured apart, from L-BFGS fits without Spark at each width (the same
+solver code on a small in-process engine); the cache's bytes per non-zero from the prepared
+data. Last, the model's projections (:func:`projected_pass`) for the sizes the docs discuss.
 """
 
 from __future__ import annotations

@@ -48,6 +48,10 @@ class TaskSums:
     def __init__(self, flat: np.ndarray) -> None:
         self.flat = flat
 
+    def dense(self) -> TaskSums:
+        """Itself: as :meth:`TouchedSums.dense`, so a partial of either form can be added into."""
+        return self
+
     def __reduce__(self) -> tuple:
         entries = touched(self.flat)
         return (TaskSums, (self.flat,)) if entries is None else (TouchedSums, (self.flat.size, *entries))
@@ -76,7 +80,7 @@ def _add_partials(a: Partial | None, b: Partial | None) -> Partial | None:
         return a
     if isinstance(b, LostBlocks) or a is None:
         return b
-    total = a.dense() if isinstance(a, TouchedSums) else a
+    total = a.dense()
     if isinstance(b, TouchedSums):
         total.flat[b.index] += b.values  # the positions of one task's entries are distinct
     else:
@@ -120,10 +124,7 @@ class SparkPassEngine:
             total = self._aggregate(requests)
             if isinstance(total, LostBlocks):
                 raise RuntimeError(f"cached blocks were lost again after rebuilding them: {total.reason}")
-        if total is None:
-            flat = np.zeros(shared_size(requests))
-        else:
-            flat = (total.dense() if isinstance(total, TouchedSums) else total).flat
+        flat = np.zeros(shared_size(requests)) if total is None else total.dense().flat
         results = unpack_requests(flat, requests)
         expected = self.data.summary.rows
         for sums, held_out in results:
