@@ -268,10 +268,6 @@ def test_params_mean_what_the_conf_means():
             lambda: LogisticRegression(featuresCol="w", weightCol="w").fit_conf(),
             r"^featuresCol: featuresCol names 'w', which is also weightCol",
         ),
-        (
-            lambda: LogisticRegression(solver="newton", regParam=0.1, elasticNetParam=0.5).fit_conf(),
-            '^solver: solver.name = "newton" handles L2 only',
-        ),
     ],
 )
 def test_bad_params_fail_with_one_line(make, message):

@@ -164,12 +164,6 @@ def _in_code() -> Conf:
             lambda: PredictConf(input=PredictInputConf(path="p"), model=ModelRefConf(path="m")),
             "conf: output.path is required",
         ),
-        (
-            lambda: replace(
-                _in_code(), model=ModelConf(reg_param=0.1, elastic_net_param=0.5), solver=SolverConf(name="newton")
-            ),
-            'conf: solver.name = "newton" handles L2 only',
-        ),
         (lambda: replace(_in_code(), solver=replace(_in_code().solver, tol=-1.0)), "conf: solver.tol must be >= 0.0"),
     ],
 )

@@ -52,23 +52,20 @@ def test_all_solvers_reach_the_same_optimum(reg_param, alpha):
     X, y, w = badly_conditioned()
     results = {}
     for name, solve in SOLVERS.items():
-        if name == "newton" and alpha > 0:
-            continue
         objective = _objective(X, y, w, reg_param, alpha)
         result = solve(objective, np.zeros(6))
         assert result.converged, (name, result.reason)
         assert result.history[-1].passes == objective.passes
         results[name] = (result.final.total, objective.scaling.to_data(result.theta), objective.passes)
     best = min(r[0] for r in results.values())
-    ref_coef, ref_intercept = results["newton" if alpha == 0 else "lbfgs"][1]
+    ref_coef, ref_intercept = results["newton"][1]
     for name, (total, (coef, intercept), _) in results.items():
         assert total == pytest.approx(best, rel=1e-10), name
         # along the correlated pairs the objective is nearly flat: first-order methods pin
         # the coefficients less tightly than the objective
         np.testing.assert_allclose(coef, ref_coef, rtol=1e-4, atol=1e-12, err_msg=name)
         assert intercept == pytest.approx(ref_intercept, rel=1e-4)
-    if alpha == 0:
-        assert results["newton"][2] < results["lbfgs"][2] < results["gd"][2]
+    assert results["newton"][2] < results["lbfgs"][2] < results["gd"][2]
 
 
 def test_unpenalized_optimum_matches_scikit_learn_on_raw_scales():
@@ -141,3 +138,43 @@ def test_without_threadpoolctl_the_solvers_keep_blas_as_it_is(monkeypatch):
     assert not isinstance(one_blas_thread(), contextlib.nullcontext)
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
     assert isinstance(one_blas_thread(), contextlib.nullcontext)
+
+
+@pytest.mark.parametrize("correlation", [0.0, 0.9, 0.99999])
+def test_the_l1_quadratic_minimum_is_exact_on_correlated_and_singular_models(correlation):
+    """Proximal Newton's inner problem, min gᵀ(u − θ) + ½(u − θ)ᵀH(u − θ) + Σ l1|u|, against SciPy's
+    L-BFGS-B on the split u = u⁺ − u⁻ (a smooth problem with bounds); with unpenalized
+    coordinates, a start off the optimum's signs, and H singular along one direction (duplicated
+    columns)."""
+    from scipy.optimize import minimize
+
+    from logreg_spark.solvers.l1_quadratic import l1_quadratic_minimum
+
+    rng = np.random.default_rng(7)
+    p = 12
+    columns = rng.standard_normal((200, p))
+    columns[:, 1::2] = correlation * columns[:, ::2] + np.sqrt(1 - correlation**2) * columns[:, 1::2]
+    columns[:, -1] = columns[:, -2]  # singular along (…, 1, −1)
+    H = columns.T @ columns / 200
+    g, theta = H @ rng.standard_normal(p), rng.standard_normal(p)  # a loss's gradient: no part along H's null space
+    l1 = np.where(np.arange(p) % 5 == 4, 0.0, 0.3)  # some unpenalized
+
+    def q(u: np.ndarray) -> float:
+        return g @ (u - theta) + 0.5 * (u - theta) @ H @ (u - theta) + l1 @ np.abs(u)
+
+    def split(v: np.ndarray) -> tuple[float, np.ndarray]:
+        u = v[:p] - v[p:]
+        r = g + H @ (u - theta)
+        return g @ (u - theta) + 0.5 * (u - theta) @ H @ (u - theta) + l1 @ (v[:p] + v[p:]), np.concatenate(
+            [r + l1, l1 - r]
+        )
+
+    start = np.concatenate([np.maximum(theta, 0), np.maximum(-theta, 0)])
+    options = {"ftol": 1e-16, "gtol": 1e-12, "maxiter": 50_000}
+    found = minimize(split, start, jac=True, method="L-BFGS-B", bounds=[(0, None)] * (2 * p), options=options)
+    reference = q(found.x[:p] - found.x[p:])
+    u = l1_quadratic_minimum(H, g, l1, theta)
+    assert q(u) <= reference + 1e-10 * abs(reference)
+    r = g + H @ (u - theta)
+    subgradient_gap = np.where(u != 0, np.abs(r + l1 * np.sign(u)), np.maximum(np.abs(r) - l1, 0.0))
+    assert subgradient_gap.max() <= 1e-9

@@ -156,11 +156,6 @@ class FitConf:
         check_feature_source(self.input, where)
         check_roles(self.input, {}, where)
         check_offset(self.input, self.model, where)
-        if self.solver.name == "newton" and self.model.reg_param > 0 and self.model.elastic_net_param > 0:
-            raise ConfigError(
-                f'{where("solver.name")}: solver.name = "newton" handles L2 only; '
-                'use "lbfgs" (or "auto") when model.elastic_net_param > 0'
-            )
         check_bounded_solver(self.model, self.solver.name, where)
 
     def to_dict(self) -> dict[str, Any]:

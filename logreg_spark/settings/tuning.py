@@ -101,11 +101,6 @@ class TuneFitConf(FitConf):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) != getattr(defaults[section], name):
                 raise ConfigError(f"{where(key)}: {key} is not used by tune: {reason}")
-        if self.solver.name == "newton" and any(self.tune.elastic_net_params):
-            raise ConfigError(
-                f'{where("solver.name")}: solver.name = "newton" handles L2 only; use "lbfgs" '
-                '(or "auto") when tune.elastic_net_params has a value above 0'
-            )
 
     def fit_conf(self, reg_param: float, elastic_net_param: float) -> FitConf:
         """The training conf of one (λ, α): what a separate training run would be given."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 from .gd import gradient_descent
 from .lbfgs import lbfgs
 from .lbfgsb import projected_lbfgs
+from .linear_system import newton_direction
 from .loop import CONVERGED, SEPARABLE, STALLED, IterationRecord, OnIteration, Progress, SolverResult, SolverState
-from .newton import newton, newton_direction
+from .newton import newton
 
 __all__ = [
     "CONVERGED",

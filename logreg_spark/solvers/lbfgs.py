@@ -9,7 +9,6 @@ import numpy as np
 
 from ..core.objective import Evaluation, Objective
 from .loop import (
-    ARMIJO,
     DIAGONAL_EVERY,
     IterationRecord,
     OnIteration,
@@ -20,6 +19,7 @@ from .loop import (
     iterate,
     metric,
 )
+from .orthant import OrthantStep
 
 
 class Pair(NamedTuple):
@@ -138,43 +138,26 @@ def lbfgs(
 ) -> SolverResult:
     """Limited-memory BFGS with a backtracking Armijo line search; OWL-QN under L1.
 
-    With an L1 part (Andrew & Gao, 2007) the quasi-Newton direction is built
-    from the pseudo-gradient, kept in its orthant, and every trial point is
-    projected back onto the orthant of the current point; the curvature pairs
-    use the smooth part's gradient only. Without L1 the projections do nothing
-    and this is plain L-BFGS.
+    With an L1 part each iteration is orthant-wise (:class:`~.orthant.OrthantStep`); the
+    curvature pairs use the smooth part's gradient only. Without L1 this is plain L-BFGS.
     """
-    penalty = objective.penalty
-    # the coordinates with an L1 part; None without any: plain L-BFGS, no d-sized orthant work
-    l1 = penalty.l1 > 0 if penalty.has_l1 else None
     learned = CurvatureMemory(memory, len(theta0), resume)
 
     def step(current: Evaluation, history: list[IterationRecord]) -> tuple[Evaluation, float] | None:
         iteration = len(history)  # the one this step makes
-        pseudo = penalty.pseudo_gradient(current.theta, current.gradient)
-        at_zero = None if l1 is None else l1 & (current.theta == 0)
-        direction = learned.direction(pseudo, None if at_zero is None else at_zero & (pseudo == 0))
-        if at_zero is not None:
-            # at zero, leave only into the orthant of −pseudo; elsewhere the trial projection keeps a
-            # coordinate from crossing zero (constraining its sign too makes correlated pairs zigzag)
-            direction[at_zero & (np.sign(direction) != np.sign(-pseudo))] = 0.0
-        if direction @ pseudo >= 0:  # not a descent direction: restart from steepest descent
+        orthant = OrthantStep.at(objective.penalty, current)
+        direction = learned.direction(orthant.pseudo, orthant.held)
+        if not orthant.kept(direction):  # not a descent direction: restart from steepest descent
             learned.pairs.clear()
-            direction = -pseudo
-        orthant = None if l1 is None else np.where(current.theta != 0, np.sign(current.theta), np.sign(-pseudo))
-
-        def trial(alpha: float) -> np.ndarray:
-            point = np.multiply(direction, alpha)
-            point += current.theta
-            if orthant is not None:
-                point[l1 & (np.sign(point) != orthant)] = 0.0
-            return point
-
-        def sufficient(alpha: float, new: Evaluation) -> bool:
-            return new.total <= current.total + ARMIJO * pseudo @ (new.theta - current.theta)
-
-        first_step = 1.0 if learned.pairs else min(1.0, float(1.0 / np.linalg.norm(pseudo)))
-        accepted = backtrack(objective, trial, sufficient, first_step, diagonal=iteration % DIAGONAL_EVERY == 0)
+            direction = -orthant.pseudo
+        first_step = 1.0 if learned.pairs else min(1.0, float(1.0 / np.linalg.norm(orthant.pseudo)))
+        accepted = backtrack(
+            objective,
+            orthant.trial(direction),
+            orthant.sufficient,
+            first_step,
+            diagonal=iteration % DIAGONAL_EVERY == 0,
+        )
         if accepted:
             learned.learn(current, accepted[0])
         return accepted

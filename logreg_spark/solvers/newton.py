@@ -1,35 +1,13 @@
-"""Newton's method (IRLS) for L2 penalties."""
+"""Newton's method (IRLS), proximal under an L1 part."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..core.objective import Evaluation, Objective
+from .l1_quadratic import l1_quadratic_minimum
+from .linear_system import newton_direction
 from .loop import ARMIJO, IterationRecord, OnIteration, Progress, SolverResult, backtrack, iterate
-
-
-def newton_direction(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    """Solve ``H d = −g`` by Cholesky; damp ``H`` when it is singular or indefinite.
-
-    The system is first scaled by the Hessian's diagonal ``D`` (Jacobi), so
-    that coordinates whose curvatures differ by many orders of magnitude
-    (unstandardized penalties on features of scales 1e-6 and 1e6) are treated
-    alike. Duplicated or constant columns make ``H`` singular:
-    ``H + μ D`` with ``μ`` growing from 1e-10 is tried until it factors; if
-    none does, the steepest-descent direction ``−g`` is returned.
-    """
-    diagonal = np.diag(hessian)
-    scale = np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
-    scaled = hessian / np.outer(scale, scale)
-    for damping in [0.0, *(10.0**k for k in range(-10, 3))]:
-        try:
-            factor = np.linalg.cholesky(scaled + damping * np.eye(len(gradient)))
-        except np.linalg.LinAlgError:
-            continue
-        direction = -np.linalg.solve(factor.T, np.linalg.solve(factor, gradient / scale)) / scale
-        if np.all(np.isfinite(direction)):
-            return direction
-    return -gradient
 
 
 def newton(
@@ -41,23 +19,32 @@ def newton(
     on_iteration: OnIteration | None = None,
     resume: Progress | None = None,
 ) -> SolverResult:
-    """Newton's method (IRLS) with a backtracking Armijo line search; L2 penalties only.
+    """Newton's method (IRLS) with a backtracking Armijo line search; proximal Newton under L1.
 
-    Every pass returns the Hessian with the gradient, so the accepted trial
-    point comes with everything the next Newton step needs.
+    Every pass returns the Hessian with the gradient, so the accepted trial point comes with
+    everything the next Newton step needs. With an L1 part each step goes towards the minimum
+    of Newton's model with the L1 part (:func:`~.l1_quadratic.l1_quadratic_minimum`), and the
+    line search asks of the whole objective a share of the model's decrease (Lee, Sun &
+    Saunders, 2014); near the optimum the full step is taken and convergence is Newton's.
     """
-    if objective.penalty.has_l1:
-        raise ValueError("newton handles L2 penalties only; use lbfgs for L1 or elastic net")
+    penalty = objective.penalty
 
     def step(current: Evaluation, _: list[IterationRecord]) -> tuple[Evaluation, float] | None:
         assert current.hessian is not None, "iterate(hessian=True) evaluates every point with its Hessian"
-        direction = newton_direction(current.hessian, current.gradient)
-        slope = current.gradient @ direction
+        theta = current.theta
+        if penalty.has_l1:
+            direction = l1_quadratic_minimum(current.hessian, current.gradient, penalty.l1, theta) - theta
+            decrease = current.gradient @ direction + penalty.l1_value(theta + direction) - penalty.l1_value(theta)
+        else:
+            direction = newton_direction(current.hessian, current.gradient)
+            decrease = current.gradient @ direction
+        if not decrease < 0:  # Newton's model sees no descent: the point is its optimum, to rounding
+            return None
 
         def sufficient(alpha: float, new: Evaluation) -> bool:
-            return new.value <= current.value + ARMIJO * alpha * slope
+            return new.total <= current.total + ARMIJO * alpha * decrease
 
-        return backtrack(objective, lambda alpha: current.theta + alpha * direction, sufficient, 1.0, hessian=True)
+        return backtrack(objective, lambda alpha: theta + alpha * direction, sufficient, 1.0, hessian=True)
 
     return iterate(
         objective,
