@@ -96,24 +96,34 @@ class _Recorder:
 CONVERGED = "gradient norm below tol"
 #: Why a run ended short of it: the objective stopped changing while the gradient was not small.
 STALLED = "stalled: the objective stopped decreasing before the gradient norm reached tol"
-#: A run is stalled when the lowest objective seen improved by at most tol² (relative) over this
+#: Why a run ended short of it: it used its ``max_iter`` iterations.
+MAX_ITER = "max_iter reached"
+#: A run is stalled when the lowest objective improved by at most tol² (relative) over this
 #: many iterations while the gradient norm stayed above tol. Near the optimum the gap to it is
 #: about half the squared gradient norm, so a run that still makes progress improves it by more.
 #: (The lowest seen, not the last: gd's non-monotone steps may go up for a while.)
 STALL_ITERATIONS = 5
+#: What float64 resolves of a change of the objective, relative: below a tol of about 1e-7 tol²
+#: is finer, and the objective's rounding (its sums over rows) hides the remaining decrease.
+ROUNDOFF = 16 * np.finfo(float).eps
 
 
 def _stop_reason(history: list[IterationRecord], tol: float, stall_window: int) -> str | None:
-    """Why to stop after the last iteration of ``history``, or None to go on; stalled when the
-    lowest objective did not improve by tol² (relative) over ``stall_window`` iterations."""
+    """Why to stop after the last iteration of ``history``, or None to go on. Stalled when, over
+    ``stall_window`` iterations, the lowest objective improved by at most tol² (relative), or at
+    the float64 floor: by at most :data:`ROUNDOFF` while the gradient norm did not even halve
+    (a run that converges shrinks it steadily; one at the floor only sees its rounding)."""
     if not np.isfinite(history[-1].loss):
         return "diverged"
     if history[-1].grad_norm <= tol:
         return CONVERGED
     if len(history) > stall_window:
-        before = min(record.loss for record in history[:-stall_window])
-        now = min(record.loss for record in history[-stall_window:])
-        if before - now <= tol * tol * max(abs(now), np.finfo(float).tiny):
+        earlier, window = history[:-stall_window], history[-stall_window:]
+        now = min(record.loss for record in window)
+        decrease = min(record.loss for record in earlier) - now
+        scale = max(abs(now), np.finfo(float).tiny)
+        gradient_halved = min(r.grad_norm for r in window) <= 0.1 * min(r.grad_norm for r in earlier)
+        if decrease <= tol * tol * scale or (decrease <= ROUNDOFF * scale and not gradient_halved):
             return STALLED
     return None
 
@@ -205,4 +215,4 @@ def iterate(
             return SolverResult(ev.theta, False, SEPARABLE, recorder.history, ev)
         if reason:
             return SolverResult(ev.theta, reason == CONVERGED, reason, recorder.history, ev)
-    return SolverResult(ev.theta, False, "max_iter reached", recorder.history, ev)
+    return SolverResult(ev.theta, False, MAX_ITER, recorder.history, ev)
