@@ -59,7 +59,7 @@ from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.family import BINOMIAL
 from logreg_spark.core.objective import Objective
 from logreg_spark.core.sums import Features, Layout, block_sums
-from logreg_spark.solvers import resolve_solver
+from logreg_spark.solvers import FitShape, resolve_solver
 from logreg_spark.spark.blocks import FeatureSpec, Problems, feature_matrix
 from logreg_spark.spark.session import spark_session
 
@@ -153,10 +153,12 @@ def mllib_iteration_cost(
     return short_seconds - short_iterations * per_iteration, per_iteration
 
 
-def dataset(work: Path, rows: int, features: int, nonzeros: int) -> Data:
-    """The dataset of this shape under ``work``, written unless already there."""
+def dataset(work: Path, rows: int, features: int, nonzeros: int, mixing: float = 0.0) -> Data:
+    """The dataset of this shape under ``work``, written unless already there; dense columns
+    correlated by ``mixing`` (:class:`synthetic.LogisticModel`)."""
+    kind = (f"_nonzeros_{nonzeros}" if nonzeros else "") + (f"_mixed_{mixing:g}" if mixing else "")
     data = Data(
-        work / (f"rows_{rows}_features_{features}" + (f"_nonzeros_{nonzeros}" if nonzeros else "")),
+        work / (f"rows_{rows}_features_{features}" + kind),
         rows,
         features,
         nonzeros,
@@ -165,7 +167,9 @@ def dataset(work: Path, rows: int, features: int, nonzeros: int) -> Data:
         if nonzeros:
             write_sparse_classification(data.path, rows, features, nonzeros, files=16, seed=0, positive_rate=0.3)
         else:
-            write_classification(data.path, rows, features, files=16, seed=0, condition=10.0, positive_rate=0.3)
+            write_classification(
+                data.path, rows, features, files=16, seed=0, condition=10.0, positive_rate=0.3, mixing=mixing
+            )
     return data
 
 
@@ -309,7 +313,8 @@ def compare(spark: SparkSession, args: argparse.Namespace) -> None:
     """Measure every size on ``spark`` and print the tables."""
     try:
         storage = (args.cache, args.dtype)
-        solvers = list(dict.fromkeys(resolve_solver(name, False, args.features + 1) for name in args.solvers))
+        shape = FitShape(max(args.rows), args.features, 1, parallelism=2)  # local[2]
+        solvers = list(dict.fromkeys(resolve_solver(name, shape) for name in args.solvers))
         warm_up(spark, dataset(args.work, args.warm_up_rows, args.features, args.nonzeros), args.work, storage)
         results = []
         for rows in args.rows:

@@ -17,22 +17,28 @@ class LogisticModel:
 
     Column ``j`` has standard deviation ``condition ** (j / (features − 1))``,
     so ``condition`` sets the ratio of the largest to the smallest feature scale;
-    ``noise`` shrinks the true coefficients (larger noise, less separable).
+    ``noise`` shrinks the true coefficients (larger noise, less separable); ``mixing`` > 0
+    correlates the columns: the rows are multiplied by ``I + mixing · N(0, 1)`` (d × d).
     """
 
-    def __init__(self, features: int, *, seed: int, condition: float, noise: float) -> None:
+    def __init__(self, features: int, *, seed: int, condition: float, noise: float, mixing: float = 0.0) -> None:
         self.rng = np.random.default_rng(seed)
         self.scales = condition ** (np.arange(features) / max(features - 1, 1))
         self.coef = self.rng.standard_normal(features) / self.scales / np.sqrt(features) * 2.0 / noise
         self.intercept = 0.0
+        self.mixing = np.eye(features) + mixing * self.rng.standard_normal((features, features)) if mixing else None
+
+    def _features(self, rows: int) -> np.ndarray:
+        X = self.rng.standard_normal((rows, self.scales.size)) * self.scales
+        return X if self.mixing is None else X @ self.mixing
 
     def set_positive_rate(self, rate: float, sample_rows: int = 100_000) -> None:
         """Choose the intercept so that about ``rate`` of the labels are 1."""
-        X = self.rng.standard_normal((sample_rows, self.scales.size)) * self.scales
+        X = self._features(sample_rows)
         self.intercept = -float(np.quantile(X @ self.coef, 1.0 - rate))
 
     def draw(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        X = self.rng.standard_normal((rows, self.scales.size)) * self.scales
+        X = self._features(rows)
         y = (self.rng.random(rows) < sigmoid(X @ self.coef + self.intercept)).astype(np.float64)
         return X, y
 
@@ -73,11 +79,12 @@ def write_classification(
     condition: float = 1.0,
     positive_rate: float = 0.5,
     noise: float = 1.0,
+    mixing: float = 0.0,
 ) -> list[str]:
     """Draw ``rows`` from one :class:`LogisticModel` file by file, never holding them all in memory."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    model = LogisticModel(features, seed=seed, condition=condition, noise=noise)
+    model = LogisticModel(features, seed=seed, condition=condition, noise=noise, mixing=mixing)
     model.set_positive_rate(positive_rate)
     names = [f"x{j}" for j in range(features)]
     for part, count in enumerate(np.diff(np.linspace(0, rows, files + 1).astype(int))):

@@ -7,7 +7,8 @@
 For each size in --rows it writes synthetic Parquet data as benchmarks/compare.py
 does (the same generators and directory names: --features dense columns, or with
 --nonzeros K one sparse Spark ML Vector column of size --features with about K
-non-zeros per row) unless already there, reads it once untimed (page cache), and
+non-zeros per row; --mixing M correlates the dense columns, rows times I + M·N(0, 1))
+unless already there, reads it once untimed (page cache), and
 tunes on it the same grid of λ (--reg-params, default 10 values geometric from
 1e-1 down to 1e-5) × α (--elastic-net-params, default 0 and 0.5) by --folds-fold
 cross-validation scored by the held-out log loss, with the same objective
@@ -243,16 +244,16 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=SolverConf.max_iter, help="maxIter and solver.max_iter")
     parser.add_argument("--tol", type=float, default=SolverConf.tol, help="tol and solver.tol")
     parser.add_argument("--tolerance", type=float, default=1e-3, help="score gap of selections one step apart")
+    parser.add_argument("--mixing", type=float, default=0.0, help="dense columns correlated by I + mixing · N(0, 1)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     grid = {"reg_params": args.reg_params, "elastic_net_params": args.elastic_net_params, "folds": args.folds}
     settings = {"spark.master": args.master, "spark.driver.memory": args.driver_memory}
     spark = spark_session({**settings, "spark.ui.showConsoleProgress": "false"}, "logreg_spark tuning benchmark")
     try:
-        warm_up(spark, dataset(args.work, args.warm_up_rows, args.features, args.nonzeros), grid, args)
-        results = [
-            measure(spark, dataset(args.work, rows, args.features, args.nonzeros), grid, args) for rows in args.rows
-        ]
+        warm_up(spark, dataset(args.work, args.warm_up_rows, args.features, args.nonzeros, args.mixing), grid, args)
+        sizes = [dataset(args.work, rows, args.features, args.nonzeros, args.mixing) for rows in args.rows]
+        results = [measure(spark, data, grid, args) for data in sizes]
     finally:
         spark.stop()
     if args.json:

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from logreg_spark.core.data import Block, Summary
 from logreg_spark.core.engine import InMemoryEngine
 from logreg_spark.core.objective import Objective
-from logreg_spark.solvers import gradient_descent, lbfgs, newton, newton_direction, resolve_solver
+from logreg_spark.solvers import FitShape, gradient_descent, lbfgs, newton, newton_direction, resolve_solver
 from logreg_spark.solvers.loop import Progress
 from logreg_spark.training.solving import one_blas_thread
 
@@ -107,11 +107,17 @@ def test_gd_line_search_rescues_a_bad_learning_rate():
     assert searched.final.total < fixed.final.total
 
 
-def test_auto_choice():
-    assert resolve_solver("auto", has_l1=False, n_params=51) == "newton"
-    assert resolve_solver("auto", has_l1=True, n_params=51) == "lbfgs"
-    assert resolve_solver("auto", has_l1=False, n_params=5100) == "lbfgs"
-    assert resolve_solver("gd", has_l1=False, n_params=6) == "gd"
+def test_auto_chooses_the_solver_estimated_to_take_less_time():
+    """Newton where its Hessian is cheap beside L-BFGS's passes (few parameters, or few rows for
+    its fixed cost per pass to dominate), L-BFGS where it is not, and always within bounds."""
+    assert resolve_solver("auto", FitShape(2_000_000, 50, 1, parallelism=2)) == "newton"  # the dense benchmark
+    assert resolve_solver("auto", FitShape(1797, 64, 10)) == "newton"  # digits: 650 parameters
+    assert resolve_solver("auto", FitShape(300_000, 30, 1, 2, models=36)) == "newton"  # a tuning grid
+    assert resolve_solver("auto", FitShape(10_000_000, 300, 1, parallelism=8)) == "lbfgs"  # d² per row
+    assert resolve_solver("auto", FitShape(1_000_000, 30, 50, parallelism=8)) == "lbfgs"  # K² d² per row
+    assert resolve_solver("auto", FitShape(1000, 5000, 1)) == "lbfgs"  # beyond NEWTON_MAX_PARAMS
+    assert resolve_solver("auto", FitShape(1000, 5, 1), bounded=True) == "lbfgs"
+    assert resolve_solver("gd", FitShape(1000, 5, 1)) == "gd"
 
 
 @pytest.mark.parametrize("name, alpha", [("gd", 0.0), ("lbfgs", 0.0), ("lbfgs", 0.5), ("newton", 0.0)])

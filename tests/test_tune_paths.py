@@ -1,6 +1,7 @@
 """Tuning without Spark: every model of a shared-pass search equals its own separate fit, and the
 selected (λ, α) equals a brute-force loop over separate fits with the same folds."""
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -16,7 +17,7 @@ from logreg_spark.core.sums import Layout, Request
 from logreg_spark.errors import InputError
 from logreg_spark.settings.schema import SolverConf
 from logreg_spark.settings.tuning import TuneSection
-from logreg_spark.solvers import resolve_solver
+from logreg_spark.solvers import FitShape, resolve_solver
 from logreg_spark.training.solving import run_solver
 from logreg_spark.tuning import search as search_module
 from logreg_spark.tuning.batching import Batcher
@@ -58,15 +59,15 @@ def _separate_fit(X, y, w, settings, reg_param, alpha):
         family=settings.family,
     )
     coef, intercept = settings.family.prior(summary.class_weight, summary.n_features)
-    solver = resolve_solver(SOLVER.name, objective.penalty.has_l1, objective.n_params)
+    solver = resolve_solver(SOLVER.name, FitShape(len(y), X.shape[1], settings.family.n_margins))
     result = run_solver(solver, objective, objective.from_data(coef, intercept), SOLVER)
     assert result.converged, result.reason
     return (*objective.to_data(result.theta), result.final.total)
 
 
-def _search(X, y, w, classes, tune, standardization=True, budget=search_module.PARTIAL_BUDGET):
+def _search(X, y, w, classes, tune, standardization=True, budget=search_module.PARTIAL_BUDGET, solver=SOLVER):
     fold = FoldRule(folds=tune.folds, seed=tune.seed).assign(X, y, w)
-    settings = ModelSettings(family(classes), standardization, True, SOLVER)
+    settings = ModelSettings(family(classes), standardization, True, solver)
     by_fold = _summaries(X, y, w, fold)
     result = search(InMemoryEngine(X, y, w, fold), by_fold, sorted(by_fold), settings, tune, budget)
     return fold, settings, result, select(result.grid, result.fits, log_losses(result.fits), tune.metric)
@@ -100,7 +101,8 @@ def test_every_model_on_the_path_equals_a_separate_fit(classes, dense, standardi
 def test_a_path_too_wide_for_the_partial_budget_is_walked_in_runs_with_warm_starts():
     X, y, w = _problem(0, True)
     tune = TuneSection(path_length=5, path_min_ratio=1e-3, folds=3, seed=2)
-    fold, settings, result, _ = _search(X, y, w, 0, tune, budget=3 * 2 * 8 * (4 + 7 + 3))  # 2 models per fold
+    lbfgs = dataclasses.replace(SOLVER, name="lbfgs")  # its partials: 4 + 7 sums, 3 held out
+    fold, settings, result, _ = _search(X, y, w, 0, tune, budget=3 * 2 * 8 * (4 + 7 + 3), solver=lbfgs)  # 2 per fold
     assert 1 + max(fit.passes for fit in result.fits) < result.passes < sum(fit.passes for fit in result.fits) / 4
     for fit in result.fits:  # warm-started or not, each is the separate fit
         train = fold != fit.held_out
@@ -210,3 +212,19 @@ def test_a_failing_pass_ends_every_model_with_its_error():
     with pytest.raises(OSError, match="executor lost"):
         batcher.run([steady, steady, steady])
     assert batcher.passes == 2
+
+
+def test_auto_goes_on_with_newton_after_the_lbfgs_iterations_a_newton_fit_costs(monkeypatch):
+    """Tuning's ``auto``: L-BFGS, then, for a fit not converged after ``newton_after`` iterations,
+    Newton from where it stopped; each fit still equals the separate fit, and the iterations
+    and passes of both parts are counted."""
+    monkeypatch.setattr(FitShape, "newton_after", lambda self: 3)
+    X, y, w = _problem(0, True)
+    tune = TuneSection(path_length=3, path_min_ratio=1e-3, elastic_net_params=[0.0, 0.6], folds=3, seed=2)
+    fold, settings, result, _ = _search(X, y, w, 0, tune)
+    switched = [fit for fit in result.fits if fit.solver == "lbfgs, then newton"]
+    assert switched and all(fit.iterations > 3 for fit in switched) and all(fit.converged for fit in result.fits)
+    for fit in result.fits:
+        train = fold != fit.held_out
+        *_, objective = _separate_fit(X[train], y[train], w[train], settings, fit.reg_param, fit.elastic_net_param)
+        assert fit.objective == pytest.approx(objective, rel=1e-8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import linalg
 
 
 def newton_direction(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
@@ -20,10 +21,10 @@ def newton_direction(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
     scaled = hessian / np.outer(scale, scale)
     for damping in [0.0, *(10.0**k for k in range(-10, 3))]:
         try:
-            factor = np.linalg.cholesky(scaled + damping * np.eye(len(gradient)))
+            factor = linalg.cho_factor(scaled + damping * np.eye(len(gradient)), lower=True, check_finite=False)
         except np.linalg.LinAlgError:
             continue
-        direction = -np.linalg.solve(factor.T, np.linalg.solve(factor, gradient / scale)) / scale
+        direction = -linalg.cho_solve(factor, gradient / scale, check_finite=False) / scale
         if np.all(np.isfinite(direction)):
             return direction
     return -gradient

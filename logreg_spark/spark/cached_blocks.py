@@ -58,6 +58,8 @@ class CachedBlocks(Protocol):
     core: a pass's tasks are short, and each costs tens of milliseconds), each over a share of
     the partitions, in a tree of ``solver.aggregation_depth`` levels (0: :func:`tree_depth` chooses)."""
 
+    tasks: int
+
     def aggregate(
         self,
         seq_op: SeqOp[Partial],

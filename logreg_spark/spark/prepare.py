@@ -250,6 +250,11 @@ class TrainingData:
         merged = self.blocks.aggregate(add, _merge_by_fold, 128 * self.summary.n_features) or {}
         return {fold: found.summary for fold, found in merged.items()}
 
+    @property
+    def parallelism(self) -> int:
+        """The tasks that run a pass at once (one per core)."""
+        return self.blocks.tasks
+
     def passes(self) -> SparkPassEngine:
         """An engine running passes over these cached blocks."""
         return SparkPassEngine(self)

@@ -213,7 +213,7 @@ def fit_prepared(
     data = _class_weighted(data, conf, family)
     objective = _objective(data, conf, family, engine)
     theta0 = _initial_point(objective, data.summary, data.spec, conf.model, warm)
-    solver = choose_solver(conf.solver, objective, data.summary)
+    solver = choose_solver(conf.solver, objective, data.summary, data.parallelism)
     result = solve(solver, objective, theta0, conf.solver, checkpoints)
     statistics = _statistics(objective, result, conf)
     coef, intercept = _coefficients(objective, result, conf.model)

@@ -19,8 +19,10 @@ from ..core.objective import Objective
 from ..errors import ConfigError
 from ..settings.schema import SolverConf
 from ..solvers import (
+    MAX_ITER,
     SEPARABLE,
     STALLED,
+    FitShape,
     OnIteration,
     Progress,
     SolverResult,
@@ -48,9 +50,11 @@ def check_newton_size(solver: str, n_params: int) -> None:
         )
 
 
-def choose_solver(conf: SolverConf, objective: Objective, summary: Summary) -> str:
-    """The solver ``solver.name`` asks for (``auto``: chosen by the problem's size and penalty)."""
-    solver = resolve_solver(conf.name, objective.penalty.has_l1, objective.n_params, objective.box is not None)
+def choose_solver(conf: SolverConf, objective: Objective, summary: Summary, parallelism: int) -> str:
+    """The solver ``solver.name`` asks for (``auto``: the one estimated to take less time on these
+    rows, with passes run by ``parallelism`` tasks: :func:`~logreg_spark.solvers.resolve_solver`)."""
+    shape = FitShape(summary.rows, summary.n_features, objective.family.n_margins, parallelism)
+    solver = resolve_solver(conf.name, shape, objective.box is not None)
     check_newton_size(solver, objective.n_params)
     log.info(
         "solver %s on %d rows x %d features%s",
@@ -156,7 +160,7 @@ def _report_end(solver: str, result: SolverResult, conf: SolverConf) -> None:
     )
     if result.reason == SEPARABLE:
         log.warning("%s: every row is classified correctly; set model.reg_param > 0 for a finite model", SEPARABLE)
-    elif result.reason == "max_iter reached":
+    elif result.reason == MAX_ITER:
         log.warning(
             "%s stopped at solver.max_iter = %d with optimality %.2e > solver.tol = %g: the model is "
             "not at the optimum; raise solver.max_iter",

@@ -11,6 +11,7 @@ so the chain runs in a thread of the :class:`~.batching.Batcher`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from ..core.family import Family
 from ..core.objective import Objective
 from ..core.sums import HeldOut
 from ..settings.schema import SolverConf
-from ..solvers import resolve_solver
+from ..solvers import MAX_ITER, SolverResult
 from ..training.solving import run_solver
 from .batching import Batcher, ModelEngine
 
@@ -34,6 +35,9 @@ class ModelSettings:
     standardization: bool
     fit_intercept: bool
     solver: SolverConf
+    #: ``solver.name = "auto"``: the L-BFGS iterations after which a fit that has not converged
+    #: goes on with Newton (None: never), as :meth:`~logreg_spark.solvers.FitShape.newton_after` says.
+    newton_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,7 @@ def walk(
     fits = []
     for reg_param in chain.reg_params:
         objective = objective_at(engine, chain, settings, reg_param)
-        solver = resolve_solver(settings.solver.name, objective.penalty.has_l1, objective.n_params)
-        result = run_solver(solver, objective, objective.from_data(coef, intercept), settings.solver)
+        solver, result = _fit(objective, objective.from_data(coef, intercept), settings)
         coef, intercept = objective.to_data(result.theta)
         held = engine.held_out_at(coef, intercept)
         if held is None:  # a point no pass saw (the multinomial model's recentring): one more pass
@@ -117,7 +120,7 @@ def walk(
                 chain.elastic_net_param,
                 chain.held_out,
                 solver,
-                len(result.history) - 1,
+                result.history[-1].iteration,
                 objective.passes,
                 result.final.total,
                 result.history[-1].grad_norm,
@@ -131,3 +134,20 @@ def walk(
         if on_fit is not None:
             on_fit(fits[-1])
     return fits
+
+
+def _fit(objective: Objective, theta0: np.ndarray, settings: ModelSettings) -> tuple[str, SolverResult]:
+    """The fit of ``objective`` from ``theta0`` by the search's solver: with ``newton_after``, L-BFGS
+    for that many iterations, then, unless converged or stalled, Newton from where it stopped
+    (an L-BFGS fit that has cost as much as a whole Newton fit would have pays Newton's price
+    from there: never more than twice the cheaper of the two)."""
+    conf, after = settings.solver, settings.newton_after
+    if after is None or after >= conf.max_iter:
+        return conf.name, run_solver(conf.name, objective, theta0, conf)
+    first = run_solver("lbfgs", objective, theta0, dataclasses.replace(conf, max_iter=after))
+    if first.converged or first.reason != MAX_ITER:
+        return "lbfgs", first
+    rest = run_solver("newton", objective, first.theta, dataclasses.replace(conf, max_iter=conf.max_iter - after))
+    offset = first.history[-1]
+    shifted = [dataclasses.replace(r, iteration=r.iteration + offset.iteration) for r in rest.history[1:]]
+    return "lbfgs, then newton", dataclasses.replace(rest, history=first.history + shifted)

@@ -51,7 +51,7 @@ def tune_frame(df: DataFrame, conf: TuneFitConf) -> Tuned:
         settings = ModelSettings(family, conf.model.standardization, conf.model.fit_intercept, conf.solver)
         # on Spark Connect every point of a pass travels in its plan, which has a size limit
         budget = min(PARTIAL_BUDGET, PAYLOAD_LIMIT // 2) if is_connect(df.sparkSession) else PARTIAL_BUDGET
-        result = search(data.passes(), by_fold, held_out, settings, conf.tune, budget)
+        result = search(data.passes(), by_fold, held_out, settings, conf.tune, budget, data.parallelism)
         values = _metric_values(df, conf, result)
         selection = select(result.grid, result.fits, values, conf.tune.metric)
         best, (coef, intercept) = selection.best, selection.refit_start(result.fits)

@@ -43,6 +43,7 @@ from ..core.engine import SharedPassEngine
 from ..core.sums import HELD_OUT_SIZE, Layout
 from ..errors import InputError
 from ..settings.tuning import TuneSection
+from ..solvers import FitShape
 from ..training.solving import check_newton_size
 from .batching import Batcher
 from .chains import Chain, ModelSettings, PathFit, walk
@@ -169,7 +170,7 @@ PARTIAL_BUDGET = 64 << 20
 
 def _model_bytes(d: int, settings: ModelSettings) -> int:
     """The largest partial of one model: its sums (Newton's with its Hessian) and held-out sums."""
-    newton = settings.solver.name == "newton"
+    newton = settings.solver.name == "newton" or settings.newton_after is not None
     return 8 * (Layout(d, settings.family, hessian=newton).size + HELD_OUT_SIZE)
 
 
@@ -214,21 +215,28 @@ def search(
     settings: ModelSettings,
     tune: TuneSection,
     budget: int = PARTIAL_BUDGET,
+    parallelism: int = 1,
 ) -> SearchResult:
     """Fit every (λ, α) of ``tune`` on each of the ``held_out`` folds' training rows. ``by_fold``
     holds each fold's statistics; ``budget`` bounds the partial sums of a pass (and with them
-    the points it carries), in bytes."""
+    the points it carries), in bytes; ``parallelism`` tasks run a pass at once. With ``auto``
+    each fit runs L-BFGS, and Newton after as many iterations as a Newton fit is estimated to
+    cost with all the fits sharing passes (:meth:`~logreg_spark.solvers.FitShape.newton_after`):
+    how many L-BFGS needs depends on the data's conditioning, unknown beforehand."""
     started = time.perf_counter()
-    if settings.solver.name == "auto":
-        settings = dataclasses.replace(settings, solver=dataclasses.replace(settings.solver, name="lbfgs"))
     d = next(iter(by_fold.values())).n_features
-    check_newton_size(settings.solver.name, settings.family.n_margins * (d + 1))
     ranked = tune.metric in LARGER_IS_BETTER
     if ranked and settings.family.is_multinomial:
         raise InputError(f'tune.metric = "{tune.metric}" is defined for a binomial model only; use "log_loss"')
     training = training_summaries(by_fold, held_out)
     check_folds(by_fold, training, held_out, settings.family.classes, ranked)
     grid, passes = _grid(engine, training[None], settings, tune)
+    rows = max(training[fold].rows for fold in held_out)
+    shape = FitShape(rows, d, settings.family.n_margins, parallelism, len(grid.points()) * len(held_out))
+    check_newton_size(settings.solver.name, shape.n_params)
+    if settings.solver.name == "auto":
+        lbfgs = dataclasses.replace(settings.solver, name="lbfgs")
+        settings = dataclasses.replace(settings, solver=lbfgs, newton_after=shape.newton_after())
     model_bytes = _model_bytes(d, settings)
     chains = _chains(grid, held_out, training, model_bytes, budget)
     progress = SearchProgress(len(held_out), len(grid.points()) * len(held_out))
