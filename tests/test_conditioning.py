@@ -86,6 +86,19 @@ def _solve(solver: str, objective: Objective):
     return newton(objective, theta0, max_iter=100, tol=SolverConf.tol)
 
 
+def _objective(problem: Problem) -> Objective:
+    """The training objective of ``problem``, over its rows in memory."""
+    X, y, w = problem.X, problem.y, problem.w
+    return Objective.build(
+        InMemoryEngine(X, y, w),
+        Summary.of_block(Block(X, y, w)),
+        reg_param=problem.reg_param,
+        elastic_net_param=problem.elastic_net_param,
+        standardization=problem.standardization,
+        family=family(problem.classes),
+    )
+
+
 def _certify(problem: Problem, coef: np.ndarray, intercept) -> tuple[float, float]:
     """(objective, gap / objective) of a model, in the original coordinates."""
     value = problem.objective(coef, intercept)
@@ -118,14 +131,7 @@ def test_every_solver_reaches_the_optimum_or_says_it_did_not(kind, classes, stan
     problem = Problem(X, y, w, REG_PARAM, alpha, standardization, classes)
     reference = _scikit_learn_objective(problem) if alpha == 0 else None
     for solver in ("gd", "lbfgs", "newton"):
-        objective = Objective.build(
-            InMemoryEngine(X, y, w),
-            Summary.of_block(Block(X, y, w)),
-            reg_param=REG_PARAM,
-            elastic_net_param=alpha,
-            standardization=standardization,
-            family=family(classes),
-        )
+        objective = _objective(problem)
         if solver == "newton" and objective.n_params > 1300:
             continue
         result = _solve(solver, objective)
