@@ -17,7 +17,7 @@ A fit's time is its passes × the time of a pass, plus the driver's work between
   :data:`LBFGS_MULTINOMIAL_PASSES`.
 
 Sparse rows are counted as dense (d non-zeros), which only ever overstates Newton's cost. The
-constants were measured on the 2-core machine of the benchmarks (``benchmarks/conditioning.py``
+constants were measured on the 2-core machine of the benchmarks (``benchmarks/hard_problems.py``
 has the passes; the per-entry costs are NumPy's, one thread, 100,000 rows).
 """
 
@@ -63,10 +63,13 @@ class FitShape:
     def _row_seconds(self, ns_per_row: float) -> float:
         return self.models * self.rows * ns_per_row * 1e-9 / max(self.parallelism, 1)
 
+    @property
+    def _lbfgs_passes(self) -> int:
+        return LBFGS_PASSES if self.margins == 1 else LBFGS_MULTINOMIAL_PASSES
+
     def lbfgs_seconds(self) -> float:
         """The estimated time of an L-BFGS fit of every model."""
-        passes = LBFGS_PASSES if self.margins == 1 else LBFGS_MULTINOMIAL_PASSES
-        return passes * (PASS_SECONDS + self._row_seconds(GRADIENT_NS * self.n_params))
+        return self._lbfgs_passes * (PASS_SECONDS + self._row_seconds(GRADIENT_NS * self.n_params))
 
     def newton_seconds(self) -> float:
         """The estimated time of a Newton fit of every model."""
@@ -82,8 +85,7 @@ class FitShape:
         until the rent paid equals the price: never more than twice the cheaper solver's time."""
         if self.n_params > NEWTON_MAX_PARAMS:
             return None
-        passes = LBFGS_PASSES if self.margins == 1 else LBFGS_MULTINOMIAL_PASSES
-        return max(1, int(self.newton_seconds() / (self.lbfgs_seconds() / passes)))
+        return max(1, int(self.newton_seconds() / (self.lbfgs_seconds() / self._lbfgs_passes)))
 
 
 def resolve_solver(name: str, shape: FitShape, bounded: bool = False) -> str:

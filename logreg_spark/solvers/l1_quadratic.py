@@ -83,8 +83,9 @@ def _signed_step(
     free = np.flatnonzero((l1 == 0) | (u != 0) | entering)
     if free.size == 0:
         return None, True
-    step = newton_direction(hessian[np.ix_(free, free)], r[free] + l1[free] * signs[free])
-    moved, reached_end = _least_on_segment(u, free, step, r, hessian, l1)
+    hessian_free = hessian[np.ix_(free, free)]
+    step = newton_direction(hessian_free, r[free] + l1[free] * signs[free])
+    moved, reached_end = _least_on_segment(u, free, step, r, hessian_free, l1)
     if moved is None:
         return None, True
     # an entering coordinate may have ended on the other side than its sign: then not at the minimum
@@ -93,7 +94,7 @@ def _signed_step(
 
 
 def _least_on_segment(
-    u: np.ndarray, free: np.ndarray, step: np.ndarray, r: np.ndarray, hessian: np.ndarray, l1: np.ndarray
+    u: np.ndarray, free: np.ndarray, step: np.ndarray, r: np.ndarray, hessian_free: np.ndarray, l1: np.ndarray
 ) -> tuple[np.ndarray | None, bool]:
     """The point of least q among ``u + t·step`` (on the ``free`` coordinates) at each kink t ∈ (0, 1)
     where a penalized coordinate reaches 0, and the end projected onto u's signs (a coordinate
@@ -111,8 +112,8 @@ def _least_on_segment(
     end[crossing] = 0.0
     points = np.vstack([points, end])
     moves = points - start
-    # q relative to u at each point: the smooth part plus the L1 part's change
-    hessian_free = hessian[np.ix_(free, free)]
+    # q relative to u at each point (``hessian_free``: H on the free coordinates): the smooth part
+    # plus the L1 part's change
     values = (
         moves @ r[free]
         + 0.5 * np.einsum("ij,ij->i", moves @ hessian_free, moves)

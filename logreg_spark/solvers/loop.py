@@ -111,7 +111,7 @@ ROUNDOFF = 16 * np.finfo(float).eps
 def _stop_reason(history: list[IterationRecord], tol: float, stall_window: int) -> str | None:
     """Why to stop after the last iteration of ``history``, or None to go on. Stalled when, over
     ``stall_window`` iterations, the lowest objective improved by at most tol² (relative), or at
-    the float64 floor: by at most :data:`ROUNDOFF` while the gradient norm did not even halve
+    the float64 floor: by at most :data:`ROUNDOFF` while the gradient norm did not fall tenfold
     (a run that converges shrinks it steadily; one at the floor only sees its rounding)."""
     if not np.isfinite(history[-1].loss):
         return "diverged"
@@ -122,8 +122,8 @@ def _stop_reason(history: list[IterationRecord], tol: float, stall_window: int) 
         now = min(record.loss for record in window)
         decrease = min(record.loss for record in earlier) - now
         scale = max(abs(now), np.finfo(float).tiny)
-        gradient_halved = min(r.grad_norm for r in window) <= 0.1 * min(r.grad_norm for r in earlier)
-        if decrease <= tol * tol * scale or (decrease <= ROUNDOFF * scale and not gradient_halved):
+        gradient_fell = min(r.grad_norm for r in window) <= 0.1 * min(r.grad_norm for r in earlier)
+        if decrease <= tol * tol * scale or (decrease <= ROUNDOFF * scale and not gradient_fell):
             return STALLED
     return None
 

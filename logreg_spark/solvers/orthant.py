@@ -1,4 +1,4 @@
-"""The orthant-wise step of an elastic net (Andrew & Gao, 2007), shared by L-BFGS (OWL-QN) and Newton.
+"""The orthant-wise step of an elastic net (Andrew & Gao, 2007): OWL-QN, L-BFGS under an L1 part.
 
 |θⱼ| is smooth within an orthant, so each iteration minimizes the objective within the
 orthant of the current point, extended at zero coordinates by the sign of −pseudo-gradient

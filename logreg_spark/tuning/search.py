@@ -225,6 +225,7 @@ def search(
     how many L-BFGS needs depends on the data's conditioning, unknown beforehand."""
     started = time.perf_counter()
     d = next(iter(by_fold.values())).n_features
+    check_newton_size(settings.solver.name, settings.family.n_margins * (d + 1))  # before any pass
     ranked = tune.metric in LARGER_IS_BETTER
     if ranked and settings.family.is_multinomial:
         raise InputError(f'tune.metric = "{tune.metric}" is defined for a binomial model only; use "log_loss"')
@@ -233,7 +234,6 @@ def search(
     grid, passes = _grid(engine, training[None], settings, tune)
     rows = max(training[fold].rows for fold in held_out)
     shape = FitShape(rows, d, settings.family.n_margins, parallelism, len(grid.points()) * len(held_out))
-    check_newton_size(settings.solver.name, shape.n_params)
     if settings.solver.name == "auto":
         lbfgs = dataclasses.replace(settings.solver, name="lbfgs")
         settings = dataclasses.replace(settings, solver=lbfgs, newton_after=shape.newton_after())
