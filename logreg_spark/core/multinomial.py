@@ -30,6 +30,13 @@ from scipy import sparse
 from .binomial import curvature_sums, weighted_gram
 from .bounds import Bounds
 
+#: Bytes of the rows' products with the probabilities (n × K(d + 1)) the Hessian takes at a time.
+HESSIAN_CHUNK_BYTES = 16 << 20
+#: Widths d + 1 up to which the Hessian's blocks come from one stacked product: narrower Grams
+#: run far below BLAS's speed one by one (50 classes of 20 features: 3–4 times slower), wider
+#: ones are as fast apart and the stacked product would sum the diagonal blocks twice.
+STACKED_MAX_WIDTH = 100
+
 
 def log_softmax(Z: np.ndarray) -> np.ndarray:
     """``zₖ − log Σₗ e^(zₗ)`` per row of ``Z``, stable for any margins."""
@@ -54,19 +61,47 @@ def curvature(
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(Hessian, the sums of its diagonal (:func:`~logreg_spark.binomial.curvature_sums` of
     w pₖ(1 − pₖ))) of rows weighted ``w``, each only when asked."""
-    squares = curvature_sums(X, w[:, None] * P * (1.0 - P)) if diagonal else None
-    return (_hessian(X, w, P) if hessian else None), squares
+    V = w[:, None] * P * _complements(P)
+    squares = curvature_sums(X, V) if diagonal else None
+    return (_hessian(X, w, P, V) if hessian else None), squares
 
 
-def _hessian(X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """The K(d + 1) square Hessian, from the blocks ``X̃ᵀ diag(w pₖ (δₖₗ − pₗ)) X̃``; each weighted
-    Gram has non-negative weights: ``w pₖ (1 − pₖ)`` on the diagonal, ``−(w pₖ pₗ)`` off it."""
-    K, d1 = P.shape[1], X.shape[1] + 1
-    H = np.empty((K, d1, K, d1))
+def _complements(P: np.ndarray) -> np.ndarray:
+    """``1 − pₖ`` for each probability of ``P`` (n × K), to every digit where pₖ → 1: there (a row's
+    largest, the only one that can be above ½) as the sum of the row's other probabilities."""
+    rows, top = np.arange(P.shape[0]), P.argmax(axis=1)
+    others = P.copy()
+    others[rows, top] = 0.0
+    Q = 1.0 - P
+    Q[rows, top] = others.sum(axis=1)
+    return Q
+
+
+def _hessian(X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """The K(d + 1) square Hessian, from the blocks ``X̃ᵀ diag(w pₖ (δₖₗ − pₗ)) X̃``.
+
+    Off the diagonal the blocks are ``−GₖᵀGₗ`` with ``Gₖ = diag(√w pₖ) X̃``, so for narrow dense
+    rows all of them come from one product ``−GᵀG`` of ``G = [G₁ … G_K]`` (BLAS's syrk, a few
+    times faster than K(K − 1)/2 separate narrow products), over :data:`HESSIAN_CHUNK_BYTES` of
+    G at a time. Its diagonal blocks ``Σ w pₖ² x̃x̃ᵀ`` are then replaced by ``Σ vₖ x̃x̃ᵀ`` with
+    ``V = w pₖ(1 − pₖ)`` (:func:`curvature`): ``Σ w pₖ x̃x̃ᵀ − Σ w pₖ² x̃x̃ᵀ`` would lose every
+    digit where pₖ → 1. Wide or sparse rows take the blocks one by one."""
+    n, K, d1 = X.shape[0], P.shape[1], X.shape[1] + 1
+    H = np.zeros((K, d1, K, d1))
+    if isinstance(X, np.ndarray) and d1 <= STACKED_MAX_WIDTH:
+        flat = H.reshape(K * d1, K * d1)
+        step = max(1, HESSIAN_CHUNK_BYTES // (8 * K * d1))
+        for rows in (slice(start, start + step) for start in range(0, n, step)):
+            augmented = np.hstack([X[rows], np.ones((X[rows].shape[0], 1))])
+            G = (np.sqrt(w[rows])[:, None] * P[rows])[:, :, None] * augmented[:, None, :]
+            G = G.reshape(-1, K * d1)
+            flat -= G.T @ G
+    else:
+        for k in range(K):
+            for other in range(k + 1, K):
+                H[k, :, other, :] = H[other, :, k, :] = -weighted_gram(X, w * P[:, k] * P[:, other])
     for k in range(K):
-        H[k, :, k, :] = weighted_gram(X, w * P[:, k] * (1.0 - P[:, k]))
-        for other in range(k + 1, K):
-            H[k, :, other, :] = H[other, :, k, :] = -weighted_gram(X, w * P[:, k] * P[:, other])
+        H[k, :, k, :] = weighted_gram(X, V[:, k])
     return H.reshape(K * d1, K * d1)
 
 

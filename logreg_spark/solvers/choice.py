@@ -29,9 +29,9 @@ from dataclasses import dataclass
 PASS_SECONDS = 0.15
 #: Nanoseconds of a row's margins and gradient per feature and margin (measured 0.9–2.7).
 GRADIENT_NS = 2.0
-#: Nanoseconds per entry of a row's Hessian blocks (measured 0.05–0.21 on one quiet core, twice
-#: that allowed for: 50 classes of 20 features took 2–3 times the estimate beside other work).
-HESSIAN_NS = 0.4
+#: Nanoseconds per entry of a row's Hessian blocks (measured 0.04–0.17 on one thread, the narrowest
+#: Grams the slowest: binomial d = 20; 50 classes of 20 features 0.06 in one stacked product).
+HESSIAN_NS = 0.15
 #: Nanoseconds of Newton's driver per p³ (a Cholesky factorization at p = 1000 takes 0.03 s;
 #: under an L1 part feature-sign search factors several).
 SOLVE_NS = 1.0
