@@ -128,11 +128,12 @@ def objective_value(X: Features, y: np.ndarray, coef: np.ndarray, intercept: flo
     return objective.evaluate(objective.scaling.from_data(coef, intercept)).total
 
 
-def time_mllib(spark, data: Data, reg_param: float, max_iter: int, out: Path, tol: float = 1e-6):
+def time_mllib(spark, data: Data, reg_param: float, max_iter: int, out: Path, tol: float = 1e-6, **settings):
+    """Seconds and model of MLlib's fit (and write) with ``settings`` (MLlib's params) beside
+    ``standardization=False, family="binomial"``."""
+    params = {"standardization": False, "family": "binomial", **settings}
     started = time.perf_counter()
-    model = LogisticRegression(
-        regParam=reg_param, standardization=False, maxIter=max_iter, tol=tol, family="binomial"
-    ).fit(data.frame(spark))
+    model = LogisticRegression(regParam=reg_param, maxIter=max_iter, tol=tol, **params).fit(data.frame(spark))
     model.write().overwrite().save(str(out))
     return time.perf_counter() - started, model
 
@@ -173,12 +174,15 @@ def dataset(work: Path, rows: int, features: int, nonzeros: int, mixing: float =
     return data
 
 
-def our_fit(spark, data: Data, reg_param: float, out: Path, storage: tuple[str, str], solver: str = "auto") -> float:
-    """Seconds for the training job from Parquet to a written model."""
+def our_fit(
+    spark, data: Data, reg_param: float, out: Path, storage: tuple[str, str], solver: str = "auto", **model
+) -> float:
+    """Seconds for the training job from Parquet to a written model; ``model``: more of the
+    ``[model]`` section beside ``standardization = false``."""
     cache, dtype = storage
     conf = Conf(
         input=data.input_conf(cache),
-        model=ModelConf(reg_param=reg_param, standardization=False),
+        model=ModelConf(reg_param=reg_param, **{"standardization": False, **model}),
         solver=SolverConf(name=solver, tol=1e-6, dtype=dtype),
         output=OutputConf(model_path=str(out), mode="overwrite"),
     )

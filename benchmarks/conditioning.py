@@ -1,7 +1,8 @@
 """Convergence on sparse, rare and badly scaled features: this project and MLlib against the optimum.
 
-    python benchmarks/conditioning.py [--rows 200000] [--kinds onehot lognormal] [--solvers lbfgs gd]
-                                      [--reg-param 1e-3] [--master local[2]] [--work /tmp/logreg_cond]
+    python benchmarks/conditioning.py [--rows 200000] [--kinds onehot lognormal mixed ...] [--solvers lbfgs gd]
+                                      [--reg-param 1e-3] [--hard-rows 20000] [--hard-solvers auto lbfgs]
+                                      [--master local[2]] [--work /tmp/logreg_cond]
 
 Two kinds of data, written as a sparse Spark ML Vector column (Parquet):
 
@@ -19,6 +20,13 @@ model. The optimum is scikit-learn's lbfgs on the same rows in original
 coordinates (tol 1e-10), or the lowest objective any fit reached if lower.
 The table gives passes (MLlib: iterations), whole-fit seconds, what each fit
 reports, its objective and its gap to the optimum, relative.
+
+The hard problems of benchmarks/hard_problems.py, at --hard-rows rows in dense Parquet
+columns: ``mixed`` and ``near-collinear`` correlated features, ``digits`` (10 classes of
+badly scaled pixels), ``3-classes`` and ``50-classes``, each with its own λ, L2,
+standardization off and on; by MLlib (maxIter 100, family binomial or multinomial) and by
+the training job with each solver of --hard-solvers. Each fit's gap is certified in the
+original coordinates (tests/optimum.py: the Newton decrement), relative to its objective.
 """
 
 from __future__ import annotations
@@ -29,12 +37,16 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 from compare import Data, objective_value, our_fit, time_mllib
+from hard_problems import Problem, cases
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sparse_data import write_csr
 from synthetic import lognormal_sparse, zipf_one_hot
 
+from logreg_spark.artifacts.model_dir import read_trained
 from logreg_spark.spark.session import spark_session
 
 #: The data of each kind for a number of rows; the width grows with the rows (as in the docstring at
@@ -71,16 +83,7 @@ def measure(spark, kind: str, rows: int, work: Path, reg_param: float, solvers: 
         whole = our_fit(spark, data, reg_param, out, ("local", "float64"), solver)
         meta = json.loads((out / "model.json").read_text())
         theta = pq.read_table(out / "coefficients").column("coefficient").to_numpy()
-        fits.append(
-            {
-                "fit": f"logreg_spark ({meta['solver']})",
-                "passes": meta["passes"],
-                "whole": whole,
-                "reports": f"converged: {str(meta['converged']).lower()}"
-                + (f", optimality {meta['optimality']:.1e}" if "optimality" in meta else ""),
-                "objective": objective_value(X, y, theta[:-1], theta[-1], reg_param),
-            }
-        )
+        fits.append(_our_row(meta, whole, objective_value(X, y, theta[:-1], theta[-1], reg_param)))
         shutil.rmtree(out)
     best = min([optimum(X, y, reg_param)] + [f["objective"] for f in fits])
     for f in fits:
@@ -91,6 +94,80 @@ def measure(spark, kind: str, rows: int, work: Path, reg_param: float, solvers: 
         "optimum": best,
         "fits": fits,
     }
+
+
+def _our_row(meta: dict, whole: float, objective: float) -> dict:
+    """A row of the table for one of our fits, from its model.json."""
+    return {
+        "fit": f"logreg_spark ({meta['solver']})",
+        "passes": meta["passes"],
+        "whole": whole,
+        "reports": f"converged: {str(meta['converged']).lower()}"
+        + (f", optimality {meta['optimality']:.1e}" if "optimality" in meta else ""),
+        "objective": objective,
+    }
+
+
+def hard_cases(rows: int) -> dict[str, tuple]:
+    """The hard problems (name, X, y, classes (0: binomial), λ) by their names here."""
+    return {case[0].replace(" ", "-"): case for case in cases(rows)}
+
+
+#: The names of the hard problems (their data drawn at a token size).
+HARD = list(hard_cases(20))
+
+
+def write_dense(path: Path, X: np.ndarray, y: np.ndarray, files: int = 4) -> None:
+    """Columns x0 … and label, as ``files`` Parquet files."""
+    path.mkdir(parents=True)
+    for part, rows in enumerate(np.array_split(np.arange(len(y)), files)):
+        columns = {f"x{j}": pa.array(X[rows, j]) for j in range(X.shape[1])}
+        pq.write_table(pa.table({**columns, "label": pa.array(y[rows])}), path / f"part-{part:05d}.parquet")
+
+
+def measure_hard(spark, kind: str, case: tuple, work: Path, solvers: list[str]) -> list[dict]:
+    """MLlib's and our fits of one hard problem, standardization off and on, each certified."""
+    _, X, y, classes, reg_param = case
+    data = Data(work / f"{kind}_{len(y)}", len(y), X.shape[1])
+    if not data.path.exists():
+        write_dense(data.path, X, y)
+    family = "multinomial" if classes else "binomial"
+    results = []
+    for standardization in (False, True):
+        problem = Problem(X, y, np.ones(len(y)), reg_param, 0.0, standardization, classes)
+        mllib = {"family": family, "standardization": standardization}
+        time_mllib(spark, data, reg_param, 1, work / "mllib_model", **mllib)  # the files into the page cache
+        seconds, model = time_mllib(spark, data, reg_param, 100, work / "mllib_model", **mllib)
+        coef, intercept = (
+            (model.coefficientMatrix.toArray(), model.interceptVector.toArray())
+            if classes
+            else (model.coefficients.toArray(), np.array([model.intercept]))
+        )
+        iterations = model.summary.totalIterations
+        fits = [
+            {
+                "fit": "MLlib",
+                "passes": iterations,
+                "whole": seconds,
+                "reports": f"{iterations} iterations",
+                "objective": problem.objective(coef, intercept),
+                "gap": problem.gap(coef, intercept),
+            }
+        ]
+        out = work / "our_model"
+        for solver in solvers:
+            whole = our_fit(spark, data, reg_param, out, ("local", "float64"), solver, standardization=standardization)
+            trained = read_trained(spark, str(out))
+            coef, intercept = trained.coefficients, np.atleast_1d(trained.intercept)
+            row = _our_row(trained.metadata, whole, problem.objective(coef, intercept))
+            fits.append({**row, "gap": problem.gap(coef, intercept)})
+            shutil.rmtree(out)
+        for f in fits:
+            f["gap"] /= f["objective"]
+        size = f"{len(y):,} × {X.shape[1]}" + (f", {classes} classes" if classes else "")
+        size += f", λ {reg_param:g}, standardization {str(standardization).lower()}"
+        results.append({"kind": kind, "size": size, "fits": fits})
+    return results
 
 
 def table(results: list[dict]) -> str:
@@ -110,9 +187,11 @@ def table(results: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument("--kinds", nargs="+", default=[*KINDS, *HARD], choices=[*KINDS, *HARD])
     parser.add_argument("--solvers", nargs="+", default=["lbfgs", "gd"], help="solver.name values to run")
-    parser.add_argument("--reg-param", type=float, default=1e-3)
+    parser.add_argument("--reg-param", type=float, default=1e-3, help="λ of the sparse kinds")
+    parser.add_argument("--hard-rows", type=int, default=20_000, help="rows of the hard problems (digits: 1,797)")
+    parser.add_argument("--hard-solvers", nargs="+", default=["auto", "lbfgs"])
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="12g")
     parser.add_argument("--work", type=Path, default=Path("/tmp/logreg_cond"))
@@ -129,7 +208,11 @@ def main() -> None:
     )
     started = time.perf_counter()
     try:
-        results = [measure(spark, kind, args.rows, args.work, args.reg_param, args.solvers) for kind in args.kinds]
+        sparse_kinds = [kind for kind in args.kinds if kind in KINDS]
+        results = [measure(spark, kind, args.rows, args.work, args.reg_param, args.solvers) for kind in sparse_kinds]
+        hard = hard_cases(args.hard_rows)
+        for kind in (kind for kind in args.kinds if kind in hard):
+            results += measure_hard(spark, kind, hard[kind], args.work, args.hard_solvers)
     finally:
         spark.stop()
     if args.json:
