@@ -126,7 +126,10 @@ def _least_on_path(
         high = kinks[order[k]] if k < order.size else 1.0
         quad, lin = d @ hd, (gradient + hc + slope) @ d
         const = (gradient + 0.5 * hc + slope) @ c
-        t = float(np.clip(-lin / quad, low, high)) if quad > 0 else (high if lin < 0 else low)
+        if k == order.size == 0:
+            t = 1.0  # nothing crosses: the end is the minimum with these signs (−lin/quad is 1 to rounding)
+        else:
+            t = float(np.clip(-lin / quad, low, high)) if quad > 0 else (high if lin < 0 else low)
         value = const + lin * t + 0.5 * quad * t * t
         if value < best_value:
             best_t, best_value = t, value
