@@ -130,6 +130,8 @@ def our_tune(spark: SparkSession, data: Data, grid: dict, args: argparse.Namespa
     return {
         "whole": whole,
         "search": document["seconds"],
+        # the job's phases, and the rest: opening the input, writing the outputs
+        "phases": {**document["phase_seconds"], "rest": whole - sum(document["phase_seconds"].values())},
         "passes": document["passes"],
         "refit_passes": refit["passes"],
         "models": document["models"],
@@ -230,7 +232,12 @@ def table(results: list[dict]) -> str:
             f"{o['passes']} + {o['refit_passes']} | {_point(m['best'])} | {m['best']['mean']:.6f} | "
             f"{_point(o['best'])} | {o['best']['mean']:.6f} | {r['agreement']['verdict']} |"
         )
+    lines += ["", "our phases, seconds: " + "; ".join(_phases(r["ours"]["phases"]) for r in results)]
     return "\n".join(lines)
+
+
+def _phases(phases: dict[str, float]) -> str:
+    return ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in phases.items())
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ from logreg_spark.spark.prepare import TrainingData
 from logreg_spark.spark.ranking import rankings
 from logreg_spark.tuning.chains import PathFit
 from logreg_spark.tuning.held_out import held_out_scores
+from logreg_spark.tuning.run import PHASES
 
 FEATURES = ["x0", "x1", "x2", "x3", "x4"]
 SOLVER = SolverConf(tol=1e-7)
@@ -68,9 +69,14 @@ def _conf(root, **tune) -> TuneConf:
 def test_the_tuning_job_writes_its_path_scores_picture_and_the_best_model(spark, data):
     root, *_ = data
     conf = _conf(root, path_length=5, elastic_net_params=[0.0, 0.5], folds=3, seed=4)
+    started = time.perf_counter()
     assert tune.run(spark, conf) == f"file:{root / 'out'}"
+    whole = time.perf_counter() - started
     out = root / "out"
     document = json.loads((out / "tune.json").read_text())
+    phases = document["phase_seconds"]
+    assert list(phases) == list(PHASES) and min(phases.values()) > 0 and sum(phases.values()) < whole
+    assert phases["search"] >= document["seconds"]  # the shared passes, timed inside the search
     path = pq.read_table(out / "path").to_pandas()
     assert len(path) == 2 * 5 * 3  # α × λ × folds
     assert path["converged"].all() and document["not_converged"] == 0

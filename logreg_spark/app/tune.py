@@ -22,7 +22,7 @@ from ..errors import shown_uri
 from ..ml.model import LogisticRegressionModel
 from ..ml.persistence import save_model
 from ..settings.tuning import TuneConf
-from ..tuning.run import tune_frame
+from ..tuning.run import Tuned, tune_frame
 from ..tuning.search import SearchResult, Selection
 from .cli import job_main
 from .opening import open_job
@@ -51,14 +51,13 @@ def _path_table(result: SearchResult, values: list[float], metric: str) -> pa.Ta
     return pa.Table.from_pylist(rows)
 
 
-def _document(
-    conf: TuneConf, result: SearchResult, selection: Selection, held_out: list[int], best_uri: str
-) -> dict[str, Any]:
+def _document(conf: TuneConf, tuned: Tuned, best_uri: str) -> dict[str, Any]:
     """``tune.json``."""
+    result, selection = tuned.result, tuned.selection
     return {
         "input": conf.input.path,
         "metric": conf.tune.metric,
-        "folds": held_out,
+        "folds": tuned.held_out,
         "grid": {"elastic_net_params": list(result.grid.elastic_net_params), "reg_params": result.grid.to_dict()},
         "scores": [score.__dict__ for score in selection.scores],
         "best": {**selection.best.__dict__, "model": best_uri},
@@ -66,6 +65,7 @@ def _document(
         "not_converged": sum(not fit.converged for fit in result.fits),
         "passes": result.passes,
         "seconds": result.seconds,
+        "phase_seconds": tuned.phases,
     }
 
 
@@ -87,7 +87,7 @@ def run(spark: SparkSession, conf: TuneConf) -> str:
     with staged_directory(target, conf.output.mode, "output.path") as staging:
         save_model(LogisticRegressionModel(tuned.trained), staging.child("best"), "error", "output.path")
         write_small_parquet(_path_table(result, tuned.values, conf.tune.metric), staging.child("path"))
-        document = _document(conf, result, selection, tuned.held_out, target.child("best").uri)
+        document = _document(conf, tuned, target.child("best").uri)
         staging.child("tune.json").write_bytes((json.dumps(document, indent=2) + "\n").encode())
         picture = _picture(result, selection, conf.tune.metric)
         if picture:

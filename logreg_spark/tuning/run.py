@@ -8,7 +8,10 @@ The tuning job (:mod:`logreg_spark.app.tune`) and the Python API's
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
 
@@ -29,41 +32,64 @@ log = logging.getLogger("logreg_spark")
 @dataclass(frozen=True)
 class Tuned:
     """A tuning run's fits, each fit's metric on its held-out rows, the scores and the best, the
-    folds held out in turn, and the best (λ, α)'s model on all rows."""
+    folds held out in turn, the best (λ, α)'s model on all rows, and the seconds of each phase
+    (:data:`PHASES`)."""
 
     result: SearchResult
     values: list[float]
     selection: Selection
     held_out: list[int]
     trained: TrainedModel
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+#: A tuning run's phases: reading, checking and caching the rows with their fold ids and each
+#: fold's statistics; the shared passes; each fit's held-out metric and the selection; the best
+#: (λ, α) refit on all rows, from the search's models (its outputs are the caller's).
+PHASES = ("prepare", "search", "scores", "refit")
+
+
+@contextmanager
+def _timed(phases: dict[str, float], phase: str) -> Iterator[None]:
+    """Add the seconds of the ``with`` block to ``phases[phase]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - started
 
 
 def tune_frame(df: DataFrame, conf: TuneFitConf) -> Tuned:
     """Tune ``conf`` on ``df`` (its input columns as ``conf.input`` names them); the cache is
     released before returning."""
-    rule = conf.tune.fold_rule()
-    data = prepare(df, conf, rule)
+    rule, phases = conf.tune.fold_rule(), dict[str, float]()
+    with _timed(phases, "prepare"):
+        data = prepare(df, conf, rule)
     try:
-        family = family_of(data, conf.fit_conf(0.0, 0.0))
-        by_fold = data.fold_summaries()
+        with _timed(phases, "prepare"):
+            family = family_of(data, conf.fit_conf(0.0, 0.0))
+            by_fold = data.fold_summaries()
         held_out = rule.held_out(sorted(by_fold))
         _warn_if_fewer_folds(rule.folds, held_out, data.summary.rows)
         settings = ModelSettings(family, conf.model.standardization, conf.model.fit_intercept, conf.solver)
         # on Spark Connect every point of a pass travels in its plan, which has a size limit
         budget = min(PARTIAL_BUDGET, PAYLOAD_LIMIT // 2) if is_connect(df.sparkSession) else PARTIAL_BUDGET
-        result = search(data.passes(), by_fold, held_out, settings, conf.tune, budget, data.parallelism)
-        values = _metric_values(df, conf, result)
-        selection = select(result.grid, result.fits, values, conf.tune.metric)
+        with _timed(phases, "search"):
+            result = search(data.passes(), by_fold, held_out, settings, conf.tune, budget, data.parallelism)
+        with _timed(phases, "scores"):
+            values = _metric_values(df, conf, result)
+            selection = select(result.grid, result.fits, values, conf.tune.metric)
         best, (coef, intercept) = selection.best, selection.refit_start(result.fits)
-        trained = fit_prepared(
-            data, conf.fit_conf(best.reg_param, best.elastic_net_param), warm=KnownStart(coef, intercept)
-        )
+        with _timed(phases, "refit"):
+            trained = fit_prepared(
+                data, conf.fit_conf(best.reg_param, best.elastic_net_param), warm=KnownStart(coef, intercept)
+            )
     finally:
         data.release()
     _warn_if_unconverged(result)
     _warn_if_on_edge(result, selection)
     log.info(
-        "tune: best λ = %.6g, α = %g: held-out %s %.6g ± %.2g over %d folds; %d models in %d passes, %.1f s",
+        "tune: best λ = %.6g, α = %g: held-out %s %.6g ± %.2g over %d folds; %d models in %d passes, %.1f s (%s)",
         best.reg_param,
         best.elastic_net_param,
         conf.tune.metric,
@@ -73,8 +99,9 @@ def tune_frame(df: DataFrame, conf: TuneFitConf) -> Tuned:
         len(result.fits),
         result.passes,
         result.seconds,
+        ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()),
     )
-    return Tuned(result, values, selection, held_out, trained)
+    return Tuned(result, values, selection, held_out, trained, phases)
 
 
 def _warn_if_fewer_folds(asked: int, held_out: list[int], rows: int) -> None:
