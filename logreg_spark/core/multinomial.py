@@ -61,20 +61,9 @@ def curvature(
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(Hessian, the sums of its diagonal (:func:`~logreg_spark.binomial.curvature_sums` of
     w pₖ(1 − pₖ))) of rows weighted ``w``, each only when asked."""
-    V = w[:, None] * P * _complements(P)
+    V = w[:, None] * P * (1.0 - P)
     squares = curvature_sums(X, V) if diagonal else None
     return (_hessian(X, w, P, V) if hessian else None), squares
-
-
-def _complements(P: np.ndarray) -> np.ndarray:
-    """``1 − pₖ`` for each probability of ``P`` (n × K), to every digit where pₖ → 1: there (a row's
-    largest, the only one that can be above ½) as the sum of the row's other probabilities."""
-    rows, top = np.arange(P.shape[0]), P.argmax(axis=1)
-    others = P.copy()
-    others[rows, top] = 0.0
-    Q = 1.0 - P
-    Q[rows, top] = others.sum(axis=1)
-    return Q
 
 
 def _hessian(X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -84,8 +73,9 @@ def _hessian(X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray, V: 
     rows all of them come from one product ``−GᵀG`` of ``G = [G₁ … G_K]`` (BLAS's syrk, a few
     times faster than K(K − 1)/2 separate narrow products), over :data:`HESSIAN_CHUNK_BYTES` of
     G at a time. Its diagonal blocks ``Σ w pₖ² x̃x̃ᵀ`` are then replaced by ``Σ vₖ x̃x̃ᵀ`` with
-    ``V = w pₖ(1 − pₖ)`` (:func:`curvature`): ``Σ w pₖ x̃x̃ᵀ − Σ w pₖ² x̃x̃ᵀ`` would lose every
-    digit where pₖ → 1. Wide or sparse rows take the blocks one by one."""
+    ``V = w pₖ(1 − pₖ)`` (:func:`curvature`): ``Σ w pₖ x̃x̃ᵀ − Σ w pₖ² x̃x̃ᵀ`` would cancel where
+    pₖ → 1, the difference of two sums each near Σ w x̃x̃ᵀ. Wide or sparse rows take the blocks
+    one by one."""
     n, K, d1 = X.shape[0], P.shape[1], X.shape[1] + 1
     H = np.zeros((K, d1, K, d1))
     if isinstance(X, np.ndarray) and d1 <= STACKED_MAX_WIDTH:
