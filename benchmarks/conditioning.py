@@ -38,13 +38,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 from compare import Data, objective_value, our_fit, time_mllib
 from hard_problems import Problem, cases
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sparse_data import write_csr
-from synthetic import lognormal_sparse, zipf_one_hot
+from synthetic import lognormal_sparse, write_parquet, zipf_one_hot
 
 from logreg_spark.artifacts.model_dir import read_trained
 from logreg_spark.spark.session import spark_session
@@ -81,9 +79,9 @@ def measure(spark, kind: str, rows: int, work: Path, reg_param: float, solvers: 
     out = work / "our_model"
     for solver in solvers:
         whole = our_fit(spark, data, reg_param, out, ("local", "float64"), solver)
-        meta = json.loads((out / "model.json").read_text())
-        theta = pq.read_table(out / "coefficients").column("coefficient").to_numpy()
-        fits.append(_our_row(meta, whole, objective_value(X, y, theta[:-1], theta[-1], reg_param)))
+        trained = read_trained(spark, str(out))
+        objective = objective_value(X, y, trained.coefficients, float(trained.intercept), reg_param)
+        fits.append(_our_row(trained.metadata, whole, objective))
         shutil.rmtree(out)
     best = min([optimum(X, y, reg_param)] + [f["objective"] for f in fits])
     for f in fits:
@@ -97,7 +95,7 @@ def measure(spark, kind: str, rows: int, work: Path, reg_param: float, solvers: 
 
 
 def _our_row(meta: dict, whole: float, objective: float) -> dict:
-    """A row of the table for one of our fits, from its model.json."""
+    """A row of the table for one of our fits, from its model's metadata."""
     return {
         "fit": f"logreg_spark ({meta['solver']})",
         "passes": meta["passes"],
@@ -117,26 +115,18 @@ def hard_cases(rows: int) -> dict[str, tuple]:
 HARD = list(hard_cases(20))
 
 
-def write_dense(path: Path, X: np.ndarray, y: np.ndarray, files: int = 4) -> None:
-    """Columns x0 … and label, as ``files`` Parquet files."""
-    path.mkdir(parents=True)
-    for part, rows in enumerate(np.array_split(np.arange(len(y)), files)):
-        columns = {f"x{j}": pa.array(X[rows, j]) for j in range(X.shape[1])}
-        pq.write_table(pa.table({**columns, "label": pa.array(y[rows])}), path / f"part-{part:05d}.parquet")
-
-
 def measure_hard(spark, kind: str, case: tuple, work: Path, solvers: list[str]) -> list[dict]:
     """MLlib's and our fits of one hard problem, standardization off and on, each certified."""
     _, X, y, classes, reg_param = case
     data = Data(work / f"{kind}_{len(y)}", len(y), X.shape[1])
     if not data.path.exists():
-        write_dense(data.path, X, y)
+        write_parquet(data.path, X, y, files=4)
     family = "multinomial" if classes else "binomial"
+    time_mllib(spark, data, reg_param, 1, work / "mllib_model", family=family)  # the files into the page cache
     results = []
     for standardization in (False, True):
         problem = Problem(X, y, np.ones(len(y)), reg_param, 0.0, standardization, classes)
         mllib = {"family": family, "standardization": standardization}
-        time_mllib(spark, data, reg_param, 1, work / "mllib_model", **mllib)  # the files into the page cache
         seconds, model = time_mllib(spark, data, reg_param, 100, work / "mllib_model", **mllib)
         coef, intercept = (
             (model.coefficientMatrix.toArray(), model.interceptVector.toArray())

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
@@ -40,7 +40,7 @@ class Tuned:
     selection: Selection
     held_out: list[int]
     trained: TrainedModel
-    phases: dict[str, float] = field(default_factory=dict)
+    phases: dict[str, float]
 
 
 #: A tuning run's phases: reading, checking and caching the rows with their fold ids and each
