@@ -82,7 +82,8 @@ def _hessian(X: np.ndarray | sparse.csr_array, w: np.ndarray, P: np.ndarray, V: 
         flat = H.reshape(K * d1, K * d1)
         step = max(1, HESSIAN_CHUNK_BYTES // (8 * K * d1))
         for rows in (slice(start, start + step) for start in range(0, n, step)):
-            augmented = np.hstack([X[rows], np.ones((X[rows].shape[0], 1))])
+            chunk = X[rows]
+            augmented = np.hstack([chunk, np.ones((chunk.shape[0], 1))])
             G = (np.sqrt(w[rows])[:, None] * P[rows])[:, :, None] * augmented[:, None, :]
             G = G.reshape(-1, K * d1)
             flat -= G.T @ G

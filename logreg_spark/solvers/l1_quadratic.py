@@ -82,7 +82,7 @@ def _signed_step(
 ) -> tuple[np.ndarray | None, bool]:
     """One round: the ``entering`` zero coordinates signed against their gradient ``r``, the minimum
     of q with those signs (its system damped from ``damping`` on), and the least point on the
-    segment to it (None: none is below u)."""
+    projected path to it (:func:`_least_on_path`; None: none is below u)."""
     signs = np.where(u != 0, np.sign(u), np.where(entering, -np.sign(r), 0.0))
     free = np.flatnonzero((l1 == 0) | (u != 0) | entering)
     if free.size == 0:
